@@ -1,0 +1,56 @@
+// Typed, strict reading of a plugin's configuration object, so a typo in config.yaml fails at
+// start-up with the plugin's name and the field rather than at request time.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/plugin.h"
+
+namespace gateway {
+
+/// Reads fields of one configuration object and rejects keys nobody asked for.
+class ConfigReader {
+ public:
+  explicit ConfigReader(const nlohmann::json& config, std::string prefix = "")
+      : config_(config.is_null() ? nlohmann::json::object() : config), prefix_(std::move(prefix)) {
+    if (!config_.is_object()) throw PluginConfigError(prefix_.empty() ? "config" : prefix_, "must be a mapping");
+  }
+
+  template <typename T>
+  T get(const std::string& key, T fallback) {
+    known_.insert(key);
+    if (!config_.contains(key) || config_[key].is_null()) return fallback;
+    try {
+      return config_[key].get<T>();
+    } catch (const nlohmann::json::exception&) {
+      throw PluginConfigError(path(key), "has the wrong type");
+    }
+  }
+
+  template <typename T>
+  T require(const std::string& key) {
+    known_.insert(key);
+    if (!config_.contains(key) || config_[key].is_null()) throw PluginConfigError(path(key), "is required");
+    return get<T>(key, T{});
+  }
+
+  /// Fails on any key that no get()/require() asked for.
+  void reject_unknown() const {
+    for (const auto& [key, value] : config_.items()) {
+      if (!known_.count(key)) throw PluginConfigError(path(key), "is not a known setting");
+    }
+  }
+
+  std::string path(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
+
+ private:
+  nlohmann::json config_;
+  std::string prefix_;
+  std::set<std::string> known_;
+};
+
+}  // namespace gateway

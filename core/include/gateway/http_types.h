@@ -1,0 +1,83 @@
+// Plain HTTP values shared by the core and plugins, and the one place OpenAI-shaped errors are
+// built.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace gateway {
+
+/// Header list in arrival order; names of request headers are lower-case.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+inline std::string to_lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+/// First header called `name` (compared case-insensitively), if any.
+inline std::optional<std::string> find_header(const Headers& headers, std::string_view name) {
+  const std::string wanted = to_lower(name);
+  for (const auto& [key, value] : headers) {
+    if (to_lower(key) == wanted) return value;
+  }
+  return std::nullopt;
+}
+
+/// Replaces every header called `name` with one `name: value`.
+inline void set_header(Headers& headers, const std::string& name, std::string value) {
+  const std::string wanted = to_lower(name);
+  std::erase_if(headers, [&](const auto& h) { return to_lower(h.first) == wanted; });
+  headers.emplace_back(name, std::move(value));
+}
+
+/// A request as the gateway received it.
+struct HttpRequest {
+  std::string method;
+  std::string path;  ///< without the query string
+  std::map<std::string, std::string> query;
+  Headers headers;
+  std::string body;
+  std::string peer_address;
+};
+
+/// A complete response produced locally (errors, preflight answers, small JSON documents).
+struct LocalResponse {
+  int status = 200;
+  Headers headers;
+  std::string body;
+};
+
+/// Builds a JSON response.
+inline LocalResponse json_response(int status, const nlohmann::json& body) {
+  return LocalResponse{status,
+                       {{"Content-Type", "application/json"}},
+                       body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+/// The OpenAI error object `{"error":{"message","type","param","code"}}`.
+inline nlohmann::json openai_error_body(std::string_view type, std::string_view code,
+                                        std::string_view message, std::string_view param = {}) {
+  return {{"error",
+           {{"message", message},
+            {"type", type},
+            {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)},
+            {"code", code.empty() ? nlohmann::json(nullptr) : nlohmann::json(code)}}}};
+}
+
+/// An OpenAI-shaped error response with the given HTTP status.
+inline LocalResponse openai_error(int status, std::string_view type, std::string_view code,
+                                  std::string_view message, std::string_view param = {}) {
+  return json_response(status, openai_error_body(type, code, message, param));
+}
+
+}  // namespace gateway

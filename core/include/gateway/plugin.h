@@ -1,0 +1,225 @@
+// The whole plugin API of the gateway: what a plugin sees of a request, the phases it may
+// implement, and the C entry point a plugin shared object exports. Core and every plugin
+// (built-in or third-party) are compiled against this one header.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/http_types.h"
+#include "gateway/models.h"
+
+namespace gateway {
+
+/// Bumped whenever anything in this header (or the headers it includes) changes layout.
+inline constexpr int kPluginAbiVersion = 1;
+
+/// Which gateway route a request was matched to.
+enum class Route { ChatCompletions, Models, Health, Metrics, Other };
+
+/// The caller's identity, filled in by an authentication plugin.
+struct Principal {
+  bool authenticated = false;
+  std::string key_id;                       ///< stable id of the key (never the secret)
+  std::string key_mask;                     ///< display form, e.g. "sk-e2b-ab12…"
+  std::string tenant_id;
+  std::string user;
+  std::vector<std::string> allowed_models;  ///< empty = every model
+};
+
+/// Approximate or exact token counts of one chat request.
+struct Usage {
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  bool estimated = true;
+};
+
+/// One piece of model output on its way to the client. Response-phase plugins may edit it.
+struct Delta {
+  std::string content;
+  std::string reasoning;
+};
+
+enum class FinishReason { Stop, Length };
+
+/// An HTTP exchange with an upstream service, run by the gateway's shared upstream I/O loop.
+struct UpstreamRequest {
+  std::string url;
+  Headers headers;
+  std::string body;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds first_byte_timeout{300'000};  ///< until the response head arrives
+  std::chrono::milliseconds idle_timeout{120'000};        ///< longest silence between body bytes
+};
+
+/// How an upstream exchange ended, from the transport's point of view.
+enum class UpstreamEnd {
+  Complete,          ///< the whole response arrived
+  ConnectFailed,     ///< no connection could be made
+  ConnectTimeout,    ///< connecting took longer than connect_timeout
+  FirstByteTimeout,  ///< no response head within first_byte_timeout
+  IdleTimeout,       ///< body silent for longer than idle_timeout
+  Reset,             ///< the connection closed before the response was complete
+  Protocol,          ///< the upstream did not speak HTTP
+};
+
+/// Receives one upstream exchange's events in order, on the upstream I/O thread.
+/// Nothing is delivered after the request was cancelled because its client left.
+class UpstreamObserver {
+ public:
+  virtual ~UpstreamObserver() = default;
+  virtual void on_head(int status, const Headers& headers) = 0;
+  virtual void on_body(std::string_view bytes) = 0;
+  virtual void on_end(UpstreamEnd end, std::string_view detail) = 0;
+};
+
+/// Where the upstream plugin reports the answer. Thread-safe; normally called on the upstream
+/// I/O thread. The gateway turns these calls into the OpenAI JSON or SSE response.
+class ResponseSink {
+ public:
+  virtual ~ResponseSink() = default;
+  /// The upstream accepted the request: commit a 200 response (sends the SSE head and role chunk).
+  virtual void start() = 0;
+  /// Model output, in order. Implies start().
+  virtual void delta(Delta delta) = 0;
+  /// The answer is complete. `usage` replaces the gateway's estimate when present.
+  virtual void finish(FinishReason reason, std::optional<Usage> usage = std::nullopt) = 0;
+  /// The call failed. Before any output the client gets `error` as an HTTP error response;
+  /// after output has started, a stream ends with an SSE error event and `[DONE]`.
+  virtual void fail(LocalResponse error) = 0;
+};
+
+/// Everything the gateway knows about one client request. Owned by the gateway; plugins get a
+/// reference that stays valid until their last phase for this request has returned.
+class RequestContext {
+ public:
+  virtual ~RequestContext() = default;
+  virtual const HttpRequest& request() const = 0;
+  virtual const std::string& request_id() const = 0;
+  virtual Route route() const = 0;
+  /// The parsed chat request (route ChatCompletions; validated object with model and messages).
+  virtual nlohmann::json& chat_request() = 0;
+  /// Catalog entry of the requested model (route ChatCompletions), null otherwise.
+  virtual const ModelInfo* model() const = 0;
+  virtual Principal& principal() = 0;
+  /// Free-form values plugins pass to later phases ("upstream_model", …).
+  virtual nlohmann::json& attributes() = 0;
+  /// Starts an upstream HTTP exchange on the shared I/O loop; cancelled automatically when the
+  /// client disconnects. Call at most once per request.
+  virtual void fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) = 0;
+};
+
+/// Outcome of a finished request as the log phase sees it.
+enum class Outcome { Completed, ClientCancelled, UpstreamError, Timeout, Rejected };
+
+/// Immutable summary of a finished request, handed to the log phase.
+struct RequestRecord {
+  std::string request_id;
+  std::chrono::system_clock::time_point started_at;
+  std::string method;
+  std::string path;
+  Route route = Route::Other;
+  std::string model;           ///< public model id, empty if none
+  std::string upstream_model;  ///< id sent upstream, empty if none
+  bool stream = false;
+  int status = 0;
+  Outcome outcome = Outcome::Completed;
+  std::string error_code;      ///< OpenAI error code when the request failed
+  Principal principal;
+  Usage usage;
+  std::chrono::milliseconds duration{0};
+  std::optional<std::chrono::milliseconds> time_to_first_token;
+  std::uint64_t bytes_sent = 0;
+};
+
+/// A stage of the request pipeline. Implement only the phases you need; the chain calls them in
+/// configured order and never lets one plugin call another.
+class Plugin {
+ public:
+  virtual ~Plugin() = default;
+
+  /// Request-headers phase, every route, on the connection's I/O thread, before the body is
+  /// interpreted (authentication, CORS, rate limits). Return a response to answer locally and
+  /// stop the chain; return nullopt to continue.
+  virtual std::optional<LocalResponse> on_request_headers(RequestContext& /*ctx*/) {
+    return std::nullopt;
+  }
+
+  /// Request-body phase, chat route only, after the gateway parsed and validated the chat request
+  /// and resolved its model (parameter constraints, model permissions). Same contract as above.
+  virtual std::optional<LocalResponse> on_request_body(RequestContext& /*ctx*/) {
+    return std::nullopt;
+  }
+
+  /// True for the one plugin that produces chat completions from an upstream.
+  virtual bool is_upstream() const { return false; }
+
+  /// Upstream phase (only when is_upstream()): start the call and report through `sink`.
+  virtual void call_upstream(RequestContext& /*ctx*/, std::shared_ptr<ResponseSink> /*sink*/) {}
+
+  /// Response head phase: may add or change headers of any response the gateway sends.
+  virtual void on_response_head(RequestContext& /*ctx*/, int /*status*/, Headers& /*headers*/) {}
+
+  /// Response body phase, once per piece of model output (upstream I/O thread); may edit it.
+  virtual void on_delta(RequestContext& /*ctx*/, Delta& /*delta*/) {}
+
+  /// Log phase: after the client has its answer, on a background worker, off the hot path.
+  virtual void on_log(const RequestRecord& /*record*/) {}
+};
+
+enum class LogLevel { Debug, Info, Warn, Error };
+
+/// What the gateway offers a plugin when creating it.
+struct PluginHost {
+  const ModelCatalog* models = nullptr;
+  std::string gateway_version;
+  /// Gateway-wide upstream settings (base URL and timeouts) from config.yaml.
+  UpstreamRequest upstream_defaults;
+  /// Thread-safe, non-blocking logger.
+  std::function<void(LogLevel, const std::string&)> log;
+};
+
+/// Thrown by a plugin factory when its configuration is invalid; `field` names the offending key.
+class PluginConfigError : public std::runtime_error {
+ public:
+  PluginConfigError(std::string field, const std::string& message)
+      : std::runtime_error(message), field_(std::move(field)) {}
+  const std::string& field() const { return field_; }
+
+ private:
+  std::string field_;
+};
+
+using PluginFactory = std::unique_ptr<Plugin> (*)(const PluginHost& host,
+                                                  const nlohmann::json& config);
+
+/// What a plugin shared object describes about itself.
+struct PluginDescriptor {
+  int abi_version;
+  const char* name;
+  PluginFactory create;
+};
+
+}  // namespace gateway
+
+/// Name of the one C symbol every plugin shared object exports.
+#define GATEWAY_PLUGIN_ENTRY "gateway_plugin_descriptor"
+
+/// Declares the plugin's entry point: `GATEWAY_PLUGIN("auth", &make_auth_plugin)`.
+#define GATEWAY_PLUGIN(NAME, FACTORY)                                                    \
+  extern "C" __attribute__((visibility("default"))) const gateway::PluginDescriptor*    \
+  gateway_plugin_descriptor() {                                                          \
+    static const gateway::PluginDescriptor descriptor{gateway::kPluginAbiVersion, NAME, \
+                                                      FACTORY};                          \
+    return &descriptor;                                                                  \
+  }

@@ -1,0 +1,313 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "gateway/config_reader.h"
+
+namespace gateway {
+namespace {
+
+std::string trim(std::string text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
+}
+
+/// Types a plain (unquoted) YAML scalar the way YAML 1.2's core schema does.
+nlohmann::json typed_scalar(const std::string& text) {
+  if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  static const std::regex integer(R"([-+]?[0-9]+)");
+  static const std::regex floating(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  if (std::regex_match(text, integer)) {
+    try {
+      return std::stoll(text);
+    } catch (const std::out_of_range&) {
+      return text;
+    }
+  }
+  if (std::regex_match(text, floating)) return std::stod(text);
+  return text;
+}
+
+nlohmann::json convert(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return nullptr;
+    case YAML::NodeType::Scalar: {
+      const std::string value = interpolate_env(node.Scalar());
+      if (node.Tag() == "!") return value;  // quoted: always a string
+      return typed_scalar(value);
+    }
+    case YAML::NodeType::Sequence: {
+      auto out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(convert(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      auto out = nlohmann::json::object();
+      for (const auto& item : node) out[item.first.as<std::string>()] = convert(item.second);
+      return out;
+    }
+  }
+  return nullptr;
+}
+
+/// Runs a ConfigReader-based parse and reports failures as ConfigError.
+template <typename Fn>
+auto with_field_errors(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const PluginConfigError& e) {
+    throw ConfigError(e.field(), e.what());
+  }
+}
+
+std::chrono::milliseconds millis(ConfigReader& reader, const std::string& key,
+                                 std::chrono::milliseconds fallback) {
+  const auto value = reader.get<long long>(key, fallback.count());
+  if (value <= 0) throw PluginConfigError(reader.path(key), "must be a positive number of milliseconds");
+  return std::chrono::milliseconds(value);
+}
+
+void parse_listen(const nlohmann::json& section, ServerOptions& server) {
+  ConfigReader r(section, "listen");
+  server.host = r.get<std::string>("host", server.host);
+  const auto port = r.get<long long>("port", server.port);
+  if (port < 0 || port > 65535) throw PluginConfigError("listen.port", "must be between 0 and 65535");
+  server.port = static_cast<std::uint16_t>(port);
+  const auto threads = r.get<long long>("threads", static_cast<long long>(server.threads));
+  if (threads < 1 || threads > 64) throw PluginConfigError("listen.threads", "must be between 1 and 64");
+  server.threads = static_cast<std::size_t>(threads);
+  const auto max_request = r.get<long long>("max_request_bytes", static_cast<long long>(server.max_request_size));
+  if (max_request < 1024) throw PluginConfigError("listen.max_request_bytes", "must be at least 1024");
+  server.max_request_size = static_cast<std::size_t>(max_request);
+  server.header_timeout = millis(r, "header_timeout_ms", server.header_timeout);
+  server.keepalive_timeout = millis(r, "keepalive_timeout_ms", server.keepalive_timeout);
+  server.write_timeout = millis(r, "write_timeout_ms", server.write_timeout);
+  r.reject_unknown();
+}
+
+void parse_upstream(const nlohmann::json& section, UpstreamSettings& upstream) {
+  ConfigReader r(section, "upstream");
+  upstream.base_url = r.get<std::string>("base_url", upstream.base_url);
+  if (!upstream.base_url.starts_with("http://") && !upstream.base_url.starts_with("https://")) {
+    throw PluginConfigError("upstream.base_url", "must start with http:// or https://");
+  }
+  while (upstream.base_url.ends_with('/')) upstream.base_url.pop_back();
+  upstream.connect_timeout = millis(r, "connect_timeout_ms", upstream.connect_timeout);
+  upstream.first_byte_timeout = millis(r, "first_byte_timeout_ms", upstream.first_byte_timeout);
+  upstream.idle_timeout = millis(r, "idle_timeout_ms", upstream.idle_timeout);
+  upstream.max_connections = r.get<long>("max_connections", upstream.max_connections);
+  if (upstream.max_connections < 1) throw PluginConfigError("upstream.max_connections", "must be at least 1");
+  r.reject_unknown();
+}
+
+ModelLimits parse_limits(const nlohmann::json& section, const std::string& prefix, ModelLimits limits) {
+  ConfigReader r(section, prefix);
+  auto cap = [&](const char* key, std::optional<double>& slot) {
+    const auto value = r.get<double>(key, slot.value_or(0));
+    slot = value > 0 ? std::optional<double>(value) : std::nullopt;  // 0 = no cap
+  };
+  cap("temperature", limits.temperature);
+  cap("top_p", limits.top_p);
+  cap("top_k", limits.top_k);
+  cap("presence_penalty", limits.presence_penalty);
+  cap("frequency_penalty", limits.frequency_penalty);
+  cap("max_tokens", limits.max_tokens);
+  r.reject_unknown();
+  return limits;
+}
+
+struct ProviderDefaults {
+  std::string name;
+  ModelLimits limits;
+  std::string instructions;
+};
+
+std::map<std::string, ProviderDefaults> parse_providers(const nlohmann::json& section) {
+  std::map<std::string, ProviderDefaults> providers;
+  if (section.is_null()) return providers;
+  if (!section.is_object()) throw PluginConfigError("providers", "must be a mapping");
+  for (const auto& [id, value] : section.items()) {
+    const std::string prefix = "providers." + id;
+    ConfigReader r(value, prefix);
+    ProviderDefaults p;
+    p.name = r.get<std::string>("name", id);
+    p.instructions = r.get<std::string>("instructions", "");
+    p.limits = parse_limits(r.get<nlohmann::json>("limits", nullptr), prefix + ".limits", {});
+    r.reject_unknown();
+    providers[id] = p;
+  }
+  return providers;
+}
+
+ModelCatalog parse_models(const nlohmann::json& section,
+                          const std::map<std::string, ProviderDefaults>& providers) {
+  ModelCatalog catalog;
+  if (section.is_null()) return catalog;
+  if (!section.is_array()) throw PluginConfigError("models", "must be a list");
+  std::vector<std::pair<std::string, std::vector<std::string>>> aliases;
+  for (std::size_t i = 0; i < section.size(); ++i) {
+    const std::string prefix = "models[" + std::to_string(i) + "]";
+    ConfigReader r(section[i], prefix);
+    ModelInfo m;
+    m.id = r.require<std::string>("id");
+    m.provider_id = r.require<std::string>("provider_id");
+    auto provider = providers.find(m.provider_id);
+    const ProviderDefaults defaults = provider == providers.end() ? ProviderDefaults{m.provider_id, {}, ""} : provider->second;
+    m.upstream_id = r.get<std::string>("upstream_id", m.id);
+    m.provider = r.get<std::string>("provider", defaults.name);
+    m.name = r.get<std::string>("name", m.id);
+    m.multimodal = r.get<bool>("multimodal", false);
+    m.instructions = r.get<std::string>("instructions", defaults.instructions);
+    m.limits = parse_limits(r.get<nlohmann::json>("limits", nullptr), prefix + ".limits", defaults.limits);
+    m.extra = r.get<nlohmann::json>("extra", nlohmann::json::object());
+    aliases.emplace_back(m.id, r.get<std::vector<std::string>>("aliases", {}));
+    r.reject_unknown();
+    if (m.id.empty()) throw PluginConfigError(prefix + ".id", "must not be empty");
+    if (catalog.find(m.id)) throw PluginConfigError(prefix + ".id", "duplicate model id " + m.id);
+    catalog.add(std::move(m));
+  }
+  for (const auto& [target, names] : aliases) {
+    for (const auto& alias : names) {
+      if (catalog.find(alias)) throw PluginConfigError("models", "alias " + alias + " is already a model id");
+      ModelInfo copy = *catalog.find(target);
+      copy.id = alias;
+      copy.alias_of = target;
+      catalog.add(std::move(copy));
+    }
+  }
+  return catalog;
+}
+
+std::vector<PluginSpec> parse_plugins(const nlohmann::json& section, const std::filesystem::path& dir) {
+  std::vector<PluginSpec> plugins;
+  if (section.is_null()) return plugins;
+  if (!section.is_array()) throw PluginConfigError("plugins", "must be a list");
+  for (std::size_t i = 0; i < section.size(); ++i) {
+    const std::string prefix = "plugins[" + std::to_string(i) + "]";
+    ConfigReader r(section[i], prefix);
+    PluginSpec spec;
+    spec.name = r.require<std::string>("name");
+    const auto path = r.get<std::string>("path", "");
+    spec.path = path.empty() ? dir / (spec.name + ".so") : std::filesystem::path(path);
+    spec.config = r.get<nlohmann::json>("config", nlohmann::json::object());
+    r.reject_unknown();
+    plugins.push_back(std::move(spec));
+  }
+  return plugins;
+}
+
+}  // namespace
+
+void load_dotenv(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line)) {
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    if (line.starts_with("export ")) line = trim(line.substr(7));
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = trim(line.substr(0, eq));
+    std::string value = trim(line.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (!key.empty()) ::setenv(key.c_str(), value.c_str(), 0);
+  }
+}
+
+std::string interpolate_env(const std::string& text) {
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto start = text.find("${", pos);
+    if (start == std::string::npos) break;
+    const auto end = text.find('}', start);
+    if (end == std::string::npos) break;
+    out.append(text, pos, start - pos);
+    const std::string expr = text.substr(start + 2, end - start - 2);
+    const auto dash = expr.find(":-");
+    const std::string name = dash == std::string::npos ? expr : expr.substr(0, dash);
+    const char* value = std::getenv(name.c_str());
+    if (value != nullptr && *value != '\0') {
+      out += value;
+    } else if (dash != std::string::npos) {
+      out += expr.substr(dash + 2);
+    }
+    pos = end + 1;
+  }
+  out.append(text, pos, std::string::npos);
+  return out;
+}
+
+nlohmann::json yaml_to_json(const std::string& yaml_text) {
+  try {
+    return convert(YAML::Load(yaml_text));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("yaml", e.what());
+  }
+}
+
+GatewayConfig parse_config(const nlohmann::json& document, const std::filesystem::path& default_plugin_dir) {
+  return with_field_errors([&] {
+    GatewayConfig config;
+    ConfigReader root(document);
+    parse_listen(root.get<nlohmann::json>("listen", nullptr), config.server);
+    parse_upstream(root.get<nlohmann::json>("upstream", nullptr), config.upstream);
+    ConfigReader log(root.get<nlohmann::json>("log", nullptr), "log");
+    config.log_level = log.get<std::string>("level", config.log_level);
+    log.reject_unknown();
+    const auto dir = root.get<std::string>("plugin_dir", "");
+    config.plugin_dir = dir.empty() ? default_plugin_dir : std::filesystem::path(dir);
+    config.plugins = parse_plugins(root.get<nlohmann::json>("plugins", nullptr), config.plugin_dir);
+    const auto providers = parse_providers(root.get<nlohmann::json>("providers", nullptr));
+    config.models = parse_models(root.get<nlohmann::json>("models", nullptr), providers);
+    root.reject_unknown();
+
+    // Environment variables win over the file.
+    if (const char* port = std::getenv("E2B_PORT"); port && *port) {
+      try {
+        const int value = std::stoi(port);
+        if (value < 0 || value > 65535) throw std::out_of_range("port");
+        config.server.port = static_cast<std::uint16_t>(value);
+      } catch (const std::exception&) {
+        throw PluginConfigError("E2B_PORT", "must be a port number");
+      }
+    }
+    if (const char* host = std::getenv("E2B_HOST"); host && *host) config.server.host = host;
+    if (const char* base = std::getenv("E2B_BASE_URL"); base && *base) {
+      nlohmann::json upstream = root.get<nlohmann::json>("upstream", nlohmann::json::object());
+      if (upstream.is_null()) upstream = nlohmann::json::object();
+      upstream["base_url"] = base;
+      parse_upstream(upstream, config.upstream);
+    }
+    if (const char* level = std::getenv("E2B_LOG_LEVEL"); level && *level) config.log_level = level;
+    static const std::set<std::string> levels{"debug", "info", "warn", "error"};
+    if (!levels.count(config.log_level)) throw PluginConfigError("log.level", "must be debug, info, warn or error");
+    return config;
+  });
+}
+
+GatewayConfig load_config(const std::filesystem::path& path, const std::filesystem::path& default_plugin_dir) {
+  load_dotenv(".env");
+  std::ifstream in(path);
+  if (!in) throw ConfigError("config", "cannot read " + path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto config = parse_config(yaml_to_json(text.str()), default_plugin_dir);
+  config.source = path;
+  return config;
+}
+
+}  // namespace gateway

@@ -1,0 +1,146 @@
+// e2b-gateway: an OpenAI-compatible gateway in front of E2B Fragments.
+#include <curl/curl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "config/config.h"
+#include "pipeline/gateway_app.h"
+#include "pipeline/log_worker.h"
+#include "pipeline/plugin_chain.h"
+#include "server/http_server.h"
+#include "upstream/upstream_loop.h"
+#include "util/log.h"
+
+#ifndef GATEWAY_VERSION
+#define GATEWAY_VERSION "0.0.0"
+#endif
+
+namespace {
+
+using namespace gateway;
+
+std::filesystem::path executable_dir() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::filesystem::current_path() : exe.parent_path();
+}
+
+std::filesystem::path default_config_path() {
+  if (const char* path = std::getenv("E2B_CONFIG"); path && *path) return path;
+  return "config.yaml";
+}
+
+PluginHost make_host(const GatewayConfig& config) {
+  PluginHost host;
+  host.models = &config.models;
+  host.gateway_version = GATEWAY_VERSION;
+  host.upstream_defaults.url = config.upstream.base_url;
+  host.upstream_defaults.connect_timeout = config.upstream.connect_timeout;
+  host.upstream_defaults.first_byte_timeout = config.upstream.first_byte_timeout;
+  host.upstream_defaults.idle_timeout = config.upstream.idle_timeout;
+  host.log = [](LogLevel level, const std::string& message) { log_message(level, message); };
+  return host;
+}
+
+int check_config(const std::filesystem::path& path) {
+  try {
+    auto config = load_config(path, executable_dir() / "plugins");
+    auto chain = PluginChain::load(config, make_host(config));
+    std::cout << "configuration " << path.string() << " is valid\n"
+              << "listen " << config.server.host << ":" << config.server.port << "\n"
+              << "upstream " << config.upstream.base_url << "\n"
+              << "models " << config.models.all().size() << "\n"
+              << "plugin chain:\n";
+    int i = 1;
+    for (const auto& line : chain.describe()) std::cout << "  " << i++ << ". " << line << "\n";
+    return 0;
+  } catch (const ConfigError& e) {
+    std::cerr << "invalid configuration " << path.string() << ": " << e.what() << "\n";
+    return 2;
+  }
+}
+
+int serve(const std::filesystem::path& path) {
+  // Signals are taken synchronously by the main thread only; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  GatewayConfig config;
+  try {
+    config = load_config(path, executable_dir() / "plugins");
+  } catch (const ConfigError& e) {
+    std::cerr << "invalid configuration " << path.string() << ": " << e.what() << "\n";
+    return 2;
+  }
+  init_logging(config.log_level);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int status = 0;
+  {
+    std::optional<PluginChain> chain;
+    try {
+      chain.emplace(PluginChain::load(config, make_host(config)));
+    } catch (const ConfigError& e) {
+      std::cerr << "invalid configuration " << path.string() << ": " << e.what() << "\n";
+      shutdown_logging();
+      return 2;
+    }
+    LogWorker log_worker([&chain](const RequestRecord& record) {
+      log_message(LogLevel::Info, access_line(record));
+      chain->on_log(record);
+    });
+    UpstreamLoop upstream(config.upstream.max_connections);
+    GatewayServices services{&config, &*chain, &upstream, &log_worker, GATEWAY_VERSION};
+    GatewayApp app(services);
+    HttpServer server(config.server, app);
+    try {
+      server.start();
+    } catch (const std::exception& e) {
+      log_message(LogLevel::Error, "cannot listen on " + config.server.host + ":" +
+                                       std::to_string(config.server.port) + ": " + e.what());
+      status = 1;
+    }
+    if (status == 0) {
+      log_message(LogLevel::Info, std::string("e2b-gateway ") + GATEWAY_VERSION + " listening on " +
+                                      config.server.host + ":" + std::to_string(server.port()) +
+                                      ", upstream " + config.upstream.base_url + ", " +
+                                      std::to_string(config.models.all().size()) + " models");
+      for (const auto& line : chain->describe()) log_message(LogLevel::Info, "plugin " + line);
+      int signal_number = 0;
+      sigwait(&signals, &signal_number);
+      log_message(LogLevel::Info, std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
+                                      ", shutting down");
+    }
+    upstream.stop();     // no more posts from the upstream thread
+    server.stop();       // reactors stop; connections close
+    log_worker.stop();   // every finished request reaches the log phase
+  }
+  curl_global_cleanup();
+  log_message(LogLevel::Info, "stopped");
+  shutdown_logging();
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"e2b-gateway: an OpenAI-compatible gateway for E2B Fragments"};
+  cli.set_version_flag("--version", std::string("e2b-gateway ") + GATEWAY_VERSION);
+  std::string config_path = default_config_path().string();
+  cli.add_option("--config,-c", config_path, "configuration file (default: $E2B_CONFIG or ./config.yaml)");
+  auto* serve_cmd = cli.add_subcommand("serve", "run the gateway (the default)");
+  serve_cmd->add_option("--config,-c", config_path, "configuration file");
+  auto* check_cmd = cli.add_subcommand("check-config", "validate the configuration and print the plugin chain");
+  check_cmd->add_option("--config,-c", config_path, "configuration file");
+  cli.require_subcommand(0, 1);
+  CLI11_PARSE(cli, argc, argv);
+  if (check_cmd->parsed()) return check_config(config_path);
+  return serve(config_path);
+}

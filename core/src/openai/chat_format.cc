@@ -1,0 +1,169 @@
+#include "openai/chat_format.h"
+
+#include <set>
+
+namespace gateway::openai {
+namespace {
+
+LocalResponse invalid(std::string_view message, std::string_view param,
+                      std::string_view code = "invalid_value") {
+  return openai_error(400, "invalid_request_error", code, message, param);
+}
+
+std::optional<LocalResponse> validate_messages(const nlohmann::json& messages) {
+  if (!messages.is_array()) return invalid("'messages' must be an array of message objects", "messages", "missing_required_parameter");
+  if (messages.empty()) return invalid("'messages' must contain at least one message", "messages", "empty_array");
+  static const std::set<std::string> roles{"system", "developer", "user", "assistant", "tool", "function"};
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const auto& m = messages[i];
+    const std::string at = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object()) return invalid(at + " must be an object", at);
+    if (!m.contains("role") || !m["role"].is_string() || !roles.count(m["role"].get<std::string>())) {
+      return invalid(at + ".role must be one of system, developer, user, assistant, tool", at + ".role");
+    }
+    if (m.contains("content")) {
+      const auto& c = m["content"];
+      if (!(c.is_string() || c.is_array() || c.is_null())) {
+        return invalid(at + ".content must be a string or an array of content parts", at + ".content");
+      }
+      if (c.is_array()) {
+        for (std::size_t j = 0; j < c.size(); ++j) {
+          const std::string part = at + ".content[" + std::to_string(j) + "]";
+          if (!c[j].is_object() || !c[j].contains("type") || !c[j]["type"].is_string()) {
+            return invalid(part + " must be an object with a 'type'", part);
+          }
+          if (c[j]["type"] == "text" && !(c[j].contains("text") && c[j]["text"].is_string())) {
+            return invalid(part + ".text must be a string", part + ".text");
+          }
+        }
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<ChatRequestInfo, LocalResponse> validate_chat_request(const std::string& body,
+                                                                   nlohmann::json& parsed,
+                                                                   const ModelCatalog& models) {
+  parsed = nlohmann::json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) {
+    return openai_error(400, "invalid_request_error", "invalid_json",
+                        "We could not parse the JSON body of your request. Send valid JSON.");
+  }
+  if (!parsed.is_object()) return invalid("The request body must be a JSON object", "", "invalid_json");
+  if (!parsed.contains("model") || !parsed["model"].is_string() || parsed["model"].get<std::string>().empty()) {
+    return invalid("You must provide a model parameter", "model", "missing_required_parameter");
+  }
+  if (!parsed.contains("messages")) {
+    return invalid("Missing required parameter: 'messages'", "messages", "missing_required_parameter");
+  }
+  if (auto error = validate_messages(parsed["messages"])) return *error;
+
+  ChatRequestInfo info;
+  if (parsed.contains("stream") && !parsed["stream"].is_null()) {
+    if (!parsed["stream"].is_boolean()) return invalid("'stream' must be a boolean", "stream", "invalid_type");
+    info.stream = parsed["stream"].get<bool>();
+  }
+  if (parsed.contains("stream_options") && !parsed["stream_options"].is_null()) {
+    const auto& options = parsed["stream_options"];
+    if (!options.is_object()) return invalid("'stream_options' must be an object", "stream_options", "invalid_type");
+    if (!info.stream) return invalid("'stream_options' is only allowed when 'stream' is true", "stream_options");
+    if (options.contains("include_usage")) {
+      if (!options["include_usage"].is_boolean()) {
+        return invalid("'stream_options.include_usage' must be a boolean", "stream_options.include_usage", "invalid_type");
+      }
+      info.include_usage = options["include_usage"].get<bool>();
+    }
+  }
+  const auto model_id = parsed["model"].get<std::string>();
+  info.model = models.find(model_id);
+  if (info.model == nullptr) {
+    return openai_error(404, "invalid_request_error", "model_not_found",
+                        "The model `" + model_id + "` does not exist or you do not have access to it.", "model");
+  }
+  return info;
+}
+
+void TokenEstimator::add(std::string_view text) {
+  for (unsigned char c : text) {
+    if (c >= 0xE0) {
+      ++wide_;  // lead byte of a 3- or 4-byte character; its continuation bytes are skipped
+    } else if (c < 0x80 || c >= 0xC0) {
+      ++narrow_bytes_;
+    }
+  }
+}
+
+std::int64_t estimate_tokens(std::string_view text) {
+  TokenEstimator estimator;
+  estimator.add(text);
+  return estimator.tokens();
+}
+
+std::int64_t estimate_prompt_tokens(const nlohmann::json& messages) {
+  constexpr std::int64_t kPerMessage = 4;
+  constexpr std::int64_t kReplyPriming = 3;
+  std::int64_t total = kReplyPriming;
+  for (const auto& m : messages) {
+    total += kPerMessage;
+    if (!m.contains("content")) continue;
+    const auto& c = m["content"];
+    if (c.is_string()) {
+      total += estimate_tokens(c.get_ref<const std::string&>());
+    } else if (c.is_array()) {
+      for (const auto& part : c) {
+        if (part.contains("text") && part["text"].is_string()) total += estimate_tokens(part["text"].get_ref<const std::string&>());
+      }
+    }
+  }
+  return total;
+}
+
+nlohmann::json usage_json(const Usage& usage) {
+  return {{"prompt_tokens", usage.prompt_tokens},
+          {"completion_tokens", usage.completion_tokens},
+          {"total_tokens", usage.prompt_tokens + usage.completion_tokens}};
+}
+
+const char* finish_reason_name(FinishReason reason) {
+  return reason == FinishReason::Length ? "length" : "stop";
+}
+
+nlohmann::json chunk(const std::string& id, std::int64_t created, const std::string& model,
+                     nlohmann::json delta, const char* finish_reason) {
+  return {{"id", id},
+          {"object", "chat.completion.chunk"},
+          {"created", created},
+          {"model", model},
+          {"system_fingerprint", nullptr},
+          {"choices",
+           nlohmann::json::array({{{"index", 0},
+                                   {"delta", std::move(delta)},
+                                   {"logprobs", nullptr},
+                                   {"finish_reason", finish_reason ? nlohmann::json(finish_reason) : nlohmann::json(nullptr)}}})}};
+}
+
+nlohmann::json completion(const std::string& id, std::int64_t created, const std::string& model,
+                          const std::string& content, const std::string& reasoning,
+                          FinishReason reason, const Usage& usage) {
+  nlohmann::json message{{"role", "assistant"}, {"content", content}, {"refusal", nullptr}};
+  if (!reasoning.empty()) message["reasoning_content"] = reasoning;
+  return {{"id", id},
+          {"object", "chat.completion"},
+          {"created", created},
+          {"model", model},
+          {"system_fingerprint", nullptr},
+          {"choices", nlohmann::json::array({{{"index", 0},
+                                              {"message", std::move(message)},
+                                              {"logprobs", nullptr},
+                                              {"finish_reason", finish_reason_name(reason)}}})},
+          {"usage", usage_json(usage)}};
+}
+
+std::string sse_event(const nlohmann::json& value) {
+  return "data: " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+}
+
+}  // namespace gateway::openai

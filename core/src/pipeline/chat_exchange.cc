@@ -1,0 +1,247 @@
+#include "pipeline/chat_exchange.h"
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+namespace gateway {
+namespace {
+
+// Upstream transfers pause above this many bytes not yet taken by the client, resume below kLow.
+constexpr std::int64_t kHighWatermark = 256 * 1024;
+constexpr std::int64_t kLowWatermark = 64 * 1024;
+
+std::string random_hex(std::size_t bytes) {
+  std::vector<unsigned char> buffer(bytes);
+  RAND_bytes(buffer.data(), static_cast<int>(buffer.size()));
+  std::string out;
+  char digits[3];
+  for (auto b : buffer) {
+    std::snprintf(digits, sizeof digits, "%02x", b);
+    out += digits;
+  }
+  return out;
+}
+
+/// Frames `data` as one HTTP/1.1 chunk.
+std::string chunked(std::string_view data) {
+  char size[20];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  std::string out(size);
+  out.append(data);
+  out += "\r\n";
+  return out;
+}
+
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+}  // namespace
+
+ChatExchange::ChatExchange(GatewayServices& services, std::shared_ptr<Connection> connection,
+                           HttpRequest request, std::string request_id,
+                           openai::ChatRequestInfo info)
+    : RequestState(services, std::move(connection), std::move(request), std::move(request_id),
+                   Route::ChatCompletions),
+      info_(info),
+      completion_id_("chatcmpl-" + random_hex(12)),
+      created_(std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count()) {}
+
+void ChatExchange::begin(Plugin& upstream) {
+  auto self = shared_from_this();
+  connection_->set_on_gone([self] { self->client_left(); });
+  connection_->set_on_written([self](std::size_t written) {
+    const auto left = self->buffered_.fetch_sub(static_cast<std::int64_t>(written)) -
+                      static_cast<std::int64_t>(written);
+    if (left < kLowWatermark && self->want_resume_.exchange(false) && self->transfer_id_ != 0) {
+      self->services_.upstream->resume(self->transfer_id_);
+    }
+  });
+  try {
+    upstream.call_upstream(*this, self);
+  } catch (const std::exception& e) {
+    fail(openai_error(500, "server_error", "internal_error", std::string("The upstream plugin failed: ") + e.what()));
+  }
+}
+
+void ChatExchange::fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) {
+  if (connection_->gone()) return;
+  transfer_id_ = services_.upstream->start(std::move(request), std::move(observer), shared_from_this());
+}
+
+std::string ChatExchange::chunk_event(nlohmann::json delta, const char* finish_reason) const {
+  auto value = openai::chunk(completion_id_, created_, model_->id, std::move(delta), finish_reason);
+  if (info_.include_usage) value["usage"] = nullptr;
+  return chunked(openai::sse_event(value));
+}
+
+void ChatExchange::start() {
+  std::lock_guard lock(mutex_);
+  start_locked();
+}
+
+void ChatExchange::start_locked() {
+  if (state_ != State::Waiting) return;
+  state_ = State::Streaming;
+  if (!info_.stream) return;
+  Headers headers{{"Content-Type", "text/event-stream; charset=utf-8"},
+                  {"Cache-Control", "no-cache"},
+                  {"X-Accel-Buffering", "no"},
+                  {"Transfer-Encoding", "chunked"}};
+  std::string bytes = head(200, std::move(headers), -1);
+  bytes += chunk_event({{"role", "assistant"}, {"content", ""}}, nullptr);
+  enqueue_locked(std::move(bytes));
+}
+
+void ChatExchange::delta(Delta delta) {
+  services_.chain->on_delta(*this, delta);
+  if (delta.content.empty() && delta.reasoning.empty()) return;
+  std::lock_guard lock(mutex_);
+  if (state_ == State::Done) return;
+  start_locked();
+  if (!time_to_first_token_) {
+    time_to_first_token_ = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started_);
+  }
+  completion_estimate_.add(delta.content);
+  completion_estimate_.add(delta.reasoning);
+  if (!info_.stream) {
+    content_ += delta.content;
+    reasoning_ += delta.reasoning;
+    return;
+  }
+  std::string bytes;
+  if (!delta.reasoning.empty()) bytes += chunk_event({{"reasoning_content", delta.reasoning}}, nullptr);
+  if (!delta.content.empty()) bytes += chunk_event({{"content", delta.content}}, nullptr);
+  enqueue_locked(std::move(bytes));
+}
+
+void ChatExchange::finish(FinishReason reason, std::optional<Usage> usage) {
+  std::lock_guard lock(mutex_);
+  if (state_ == State::Done) return;
+  start_locked();
+  state_ = State::Done;
+  status_ = 200;
+  outcome_ = Outcome::Completed;
+  reported_usage_ = usage;
+  Usage final_usage = usage.value_or(
+      Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true});
+  reported_usage_ = final_usage;
+  std::string bytes;
+  if (info_.stream) {
+    bytes += chunk_event(nlohmann::json::object(), openai::finish_reason_name(reason));
+    if (info_.include_usage) {
+      nlohmann::json usage_chunk{{"id", completion_id_},
+                                 {"object", "chat.completion.chunk"},
+                                 {"created", created_},
+                                 {"model", model_->id},
+                                 {"system_fingerprint", nullptr},
+                                 {"choices", nlohmann::json::array()},
+                                 {"usage", openai::usage_json(final_usage)}};
+      bytes += chunked(openai::sse_event(usage_chunk));
+    }
+    bytes += chunked("data: [DONE]\n\n");
+    bytes += kLastChunk;
+  } else {
+    const auto body = openai::completion(completion_id_, created_, model_->id, content_, reasoning_,
+                                         reason, final_usage)
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    bytes = head(200, {{"Content-Type", "application/json"}}, static_cast<long long>(body.size())) + body;
+  }
+  terminal_pending_ = true;
+  enqueue_locked(std::move(bytes));
+}
+
+void ChatExchange::fail(LocalResponse error) {
+  std::lock_guard lock(mutex_);
+  if (state_ == State::Done) return;
+  const bool committed = info_.stream && state_ == State::Streaming;
+  state_ = State::Done;
+  error_code_ = error_code_of(error);
+  outcome_ = error.status == 504 ? Outcome::Timeout : Outcome::UpstreamError;
+  reported_usage_ = Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true};
+  std::string bytes;
+  if (committed) {
+    status_ = 200;  // already sent; the stream carries the error instead
+    bytes += chunked("data: " + error.body + "\n\n");
+    bytes += chunked("data: [DONE]\n\n");
+    bytes += kLastChunk;
+  } else {
+    status_ = error.status;
+    if (!find_header(error.headers, "content-type")) error.headers.emplace_back("Content-Type", "application/json");
+    bytes = head(error.status, error.headers, static_cast<long long>(error.body.size())) + error.body;
+  }
+  terminal_pending_ = true;
+  enqueue_locked(std::move(bytes));
+}
+
+bool ChatExchange::should_pause() {
+  if (buffered_.load() <= kHighWatermark) return false;
+  want_resume_.store(true);
+  // Re-check after publishing want_resume_, so a drain that raced past us cannot be missed.
+  return buffered_.load() > kHighWatermark;
+}
+
+void ChatExchange::enqueue_locked(std::string bytes) {
+  buffered_.fetch_add(static_cast<std::int64_t>(bytes.size()));
+  pending_ += bytes;
+  schedule_drain();
+}
+
+void ChatExchange::schedule_drain() {
+  if (drain_posted_.exchange(true)) return;
+  auto self = shared_from_this();
+  connection_->post([self] { self->drain(); });
+}
+
+void ChatExchange::drain() {
+  drain_posted_.store(false);
+  std::string bytes;
+  bool terminal = false;
+  {
+    std::lock_guard lock(mutex_);
+    bytes.swap(pending_);
+    terminal = terminal_pending_;
+    terminal_pending_ = false;
+  }
+  if (connection_->gone()) {
+    buffered_.fetch_sub(static_cast<std::int64_t>(bytes.size()));
+    return;
+  }
+  bytes_sent_ += bytes.size();
+  connection_->send(bytes);
+  if (terminal) {
+    terminal_written_ = true;
+    connection_->end_response(keep_alive());
+    emit_log();
+  }
+}
+
+void ChatExchange::client_left() {
+  if (transfer_id_ != 0) services_.upstream->cancel(transfer_id_);
+  if (terminal_written_) return;
+  {
+    std::lock_guard lock(mutex_);
+    state_ = State::Done;
+    outcome_ = Outcome::ClientCancelled;
+    if (status_ == 0) status_ = 499;  // the client closed the request before any answer
+    reported_usage_ = Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true};
+  }
+  emit_log();
+}
+
+void ChatExchange::emit_log() {
+  if (logged_.exchange(true)) return;
+  RequestRecord rec;
+  {
+    std::lock_guard lock(mutex_);
+    rec = record(status_, outcome_, error_code_);
+    rec.stream = info_.stream;
+    rec.usage = reported_usage_.value_or(Usage{});
+    rec.time_to_first_token = time_to_first_token_;
+  }
+  rec.bytes_sent = bytes_sent_;
+  services_.log->submit(std::move(rec));
+}
+
+}  // namespace gateway

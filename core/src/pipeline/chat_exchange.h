@@ -1,0 +1,72 @@
+// One chat completion in flight: the bridge between the upstream plugin (which reports on the
+// upstream I/O thread) and the client connection (written only on its reactor thread).
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+
+#include "openai/chat_format.h"
+#include "pipeline/request_state.h"
+
+namespace gateway {
+
+class ChatExchange : public RequestState,
+                     public ResponseSink,
+                     public FlowControl,
+                     public std::enable_shared_from_this<ChatExchange> {
+ public:
+  ChatExchange(GatewayServices& services, std::shared_ptr<Connection> connection,
+               HttpRequest request, std::string request_id, openai::ChatRequestInfo info);
+
+  /// Hands the request to the upstream plugin (reactor thread).
+  void begin(Plugin& upstream);
+
+  void fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) override;
+
+  void start() override;
+  void delta(Delta delta) override;
+  void finish(FinishReason reason, std::optional<Usage> usage) override;
+  void fail(LocalResponse error) override;
+
+  bool should_pause() override;
+
+ private:
+  enum class State { Waiting, Streaming, Done };
+
+  void start_locked();
+  /// Queues bytes for the client and makes sure a drain is posted to the reactor.
+  void enqueue_locked(std::string bytes);
+  void schedule_drain();
+  void drain();
+  void client_left();
+  void emit_log();
+  std::string chunk_event(nlohmann::json delta, const char* finish_reason) const;
+
+  const openai::ChatRequestInfo info_;
+  const std::string completion_id_;
+  const std::int64_t created_;
+
+  std::mutex mutex_;
+  State state_ = State::Waiting;
+  std::string pending_;
+  bool terminal_pending_ = false;  // pending_ ends the response
+  int status_ = 0;
+  Outcome outcome_ = Outcome::Completed;
+  std::string error_code_;
+  std::string content_;
+  std::string reasoning_;
+  openai::TokenEstimator completion_estimate_;
+  std::optional<Usage> reported_usage_;
+  std::optional<std::chrono::milliseconds> time_to_first_token_;
+  std::uint64_t bytes_sent_ = 0;
+
+  std::atomic<bool> drain_posted_{false};
+  std::atomic<bool> want_resume_{false};
+  std::atomic<bool> logged_{false};
+  std::atomic<std::int64_t> buffered_{0};
+  std::uint64_t transfer_id_ = 0;  // reactor thread
+  bool terminal_written_ = false;  // reactor thread
+};
+
+}  // namespace gateway

@@ -1,0 +1,192 @@
+#include "pipeline/gateway_app.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "openai/chat_format.h"
+#include "pipeline/chat_exchange.h"
+
+namespace gateway {
+namespace {
+
+bool is_chat_path(const std::string& path) {
+  return path == "/v1/chat/completions" || path == "/chat/completions";
+}
+
+bool allowed(const Principal& principal, const std::string& model) {
+  const auto& list = principal.allowed_models;
+  return list.empty() || std::find(list.begin(), list.end(), model) != list.end();
+}
+
+nlohmann::json model_object(const ModelInfo& m) {
+  nlohmann::json out{{"id", m.id},
+                     {"object", "model"},
+                     {"created", 1700000000},
+                     {"owned_by", m.provider_id},
+                     {"name", m.name},
+                     {"provider", m.provider},
+                     {"provider_id", m.provider_id},
+                     {"upstream_id", m.upstream_id},
+                     {"multimodal", m.multimodal}};
+  if (!m.alias_of.empty()) out["alias_of"] = m.alias_of;
+  return out;
+}
+
+LocalResponse method_not_allowed(const std::string& allow) {
+  auto response = openai_error(405, "invalid_request_error", "method_not_allowed",
+                               "Method not allowed on this path; use " + allow);
+  response.headers.emplace_back("Allow", allow);
+  return response;
+}
+
+}  // namespace
+
+Route classify_route(const std::string& path) {
+  if (is_chat_path(path)) return Route::ChatCompletions;
+  if (path == "/v1/models" || path == "/models" || path.starts_with("/v1/models/")) return Route::Models;
+  if (path == "/health" || path.starts_with("/healthz/")) return Route::Health;
+  if (path == "/metrics") return Route::Metrics;
+  return Route::Other;
+}
+
+std::string choose_request_id(const Headers& headers) {
+  if (auto incoming = find_header(headers, "x-request-id")) {
+    const bool sane = !incoming->empty() && incoming->size() <= 128 &&
+                      std::all_of(incoming->begin(), incoming->end(), [](unsigned char c) {
+                        return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
+                      });
+    if (sane) return *incoming;
+  }
+  unsigned char bytes[12];
+  RAND_bytes(bytes, sizeof bytes);
+  std::string id = "req_";
+  char digits[3];
+  for (auto b : bytes) {
+    std::snprintf(digits, sizeof digits, "%02x", b);
+    id += digits;
+  }
+  return id;
+}
+
+void GatewayApp::handle(const std::shared_ptr<Connection>& connection, HttpRequest request) {
+  std::string request_id = choose_request_id(request.headers);
+  const Route route = classify_route(request.path);
+  if (route == Route::ChatCompletions && request.method == "POST") {
+    serve_chat(connection, std::move(request), std::move(request_id));
+    return;
+  }
+  RequestState ctx(services_, connection, std::move(request), std::move(request_id), route);
+  try {
+    if (auto answer = services_.chain->on_request_headers(ctx)) {
+      ctx.respond(std::move(*answer), Outcome::Rejected);
+      return;
+    }
+    serve_local(ctx);
+  } catch (const std::exception& e) {
+    ctx.respond(openai_error(500, "server_error", "internal_error", e.what()), Outcome::Rejected);
+  }
+}
+
+void GatewayApp::serve_local(RequestState& ctx) {
+  const auto& request = ctx.request();
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  switch (ctx.route()) {
+    case Route::ChatCompletions:
+      ctx.respond(method_not_allowed("POST"), Outcome::Rejected);
+      return;
+    case Route::Health:
+      if (!get) break;
+      if (request.path == "/health") {
+        ctx.respond(json_response(200, {{"status", "ok"}, {"version", services_.version}}), Outcome::Completed);
+      } else if (request.path == "/healthz/live") {
+        ctx.respond(json_response(200, {{"status", "ok"}}), Outcome::Completed);
+      } else if (request.path == "/healthz/ready") {
+        const bool ready = services_.chain->upstream() != nullptr;
+        ctx.respond(json_response(ready ? 200 : 503, {{"status", ready ? "ready" : "no upstream plugin configured"}}),
+                    Outcome::Completed);
+      } else {
+        ctx.respond(openai_error(404, "invalid_request_error", "not_found", "Unknown path " + request.path), Outcome::Rejected);
+      }
+      return;
+    case Route::Models: {
+      if (!get) {
+        ctx.respond(method_not_allowed("GET"), Outcome::Rejected);
+        return;
+      }
+      const auto& catalog = services_.config->models;
+      const std::string prefix = "/v1/models/";
+      if (request.path.starts_with(prefix)) {
+        const std::string id = request.path.substr(prefix.size());
+        const ModelInfo* model = catalog.find(id);
+        if (model == nullptr || !allowed(ctx.principal(), id)) {
+          ctx.respond(openai_error(404, "invalid_request_error", "model_not_found",
+                                   "The model `" + id + "` does not exist or you do not have access to it.", "model"),
+                      Outcome::Rejected);
+        } else {
+          ctx.respond(json_response(200, model_object(*model)), Outcome::Completed);
+        }
+        return;
+      }
+      auto data = nlohmann::json::array();
+      for (const auto& model : catalog.all()) {
+        if (allowed(ctx.principal(), model.id)) data.push_back(model_object(model));
+      }
+      ctx.respond(json_response(200, {{"object", "list"}, {"data", data}}), Outcome::Completed);
+      return;
+    }
+    case Route::Metrics:
+    case Route::Other:
+      break;
+  }
+  if (ctx.route() == Route::Health && !get) {
+    ctx.respond(method_not_allowed("GET"), Outcome::Rejected);
+    return;
+  }
+  ctx.respond(openai_error(404, "invalid_request_error", "not_found",
+                           "Unknown request URL: " + request.method + " " + request.path),
+              Outcome::Rejected);
+}
+
+void GatewayApp::serve_chat(const std::shared_ptr<Connection>& connection, HttpRequest request,
+                            std::string request_id) {
+  nlohmann::json parsed;
+  auto validation = openai::validate_chat_request(request.body, parsed, services_.config->models);
+  openai::ChatRequestInfo info;
+  if (auto* ok = std::get_if<openai::ChatRequestInfo>(&validation)) info = *ok;
+  auto exchange = std::make_shared<ChatExchange>(services_, connection, std::move(request),
+                                                 std::move(request_id), info);
+  try {
+    if (auto answer = services_.chain->on_request_headers(*exchange)) {
+      exchange->respond(std::move(*answer), Outcome::Rejected);
+      return;
+    }
+    if (auto* error = std::get_if<LocalResponse>(&validation)) {
+      exchange->respond(std::move(*error), Outcome::Rejected);
+      return;
+    }
+    exchange->set_chat(std::move(parsed), info.model);
+    if (!allowed(exchange->principal(), info.model->id)) {
+      exchange->respond(openai_error(403, "invalid_request_error", "model_not_allowed",
+                                     "This API key may not use the model `" + info.model->id + "`.", "model"),
+                        Outcome::Rejected);
+      return;
+    }
+    if (auto answer = services_.chain->on_request_body(*exchange)) {
+      exchange->respond(std::move(*answer), Outcome::Rejected);
+      return;
+    }
+    Plugin* upstream = services_.chain->upstream();
+    if (upstream == nullptr) {
+      exchange->respond(openai_error(503, "server_error", "no_upstream", "No upstream plugin is configured"),
+                        Outcome::UpstreamError);
+      return;
+    }
+    exchange->begin(*upstream);
+  } catch (const std::exception& e) {
+    exchange->respond(openai_error(500, "server_error", "internal_error", e.what()), Outcome::Rejected);
+  }
+}
+
+}  // namespace gateway

@@ -1,0 +1,27 @@
+// Routes each request through the plugin chain to the gateway's own endpoints or the upstream.
+#pragma once
+
+#include "pipeline/request_state.h"
+#include "server/http_server.h"
+
+namespace gateway {
+
+class GatewayApp : public RequestHandler {
+ public:
+  explicit GatewayApp(GatewayServices& services) : services_(services) {}
+  void handle(const std::shared_ptr<Connection>& connection, HttpRequest request) override;
+
+ private:
+  void serve_local(RequestState& ctx);
+  void serve_chat(const std::shared_ptr<Connection>& connection, HttpRequest request,
+                  std::string request_id);
+  GatewayServices& services_;
+};
+
+/// Which route a path belongs to.
+Route classify_route(const std::string& path);
+
+/// The client's X-Request-ID when it is a sane token, else a fresh random id.
+std::string choose_request_id(const Headers& headers);
+
+}  // namespace gateway

@@ -1,0 +1,76 @@
+#include "pipeline/log_worker.h"
+
+#include "util/log.h"
+
+namespace gateway {
+
+LogWorker::LogWorker(Sink sink, std::size_t capacity)
+    : sink_(std::move(sink)), capacity_(capacity), thread_([this] { run(); }) {}
+
+LogWorker::~LogWorker() { stop(); }
+
+void LogWorker::submit(RequestRecord record) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= capacity_) {
+      const auto dropped = dropped_.fetch_add(1) + 1;
+      if ((dropped & (dropped - 1)) == 0) {  // report at powers of two, not per record
+        log_message(LogLevel::Error, "log queue full: " + std::to_string(dropped) + " request records dropped so far");
+      }
+      return;
+    }
+    queue_.push_back(std::move(record));
+  }
+  wake_.notify_one();
+}
+
+void LogWorker::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void LogWorker::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty() && stopping_) return;
+    std::deque<RequestRecord> batch;
+    batch.swap(queue_);
+    lock.unlock();
+    for (const auto& record : batch) sink_(record);
+    lock.lock();
+  }
+}
+
+const char* outcome_name(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::Completed: return "completed";
+    case Outcome::ClientCancelled: return "client_cancelled";
+    case Outcome::UpstreamError: return "upstream_error";
+    case Outcome::Timeout: return "timeout";
+    case Outcome::Rejected: return "rejected";
+  }
+  return "unknown";
+}
+
+std::string access_line(const RequestRecord& r) {
+  std::string line = "request_id=" + r.request_id + " method=" + r.method + " path=" + r.path +
+                     " status=" + std::to_string(r.status) + " duration_ms=" + std::to_string(r.duration.count());
+  if (!r.model.empty()) line += " model=" + r.model + " stream=" + (r.stream ? "true" : "false");
+  line += std::string(" outcome=") + outcome_name(r.outcome);
+  if (!r.error_code.empty()) line += " error=" + r.error_code;
+  if (r.time_to_first_token) line += " ttft_ms=" + std::to_string(r.time_to_first_token->count());
+  if (r.route == Route::ChatCompletions) {
+    line += " prompt_tokens=" + std::to_string(r.usage.prompt_tokens) +
+            " completion_tokens=" + std::to_string(r.usage.completion_tokens);
+  }
+  line += " key=" + (r.principal.key_mask.empty() ? std::string("-") : r.principal.key_mask);
+  return line;
+}
+
+}  // namespace gateway

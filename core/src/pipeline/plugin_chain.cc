@@ -1,0 +1,102 @@
+#include "pipeline/plugin_chain.h"
+
+#include <dlfcn.h>
+
+#include "util/log.h"
+
+namespace gateway {
+
+struct DlCloser {
+  void operator()(void* handle) const { dlclose(handle); }
+};
+
+struct PluginChain::Loaded {
+  std::string name;
+  std::filesystem::path path;
+  std::unique_ptr<void, DlCloser> library;  // declared first: the plugin is destroyed before it
+  std::unique_ptr<Plugin> plugin;
+};
+
+PluginChain::~PluginChain() = default;
+PluginChain::PluginChain(PluginChain&&) noexcept = default;
+PluginChain& PluginChain::operator=(PluginChain&&) noexcept = default;
+
+PluginChain PluginChain::load(const GatewayConfig& config, const PluginHost& host) {
+  PluginChain chain;
+  for (std::size_t i = 0; i < config.plugins.size(); ++i) {
+    const auto& spec = config.plugins[i];
+    const std::string where = "plugins[" + std::to_string(i) + "] (" + spec.name + ")";
+    auto loaded = std::make_unique<Loaded>();
+    loaded->name = spec.name;
+    loaded->path = spec.path;
+    loaded->library.reset(dlopen(spec.path.c_str(), RTLD_NOW | RTLD_LOCAL));
+    if (!loaded->library) throw ConfigError(where + ".path", std::string("cannot load: ") + dlerror());
+    auto entry = reinterpret_cast<const PluginDescriptor* (*)()>(
+        dlsym(loaded->library.get(), GATEWAY_PLUGIN_ENTRY));
+    if (entry == nullptr) throw ConfigError(where + ".path", "is not a gateway plugin (no " GATEWAY_PLUGIN_ENTRY ")");
+    const PluginDescriptor* descriptor = entry();
+    if (descriptor == nullptr || descriptor->abi_version != kPluginAbiVersion) {
+      throw ConfigError(where + ".path", "was built for plugin ABI " +
+                                             std::to_string(descriptor ? descriptor->abi_version : -1) +
+                                             ", this gateway speaks " + std::to_string(kPluginAbiVersion));
+    }
+    if (spec.name != descriptor->name) {
+      throw ConfigError(where + ".name", std::string("the library at this path is plugin '") + descriptor->name + "'");
+    }
+    try {
+      loaded->plugin = descriptor->create(host, spec.config);
+    } catch (const PluginConfigError& e) {
+      throw ConfigError(where + ".config." + e.field(), e.what());
+    } catch (const std::exception& e) {
+      throw ConfigError(where + ".config", e.what());
+    }
+    if (loaded->plugin->is_upstream()) {
+      if (chain.upstream_ != nullptr) throw ConfigError(where, "a second upstream plugin; exactly one may produce responses");
+      chain.upstream_ = loaded->plugin.get();
+    }
+    chain.plugins_.push_back(std::move(loaded));
+  }
+  return chain;
+}
+
+std::optional<LocalResponse> PluginChain::on_request_headers(RequestContext& ctx) {
+  for (const auto& p : plugins_) {
+    if (auto answer = p->plugin->on_request_headers(ctx)) return answer;
+  }
+  return std::nullopt;
+}
+
+std::optional<LocalResponse> PluginChain::on_request_body(RequestContext& ctx) {
+  for (const auto& p : plugins_) {
+    if (auto answer = p->plugin->on_request_body(ctx)) return answer;
+  }
+  return std::nullopt;
+}
+
+void PluginChain::on_response_head(RequestContext& ctx, int status, Headers& headers) {
+  for (const auto& p : plugins_) p->plugin->on_response_head(ctx, status, headers);
+}
+
+void PluginChain::on_delta(RequestContext& ctx, Delta& delta) {
+  for (const auto& p : plugins_) p->plugin->on_delta(ctx, delta);
+}
+
+void PluginChain::on_log(const RequestRecord& record) {
+  for (const auto& p : plugins_) {
+    try {
+      p->plugin->on_log(record);
+    } catch (const std::exception& e) {
+      log_message(LogLevel::Error, "plugin " + p->name + " failed in its log phase: " + e.what());
+    }
+  }
+}
+
+std::vector<std::string> PluginChain::describe() const {
+  std::vector<std::string> out;
+  for (const auto& p : plugins_) {
+    out.push_back(p->name + (p->plugin->is_upstream() ? " [upstream]" : "") + "  (" + p->path.string() + ")");
+  }
+  return out;
+}
+
+}  // namespace gateway

@@ -1,0 +1,42 @@
+// Loads plugin shared objects in configured order and runs their phases.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "gateway/plugin.h"
+
+namespace gateway {
+
+class PluginChain {
+ public:
+  /// Loads and configures every plugin of `config`; throws ConfigError naming the plugin and field.
+  static PluginChain load(const GatewayConfig& config, const PluginHost& host);
+
+  PluginChain(PluginChain&&) noexcept;
+  PluginChain& operator=(PluginChain&&) noexcept;
+  ~PluginChain();
+
+  /// Runs the request-headers phase; the first local answer stops the chain.
+  std::optional<LocalResponse> on_request_headers(RequestContext& ctx);
+  /// Runs the request-body phase; the first local answer stops the chain.
+  std::optional<LocalResponse> on_request_body(RequestContext& ctx);
+  /// The plugin that talks to the upstream, or null when none is configured.
+  Plugin* upstream() const { return upstream_; }
+  void on_response_head(RequestContext& ctx, int status, Headers& headers);
+  void on_delta(RequestContext& ctx, Delta& delta);
+  void on_log(const RequestRecord& record);
+  /// "name (path)" per plugin, in order.
+  std::vector<std::string> describe() const;
+
+ private:
+  struct Loaded;
+  PluginChain() = default;
+  std::vector<std::unique_ptr<Loaded>> plugins_;
+  Plugin* upstream_ = nullptr;
+};
+
+}  // namespace gateway

@@ -1,0 +1,73 @@
+#include "pipeline/request_state.h"
+
+#include <stdexcept>
+
+namespace gateway {
+
+RequestState::RequestState(GatewayServices& services, std::shared_ptr<Connection> connection,
+                           HttpRequest request, std::string request_id, Route route)
+    : services_(services),
+      connection_(std::move(connection)),
+      request_(std::move(request)),
+      request_id_(std::move(request_id)),
+      route_(route) {}
+
+void RequestState::fetch(UpstreamRequest, std::shared_ptr<UpstreamObserver>) {
+  throw std::logic_error("upstream calls are only available to chat requests");
+}
+
+bool RequestState::keep_alive() const {
+  const auto connection = find_header(request_.headers, "connection");
+  return !(connection && to_lower(*connection) == "close");
+}
+
+std::string RequestState::head(int status, Headers headers, long long content_length) {
+  set_header(headers, "X-Request-ID", request_id_);
+  services_.chain->on_response_head(*this, status, headers);
+  return response_head(status, headers, content_length, keep_alive());
+}
+
+void RequestState::respond(LocalResponse response, Outcome outcome) {
+  if (find_header(response.headers, "content-type") == std::nullopt && !response.body.empty()) {
+    response.headers.emplace_back("Content-Type", "application/json");
+  }
+  const bool is_head = request_.method == "HEAD";
+  std::string bytes = head(response.status, response.headers, static_cast<long long>(response.body.size()));
+  if (!is_head) bytes += response.body;
+  connection_->send(bytes);
+  connection_->end_response(keep_alive());
+  auto rec = record(response.status, outcome, error_code_of(response));
+  rec.bytes_sent = bytes.size();
+  services_.log->submit(std::move(rec));
+}
+
+RequestRecord RequestState::record(int status, Outcome outcome, const std::string& error_code) const {
+  RequestRecord r;
+  r.request_id = request_id_;
+  r.started_at = started_wall_;
+  r.method = request_.method;
+  r.path = request_.path;
+  r.route = route_;
+  if (model_ != nullptr) r.model = model_->id;
+  if (attributes_.contains("upstream_model") && attributes_["upstream_model"].is_string()) {
+    r.upstream_model = attributes_["upstream_model"].get<std::string>();
+  }
+  r.status = status;
+  r.outcome = outcome;
+  r.error_code = error_code;
+  r.principal = principal_;
+  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started_);
+  return r;
+}
+
+std::string error_code_of(const LocalResponse& response) {
+  const auto body = nlohmann::json::parse(response.body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    const auto& error = body["error"];
+    if (error.contains("code") && error["code"].is_string()) return error["code"].get<std::string>();
+    if (error.contains("type") && error["type"].is_string()) return error["type"].get<std::string>();
+  }
+  return {};
+}
+
+}  // namespace gateway

@@ -1,0 +1,71 @@
+// The gateway's implementation of RequestContext for one request, and the services it uses.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "gateway/plugin.h"
+#include "pipeline/log_worker.h"
+#include "pipeline/plugin_chain.h"
+#include "server/connection.h"
+#include "upstream/upstream_loop.h"
+
+namespace gateway {
+
+/// Long-lived parts every request uses.
+struct GatewayServices {
+  const GatewayConfig* config = nullptr;
+  PluginChain* chain = nullptr;
+  UpstreamLoop* upstream = nullptr;
+  LogWorker* log = nullptr;
+  std::string version;
+};
+
+/// A request's context. Reactor-thread only, except where a subclass says otherwise.
+class RequestState : public RequestContext {
+ public:
+  RequestState(GatewayServices& services, std::shared_ptr<Connection> connection,
+               HttpRequest request, std::string request_id, Route route);
+
+  const HttpRequest& request() const override { return request_; }
+  const std::string& request_id() const override { return request_id_; }
+  Route route() const override { return route_; }
+  nlohmann::json& chat_request() override { return chat_; }
+  const ModelInfo* model() const override { return model_; }
+  Principal& principal() override { return principal_; }
+  nlohmann::json& attributes() override { return attributes_; }
+  void fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) override;
+
+  void set_chat(nlohmann::json chat, const ModelInfo* model) {
+    chat_ = std::move(chat);
+    model_ = model;
+  }
+
+  /// Writes a complete response now (reactor thread), ends it and logs the request.
+  void respond(LocalResponse response, Outcome outcome);
+
+ protected:
+  /// The response head with the gateway's own headers and the plugins' head phase applied.
+  std::string head(int status, Headers headers, long long content_length);
+  bool keep_alive() const;
+  RequestRecord record(int status, Outcome outcome, const std::string& error_code) const;
+
+  GatewayServices& services_;
+  std::shared_ptr<Connection> connection_;
+  HttpRequest request_;
+  std::string request_id_;
+  Route route_;
+  nlohmann::json chat_;
+  const ModelInfo* model_ = nullptr;
+  Principal principal_;
+  nlohmann::json attributes_ = nlohmann::json::object();
+  SteadyClock::time_point started_ = SteadyClock::now();
+  std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
+};
+
+/// The OpenAI error code inside an error response body, if any.
+std::string error_code_of(const LocalResponse& response);
+
+}  // namespace gateway

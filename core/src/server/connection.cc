@@ -1,0 +1,168 @@
+#include "server/connection.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace gateway {
+
+Connection::Connection(int fd, std::string peer_address, ConnectionOwner& owner)
+    : fd_(fd), peer_address_(std::move(peer_address)), owner_(owner) {}
+
+void Connection::send(std::string_view bytes) {
+  if (gone_ || bytes.empty()) return;
+  if (out_offset_ == out_.size()) {
+    out_.clear();
+    out_offset_ = 0;
+  }
+  out_.append(bytes);
+  if (!blocked_) flush();
+}
+
+void Connection::flush() {
+  std::size_t written_now = 0;
+  while (!gone_ && out_offset_ < out_.size()) {
+    const ssize_t n = ::send(fd_, out_.data() + out_offset_, out_.size() - out_offset_,
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      out_offset_ += static_cast<std::size_t>(n);
+      written_now += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!blocked_) {
+        blocked_ = true;
+        blocked_since_ = SteadyClock::now();
+      }
+      owner_.retry_later(shared_from_this());
+      break;
+    }
+    // EPIPE/ECONNRESET: the read side reports the disconnect; drop what is left.
+    out_.clear();
+    out_offset_ = 0;
+    break;
+  }
+  if (out_offset_ == out_.size()) {
+    blocked_ = false;
+    out_.clear();
+    out_offset_ = 0;
+    if (close_after_flush_ && !gone_) {
+      ::shutdown(fd_, SHUT_WR);  // let the client read everything, then see EOF
+    }
+  }
+  if (written_now > 0) {
+    touch();
+    if (on_written_) on_written_(written_now);
+  }
+}
+
+void Connection::retry_write() {
+  if (gone_) return;
+  blocked_ = false;
+  flush();
+}
+
+void Connection::end_response(bool keep_alive) {
+  on_written_ = nullptr;
+  on_gone_ = nullptr;
+  busy_ = false;
+  touch();
+  if (!keep_alive) {
+    start_close();
+    return;
+  }
+  if (!pipelined_.empty() && !gone_) {
+    HttpRequest next = std::move(pipelined_.front());
+    pipelined_.pop_front();
+    request_arrived(std::move(next));
+  }
+}
+
+void Connection::start_close() {
+  if (close_after_flush_) return;
+  close_after_flush_ = true;
+  closing_since_ = SteadyClock::now();
+  pipelined_.clear();
+  if (unsent() == 0 && !gone_) ::shutdown(fd_, SHUT_WR);
+}
+
+void Connection::request_arrived(HttpRequest request) {
+  if (gone_ || close_after_flush_) return;
+  if (busy_) {
+    constexpr std::size_t kMaxPipelined = 8;
+    if (pipelined_.size() >= kMaxPipelined) {
+      start_close();
+      return;
+    }
+    pipelined_.push_back(std::move(request));
+    return;
+  }
+  busy_ = true;
+  owner_.dispatch(shared_from_this(), std::move(request));
+}
+
+void Connection::mark_gone() {
+  if (gone_) return;
+  gone_ = true;
+  out_.clear();
+  out_offset_ = 0;
+  pipelined_.clear();
+  on_written_ = nullptr;
+  if (auto callback = std::move(on_gone_)) {
+    on_gone_ = nullptr;
+    callback();
+  }
+}
+
+void Connection::reject(int status, std::string_view code, std::string_view message) {
+  const std::string type = status == 413 ? "invalid_request_error" : "invalid_request_error";
+  const auto body = openai_error_body(type, code, message).dump();
+  Headers headers{{"Content-Type", "application/json"}};
+  send(response_head(status, headers, static_cast<long long>(body.size()), false) + body);
+  busy_ = false;
+  start_close();
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+  }
+}
+
+std::string response_head(int status, const Headers& headers, long long content_length,
+                          bool keep_alive) {
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " ";
+  head += reason_phrase(status);
+  head += "\r\n";
+  for (const auto& [name, value] : headers) {
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  if (content_length >= 0) head += "Content-Length: " + std::to_string(content_length) + "\r\n";
+  head += keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n";
+  head += "\r\n";
+  return head;
+}
+
+}  // namespace gateway

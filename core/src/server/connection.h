@@ -1,0 +1,106 @@
+// One client connection as the gateway sees it. Lives on its reactor thread: every method except
+// post() must be called there, which is what makes "is the client still there?" checks race-free.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "gateway/http_types.h"
+
+namespace gateway {
+
+using SteadyClock = std::chrono::steady_clock;
+
+/// What a connection needs from the server that owns it.
+class ConnectionOwner {
+ public:
+  virtual ~ConnectionOwner() = default;
+  /// Runs `task` on this connection's reactor thread (callable from any thread).
+  virtual void post(std::function<void()> task) = 0;
+  /// Asks for a write retry on the next tick because the socket was full.
+  virtual void retry_later(std::shared_ptr<class Connection> connection) = 0;
+  /// Closes the socket once the current handler has returned.
+  virtual void close_soon(std::shared_ptr<class Connection> connection) = 0;
+  /// Hands the next request of this connection to the application.
+  virtual void dispatch(std::shared_ptr<class Connection> connection, HttpRequest request) = 0;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(int fd, std::string peer_address, ConnectionOwner& owner);
+
+  /// True once the client has left or the gateway closed the connection.
+  bool gone() const { return gone_; }
+  /// Appends bytes to the response and writes as much as the socket takes now.
+  void send(std::string_view bytes);
+  /// Bytes accepted by send() that the socket has not taken yet.
+  std::size_t unsent() const { return out_.size() - out_offset_; }
+  /// The current response is complete; close after it unless `keep_alive`.
+  void end_response(bool keep_alive);
+  /// Called with the number of bytes written each time the socket takes some (backpressure).
+  void set_on_written(std::function<void(std::size_t)> callback) { on_written_ = std::move(callback); }
+  /// Called once if the client leaves while a response is in progress.
+  void set_on_gone(std::function<void()> callback) { on_gone_ = std::move(callback); }
+  /// Runs `task` on this connection's reactor thread; any thread may call it.
+  void post(std::function<void()> task) { owner_.post(std::move(task)); }
+  const std::string& peer_address() const { return peer_address_; }
+  int fd() const { return fd_; }
+
+  // Used by the server:
+  /// A complete request was parsed.
+  void request_arrived(HttpRequest request);
+  /// Writes pending bytes after the socket was full.
+  void retry_write();
+  /// The client left (EOF, reset) or the server is closing the socket.
+  void mark_gone();
+  /// Sends `response` (an error the server produced itself) and closes.
+  void reject(int status, std::string_view code, std::string_view message);
+  bool busy() const { return busy_; }
+  bool closing() const { return close_after_flush_; }
+  bool has_partial_request() const { return partial_request_; }
+  void set_partial_request(bool partial) {
+    if (partial && !partial_request_) request_started_ = SteadyClock::now();
+    partial_request_ = partial;
+  }
+  SteadyClock::time_point last_activity() const { return last_activity_; }
+  SteadyClock::time_point request_started() const { return request_started_; }
+  SteadyClock::time_point blocked_since() const { return blocked_since_; }
+  bool blocked() const { return blocked_; }
+  void touch() { last_activity_ = SteadyClock::now(); }
+  SteadyClock::time_point closing_since() const { return closing_since_; }
+
+ private:
+  void flush();
+  void start_close();
+
+  int fd_;
+  std::string peer_address_;
+  ConnectionOwner& owner_;
+  std::string out_;
+  std::size_t out_offset_ = 0;
+  bool gone_ = false;
+  bool busy_ = false;
+  bool blocked_ = false;
+  bool close_after_flush_ = false;
+  bool partial_request_ = false;
+  std::deque<HttpRequest> pipelined_;
+  std::function<void(std::size_t)> on_written_;
+  std::function<void()> on_gone_;
+  SteadyClock::time_point last_activity_ = SteadyClock::now();
+  SteadyClock::time_point request_started_ = SteadyClock::now();
+  SteadyClock::time_point blocked_since_{};
+  SteadyClock::time_point closing_since_{};
+};
+
+/// Serialises a response head: status line, headers, Content-Length when `content_length` >= 0.
+std::string response_head(int status, const Headers& headers, long long content_length,
+                          bool keep_alive);
+
+/// The reason phrase for an HTTP status code.
+std::string_view reason_phrase(int status);
+
+}  // namespace gateway

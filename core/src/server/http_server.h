@@ -1,0 +1,52 @@
+// The HTTP front end: Pistache's listener, reactor and request parser, with a transport of our
+// own so that every response byte is written by our code on the connection's reactor thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "server/connection.h"
+
+namespace Pistache::Tcp {
+class Listener;
+}
+
+namespace gateway {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;
+  std::size_t threads = 2;
+  std::size_t max_request_size = 8 * 1024 * 1024;
+  std::chrono::milliseconds header_timeout{30'000};     ///< to receive a whole request
+  std::chrono::milliseconds keepalive_timeout{75'000};  ///< idle time between requests
+  std::chrono::milliseconds write_timeout{120'000};     ///< longest a client may leave bytes unread
+};
+
+/// The application behind the server. Called on the connection's reactor thread.
+class RequestHandler {
+ public:
+  virtual ~RequestHandler() = default;
+  /// Answers `request`; must end with connection->end_response() (now or later).
+  virtual void handle(const std::shared_ptr<Connection>& connection, HttpRequest request) = 0;
+};
+
+class HttpServer {
+ public:
+  HttpServer(ServerOptions options, RequestHandler& handler);
+  ~HttpServer();
+  /// Binds and starts the reactor threads; returns once listening.
+  void start();
+  /// The bound port (useful with port 0).
+  std::uint16_t port() const;
+  void stop();
+
+ private:
+  ServerOptions options_;
+  RequestHandler& handler_;
+  std::unique_ptr<Pistache::Tcp::Listener> listener_;
+};
+
+}  // namespace gateway

@@ -1,0 +1,352 @@
+#include "upstream/upstream_loop.h"
+
+#include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include <chrono>
+#include <stdexcept>
+
+namespace gateway {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct EasyDeleter {
+  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+UpstreamEnd end_for(CURLcode code, bool got_head) {
+  switch (code) {
+    case CURLE_OK:
+      return UpstreamEnd::Complete;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return UpstreamEnd::ConnectFailed;
+    case CURLE_OPERATION_TIMEDOUT:
+      return got_head ? UpstreamEnd::IdleTimeout : UpstreamEnd::ConnectTimeout;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_BAD_CONTENT_ENCODING:
+      return UpstreamEnd::Protocol;
+    default:
+      return got_head ? UpstreamEnd::Reset : UpstreamEnd::Protocol;
+  }
+}
+
+}  // namespace
+
+struct UpstreamLoop::Transfer {
+  TransferId id = 0;
+  std::unique_ptr<CURL, EasyDeleter> easy;
+  std::unique_ptr<curl_slist, SlistDeleter> header_list;
+  UpstreamRequest request;
+  std::shared_ptr<UpstreamObserver> observer;
+  std::shared_ptr<FlowControl> flow;
+  Headers response_headers;
+  bool got_head = false;        // status line and headers complete
+  bool head_delivered = false;  // observer->on_head called
+  bool paused = false;
+  Clock::time_point started = Clock::now();
+  Clock::time_point last_activity = Clock::now();
+
+  void deliver_head() {
+    if (head_delivered) return;
+    head_delivered = true;
+    long status = 0;
+    curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &status);
+    observer->on_head(static_cast<int>(status), response_headers);
+  }
+
+  static size_t on_header(char* data, size_t size, size_t count, void* self) {
+    auto* t = static_cast<Transfer*>(self);
+    const size_t n = size * count;
+    std::string_view line(data, n);
+    t->last_activity = Clock::now();
+    if (line.starts_with("HTTP/")) {  // a new response (after 1xx): start over
+      t->response_headers.clear();
+      t->got_head = false;
+      return n;
+    }
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    if (line.empty()) {
+      long status = 0;
+      curl_easy_getinfo(t->easy.get(), CURLINFO_RESPONSE_CODE, &status);
+      if (status >= 200) t->got_head = true;
+      return n;
+    }
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) return n;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    t->response_headers.emplace_back(to_lower(line.substr(0, colon)), std::string(value));
+    return n;
+  }
+
+  static size_t on_body(char* data, size_t size, size_t count, void* self) {
+    auto* t = static_cast<Transfer*>(self);
+    const size_t n = size * count;
+    t->last_activity = Clock::now();
+    t->got_head = true;
+    t->deliver_head();
+    if (t->flow && t->flow->should_pause()) {
+      t->paused = true;
+      return CURL_WRITEFUNC_PAUSE;
+    }
+    t->observer->on_body(std::string_view(data, n));
+    return n;
+  }
+};
+
+void UpstreamLoop::MultiDeleter::operator()(void* multi) const {
+  curl_multi_cleanup(static_cast<CURLM*>(multi));
+}
+
+UpstreamLoop::UpstreamLoop(long max_connections)
+    : multi_(curl_multi_init()),
+      epoll_(epoll_create1(EPOLL_CLOEXEC)),
+      wakeup_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (!multi_ || !epoll_ || !wakeup_) throw std::runtime_error("cannot create the upstream I/O loop");
+  CURLM* multi = static_cast<CURLM*>(multi_.get());
+  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &UpstreamLoop::on_socket);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &UpstreamLoop::on_timer);
+  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
+  // Keep idle upstream connections for reuse instead of the small default cache.
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, max_connections);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = wakeup_.get();
+  epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wakeup_.get(), &ev);
+  thread_ = std::thread([this] { run(); });
+}
+
+UpstreamLoop::~UpstreamLoop() {
+  stop();
+  transfers_.clear();
+}
+
+void UpstreamLoop::stop() {
+  if (!thread_.joinable()) return;
+  push(Command{CommandKind::Stop});
+  thread_.join();
+}
+
+UpstreamLoop::TransferId UpstreamLoop::start(UpstreamRequest request,
+                                             std::shared_ptr<UpstreamObserver> observer,
+                                             std::shared_ptr<FlowControl> flow) {
+  auto transfer = std::make_unique<Transfer>();
+  transfer->id = next_id_.fetch_add(1);
+  transfer->request = std::move(request);
+  transfer->observer = std::move(observer);
+  transfer->flow = std::move(flow);
+  const TransferId id = transfer->id;
+  active_.fetch_add(1);
+  push(Command{CommandKind::Start, id, std::move(transfer)});
+  return id;
+}
+
+void UpstreamLoop::cancel(TransferId id) { push(Command{CommandKind::Cancel, id}); }
+void UpstreamLoop::resume(TransferId id) { push(Command{CommandKind::Resume, id}); }
+
+void UpstreamLoop::push(Command command) {
+  {
+    std::lock_guard lock(commands_mutex_);
+    commands_.push_back(std::move(command));
+  }
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(wakeup_.get(), &one, sizeof one);
+}
+
+int UpstreamLoop::on_socket(void* /*easy*/, int fd, int what, void* self, void* socket_data) {
+  auto* loop = static_cast<UpstreamLoop*>(self);
+  if (what == CURL_POLL_REMOVE) {
+    epoll_ctl(loop->epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    return 0;
+  }
+  epoll_event ev{};
+  ev.data.fd = fd;
+  if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
+  if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
+  CURLM* multi = static_cast<CURLM*>(loop->multi_.get());
+  if (socket_data == nullptr) {
+    epoll_ctl(loop->epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+    curl_multi_assign(multi, fd, loop);  // marks the fd as registered
+  } else {
+    epoll_ctl(loop->epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
+  }
+  return 0;
+}
+
+int UpstreamLoop::on_timer(void* /*multi*/, long timeout_ms, void* self) {
+  static_cast<UpstreamLoop*>(self)->curl_timeout_ms_ = timeout_ms;
+  return 0;
+}
+
+void UpstreamLoop::run() {
+  CURLM* multi = static_cast<CURLM*>(multi_.get());
+  constexpr int kDeadlineCheckMs = 50;
+  std::vector<epoll_event> events(256);
+  bool stopping = false;
+  auto last_check = Clock::now();
+  while (!stopping) {
+    int wait_ms = kDeadlineCheckMs;
+    if (curl_timeout_ms_ >= 0 && curl_timeout_ms_ < wait_ms) wait_ms = static_cast<int>(curl_timeout_ms_);
+    const int n = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), wait_ms);
+    int running = 0;
+    bool acted = false;
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wakeup_.get()) {
+        std::uint64_t count = 0;
+        [[maybe_unused]] auto r = ::read(fd, &count, sizeof count);
+        drain_commands(stopping);
+        continue;
+      }
+      int mask = 0;
+      if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+      if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+      if (events[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+      curl_multi_socket_action(multi, fd, mask, &running);
+      acted = true;
+    }
+    if (!acted || curl_timeout_ms_ == 0) {
+      curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    collect_done();
+    if (Clock::now() - last_check >= std::chrono::milliseconds(kDeadlineCheckMs)) {
+      last_check = Clock::now();
+      check_deadlines();
+    }
+  }
+  for (auto& [id, transfer] : transfers_) curl_multi_remove_handle(multi, transfer->easy.get());
+}
+
+void UpstreamLoop::drain_commands(bool& stopping) {
+  std::vector<Command> batch;
+  {
+    std::lock_guard lock(commands_mutex_);
+    batch.swap(commands_);
+  }
+  for (auto& command : batch) {
+    switch (command.kind) {
+      case CommandKind::Start:
+        add_transfer(std::move(command.transfer));
+        break;
+      case CommandKind::Cancel:
+        remove(command.id);
+        break;
+      case CommandKind::Resume: {
+        auto it = transfers_.find(command.id);
+        if (it != transfers_.end() && it->second->paused) {
+          it->second->paused = false;
+          it->second->last_activity = Clock::now();
+          // May call the write callback synchronously; no lock is held here.
+          curl_easy_pause(it->second->easy.get(), CURLPAUSE_CONT);
+        }
+        break;
+      }
+      case CommandKind::Stop:
+        stopping = true;
+        break;
+    }
+  }
+  kick();
+}
+
+void UpstreamLoop::kick() {
+  int running = 0;
+  curl_multi_socket_action(static_cast<CURLM*>(multi_.get()), CURL_SOCKET_TIMEOUT, 0, &running);
+  collect_done();
+}
+
+void UpstreamLoop::add_transfer(std::unique_ptr<Transfer> transfer) {
+  CURL* easy = curl_easy_init();
+  if (easy == nullptr) {
+    transfer->observer->on_end(UpstreamEnd::ConnectFailed, "cannot create a transfer");
+    active_.fetch_sub(1);
+    return;
+  }
+  transfer->easy.reset(easy);
+  const auto& req = transfer->request;
+  curl_slist* list = nullptr;
+  for (const auto& [name, value] : req.headers) list = curl_slist_append(list, (name + ": " + value).c_str());
+  list = curl_slist_append(list, "Expect:");
+  transfer->header_list.reset(list);
+
+  curl_easy_setopt(easy, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_POST, 1L);
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req.body.data());
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT, 300L);
+  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer.get());
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
+  transfer->started = transfer->last_activity = Clock::now();
+  const TransferId id = transfer->id;
+  transfers_.emplace(id, std::move(transfer));
+  curl_multi_add_handle(static_cast<CURLM*>(multi_.get()), easy);
+}
+
+void UpstreamLoop::collect_done() {
+  CURLM* multi = static_cast<CURLM*>(multi_.get());
+  int pending = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi, &pending)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    Transfer* t = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+    if (t == nullptr) continue;
+    const CURLcode code = msg->data.result;
+    const UpstreamEnd end = end_for(code, t->got_head);
+    finish(t->id, end, code == CURLE_OK ? std::string() : curl_easy_strerror(code));
+  }
+}
+
+void UpstreamLoop::finish(TransferId id, UpstreamEnd end, const std::string& detail) {
+  auto it = transfers_.find(id);
+  if (it == transfers_.end()) return;
+  auto observer = it->second->observer;
+  if (end == UpstreamEnd::Complete || end == UpstreamEnd::Reset) it->second->deliver_head();
+  remove(id);
+  observer->on_end(end, detail);
+}
+
+void UpstreamLoop::remove(TransferId id) {
+  auto it = transfers_.find(id);
+  if (it == transfers_.end()) return;
+  curl_multi_remove_handle(static_cast<CURLM*>(multi_.get()), it->second->easy.get());
+  transfers_.erase(it);
+  active_.fetch_sub(1);
+}
+
+void UpstreamLoop::check_deadlines() {
+  const auto now = Clock::now();
+  std::vector<std::pair<TransferId, UpstreamEnd>> expired;
+  for (const auto& [id, t] : transfers_) {
+    if (!t->got_head && now - t->started > t->request.first_byte_timeout) {
+      expired.emplace_back(id, UpstreamEnd::FirstByteTimeout);
+    } else if (t->got_head && !t->paused && now - t->last_activity > t->request.idle_timeout) {
+      expired.emplace_back(id, UpstreamEnd::IdleTimeout);
+    }
+  }
+  for (const auto& [id, end] : expired) {
+    finish(id, end, end == UpstreamEnd::FirstByteTimeout ? "no response from the upstream in time"
+                                                         : "the upstream stopped sending");
+  }
+}
+
+}  // namespace gateway

@@ -1,0 +1,245 @@
+#include "request_builder.h"
+
+#include <openssl/sha.h>
+
+#include <cstdio>
+
+namespace e2b::fragments {
+namespace {
+
+using gateway::LocalResponse;
+using nlohmann::json;
+
+LocalResponse bad_param(const std::string& param, const std::string& message,
+                        const std::string& code = "invalid_value") {
+  return gateway::openai_error(400, "invalid_request_error", code, message, param);
+}
+
+LocalResponse unsupported(const std::string& param, const std::string& message) {
+  return bad_param(param, message, "unsupported_parameter");
+}
+
+struct MappedContent {
+  std::string text;
+  json images = json::array();
+};
+
+/// Text of a message's content with text parts joined by newlines, plus its image parts.
+std::variant<MappedContent, LocalResponse> map_content(const json& content, const std::string& at,
+                                                       bool allow_images) {
+  MappedContent out;
+  if (content.is_null()) return out;
+  if (content.is_string()) {
+    out.text = content.get<std::string>();
+    return out;
+  }
+  for (std::size_t j = 0; j < content.size(); ++j) {
+    const auto& part = content[j];
+    const std::string where = at + ".content[" + std::to_string(j) + "]";
+    const std::string type = part.value("type", "");
+    if (type == "text") {
+      if (!out.text.empty()) out.text += "\n";
+      out.text += part["text"].get<std::string>();
+    } else if (type == "image_url") {
+      if (!allow_images) return bad_param(where, "This model does not accept images", "image_not_supported");
+      const auto& image = part["image_url"];
+      std::string url;
+      if (image.is_string()) url = image.get<std::string>();
+      if (image.is_object() && image.contains("url") && image["url"].is_string()) url = image["url"].get<std::string>();
+      if (url.empty()) return bad_param(where + ".image_url.url", "An image part needs a url");
+      out.images.push_back({{"type", "image"}, {"image", url}});
+    } else if (type == "input_audio" || type == "file") {
+      return unsupported(where, "Content parts of type '" + type + "' are not supported by this gateway");
+    } else {
+      return bad_param(where + ".type", "Unknown content part type '" + type + "'");
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::variant<json, LocalResponse> map_messages(const json& messages, bool multimodal) {
+  json out = json::array();
+  std::string last_role;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const auto& m = messages[i];
+    const std::string at = "messages[" + std::to_string(i) + "]";
+    std::string role = m["role"].get<std::string>();
+    if (role == "developer") role = "system";
+    const bool is_user = role == "user";
+    if (role == "tool" || role == "function") role = "user";  // tool results reach the model as text
+    auto mapped = map_content(m.contains("content") ? m["content"] : json(nullptr), at, multimodal);
+    if (auto* error = std::get_if<LocalResponse>(&mapped)) return *error;
+    auto& content = std::get<MappedContent>(mapped);
+    if (!content.images.empty() && !is_user) {
+      return bad_param(at + ".content", "Only user messages may contain images", "image_not_supported");
+    }
+    if (m["role"] == "tool" || m["role"] == "function") content.text = "Tool result:\n" + content.text;
+    if (content.text.empty() && content.images.empty()) continue;
+
+    if (role == last_role && !out.empty()) {  // merge consecutive same-role messages
+      auto& previous = out.back();
+      if (role == "system") {
+        previous["content"] = previous["content"].get<std::string>() + "\n" + content.text;
+      } else {
+        auto& parts = previous["content"];
+        if (!content.text.empty()) {
+          bool merged = false;
+          for (auto& part : parts) {
+            if (part["type"] == "text") {
+              part["text"] = part["text"].get<std::string>() + "\n" + content.text;
+              merged = true;
+              break;
+            }
+          }
+          if (!merged) parts.insert(parts.begin(), json{{"type", "text"}, {"text", content.text}});
+        }
+        for (auto& image : content.images) parts.push_back(image);
+      }
+      continue;
+    }
+    json message{{"role", role}};
+    if (role == "system") {
+      message["content"] = content.text;  // Fragments rejects system content given as parts
+    } else {
+      json parts = json::array();
+      if (!content.text.empty()) parts.push_back({{"type", "text"}, {"text", content.text}});
+      for (auto& image : content.images) parts.push_back(image);
+      message["content"] = parts;
+    }
+    out.push_back(std::move(message));
+    last_role = role;
+  }
+  return out;
+}
+
+std::variant<json, LocalResponse> map_parameters(const json& chat) {
+  json config = json::object();
+  struct Numeric {
+    const char* openai;
+    const char* fragments;
+  };
+  static const Numeric numeric[] = {{"temperature", "temperature"},
+                                    {"top_p", "topP"},
+                                    {"top_k", "topK"},
+                                    {"presence_penalty", "presencePenalty"},
+                                    {"frequency_penalty", "frequencyPenalty"},
+                                    {"seed", "seed"}};
+  for (const auto& [openai, fragments] : numeric) {
+    if (!chat.contains(openai) || chat[openai].is_null()) continue;
+    if (!chat[openai].is_number()) return bad_param(openai, std::string("'") + openai + "' must be a number", "invalid_type");
+    config[fragments] = chat[openai];
+  }
+  for (const char* key : {"max_completion_tokens", "max_tokens"}) {
+    if (!chat.contains(key) || chat[key].is_null()) continue;
+    if (!chat[key].is_number_integer() || chat[key].get<long long>() < 1) {
+      return bad_param(key, std::string("'") + key + "' must be a positive integer", "invalid_type");
+    }
+    config["maxTokens"] = chat[key];
+    break;  // max_completion_tokens wins when both are present
+  }
+  if (chat.contains("stop") && !chat["stop"].is_null()) {
+    const auto& stop = chat["stop"];
+    json sequences = json::array();
+    if (stop.is_string()) {
+      sequences.push_back(stop);
+    } else if (stop.is_array() && stop.size() <= 4) {
+      for (const auto& s : stop) {
+        if (!s.is_string()) return bad_param("stop", "'stop' must be a string or an array of up to 4 strings", "invalid_type");
+        sequences.push_back(s);
+      }
+    } else {
+      return bad_param("stop", "'stop' must be a string or an array of up to 4 strings", "invalid_type");
+    }
+    if (!sequences.empty()) config["stopSequences"] = sequences;
+  }
+  return config;
+}
+
+std::optional<LocalResponse> reject_unsupported(const json& chat) {
+  if (chat.contains("n") && !chat["n"].is_null() && !(chat["n"].is_number_integer() && chat["n"].get<long long>() == 1)) {
+    return unsupported("n", "Only one choice (n=1) is supported by this gateway");
+  }
+  for (const char* key : {"tools", "functions"}) {
+    if (chat.contains(key) && !chat[key].is_null() && !(chat[key].is_array() && chat[key].empty())) {
+      return unsupported(key, std::string("'") + key + "' (function calling) is not supported by this gateway");
+    }
+  }
+  for (const char* key : {"tool_choice", "function_call"}) {
+    if (chat.contains(key) && !chat[key].is_null() && chat[key] != "none" && chat[key] != "auto") {
+      return unsupported(key, std::string("'") + key + "' is not supported by this gateway");
+    }
+  }
+  if (chat.contains("logprobs") && chat["logprobs"].is_boolean() && chat["logprobs"].get<bool>()) {
+    return unsupported("logprobs", "'logprobs' is not supported by this gateway");
+  }
+  if (chat.contains("top_logprobs") && !chat["top_logprobs"].is_null()) {
+    return unsupported("top_logprobs", "'top_logprobs' is not supported by this gateway");
+  }
+  if (chat.contains("audio") && !chat["audio"].is_null()) {
+    return unsupported("audio", "Audio output is not supported by this gateway");
+  }
+  if (chat.contains("modalities") && chat["modalities"].is_array()) {
+    for (const auto& m : chat["modalities"]) {
+      if (m != "text") return unsupported("modalities", "Only the text modality is supported by this gateway");
+    }
+  }
+  if (chat.contains("response_format") && chat["response_format"].is_object()) {
+    const auto type = chat["response_format"].value("type", "text");
+    if (type != "text") return unsupported("response_format", "Only response_format type 'text' is supported by this gateway");
+  }
+  return std::nullopt;
+}
+
+std::string stable_user_id(const std::string& seed) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  const std::string input = "e2b-gateway-user:" + seed;
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  char out[37];
+  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], (digest[6] & 0x0f) | 0x50,
+                digest[7], (digest[8] & 0x3f) | 0x80, digest[9], digest[10], digest[11], digest[12], digest[13],
+                digest[14], digest[15]);
+  return out;
+}
+
+std::variant<json, LocalResponse> build_fragments_request(const json& chat, const gateway::ModelInfo& model,
+                                                          const RequestSettings& settings,
+                                                          const std::string& user_id) {
+  if (auto error = reject_unsupported(chat)) return *error;
+  auto messages = map_messages(chat["messages"], model.multimodal);
+  if (auto* error = std::get_if<LocalResponse>(&messages)) return *error;
+  auto parameters = map_parameters(chat);
+  if (auto* error = std::get_if<LocalResponse>(&parameters)) return *error;
+
+  json config = std::get<json>(parameters);
+  config["model"] = model.upstream_id;
+  if (settings.provider_api_keys.contains(model.provider_id)) {
+    const auto& key = settings.provider_api_keys[model.provider_id];
+    if (key.is_string() && !key.get<std::string>().empty()) config["apiKey"] = key;
+  }
+  std::string instructions = settings.chat_instructions;
+  if (!model.instructions.empty()) {
+    if (!instructions.empty()) instructions += "\n";
+    instructions += model.instructions;
+  }
+  json tmpl{{settings.template_id,
+             {{"name", "Chat"},
+              {"lib", json::array({""})},
+              {"file", settings.template_file},
+              {"instructions", instructions},
+              {"port", nullptr}}}};
+  return json{{"userID", user_id},
+              {"messages", std::get<json>(messages)},
+              {"template", tmpl},
+              {"model",
+               {{"id", model.upstream_id},
+                {"provider", model.provider},
+                {"providerId", model.provider_id},
+                {"name", model.name},
+                {"multiModal", model.multimodal}}},
+              {"config", config}};
+}
+
+}  // namespace e2b::fragments
