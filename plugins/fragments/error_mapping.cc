@@ -22,10 +22,14 @@ gateway::LocalResponse map_upstream_status(int status, const gateway::Headers& h
                                  "The upstream rate limit was reached; retry later" + said(body));
     if (auto reset = gateway::find_header(headers, "x-ratelimit-reset")) {
       try {
-        const long long reset_ms = std::stoll(*reset);
+        std::size_t used = 0;
+        const long long reset_ms = std::stoll(*reset, &used);
+        if (used != reset->size()) throw std::invalid_argument("x-ratelimit-reset");
         const long long now_ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-        const long long seconds = std::max<long long>(1, (reset_ms - now_ms + 999) / 1000);
+        constexpr long long kDayMs = 86'400'000;  // Fragments' window is one day at most
+        const long long wait_ms = std::clamp(reset_ms - now_ms, 0LL, kDayMs);
+        const long long seconds = std::max<long long>(1, (wait_ms + 999) / 1000);
         response.headers.emplace_back("Retry-After", std::to_string(seconds));
       } catch (const std::exception&) {
         // A malformed header just means no Retry-After.

@@ -1,9 +1,8 @@
 #include "fragment_stream_parser.h"
 
 #include <algorithm>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace e2b::fragments {
 namespace {
@@ -39,7 +38,8 @@ std::optional<std::string> reply_from_object(std::string_view text) {
   if (json.is_discarded() || !json.is_object()) return std::nullopt;
   const auto code = json.find("code");
   const bool code_is_string = code != json.end() && code->is_string();
-  if (code_is_string && !code->get_ref<const std::string&>().empty()) return code->get<std::string>();
+  if (code_is_string && !code->get_ref<const std::string&>().empty())
+    return code->get<std::string>();
   const auto commentary = json.find("commentary");
   if (commentary != json.end() && commentary->is_string()) return commentary->get<std::string>();
   if (code_is_string) return std::string{};
@@ -67,7 +67,8 @@ std::string fallback_text(std::string_view raw) {
     // "```lang" opens a line; without a newline only the backticks can be told apart.
     cleaned = trim(line_end == std::string_view::npos ? cleaned.substr(kFence.size())
                                                       : cleaned.substr(line_end + 1));
-    if (cleaned.ends_with(kFence)) cleaned = trim(cleaned.substr(0, cleaned.size() - kFence.size()));
+    if (cleaned.ends_with(kFence))
+      cleaned = trim(cleaned.substr(0, cleaned.size() - kFence.size()));
   }
   if (auto reply = reply_from_object(cleaned)) return std::move(*reply);
   // Models also write "Here is the JSON:\n```json\n{…}\n```".
@@ -140,7 +141,8 @@ std::size_t FragmentStreamParser::plain_run(std::string_view bytes, ParsedText& 
   // Per-byte stepping is already O(n); copying runs of plain ASCII at once makes long replies
   // and long skipped values cheap too.
   const bool target = token_ == Token::Code || token_ == Token::Commentary;
-  if (mode_ != Mode::Json || !(target ? decoder_.idle() : token_ == Token::Skipped && !skip_escape_)) {
+  if (mode_ != Mode::Json ||
+      !(target ? decoder_.idle() : token_ == Token::Skipped && !skip_escape_)) {
     return 0;
   }
   // Skipped strings are not decoded, so only a quote or backslash ends their run.
@@ -293,6 +295,8 @@ void FragmentStreamParser::begin_value_string() {
 
 void FragmentStreamParser::end_literal() {
   token_ = Token::None;
+  // Numbers are only checked for their character set: their value is never used, and the
+  // check is there to catch prose, not to validate JSON.
   bool ok = literal_numeric_ok_;
   if (is_word_start(literal_.front())) {
     ok = literal_len_ <= 5 && (literal_ == "true" || literal_ == "false" || literal_ == "null");

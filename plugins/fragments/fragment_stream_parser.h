@@ -51,7 +51,12 @@ std::string fallback_text(std::string_view raw);
 
 /// Incrementally extracts the top-level "code" and "commentary" string values from the streamed
 /// Fragments JSON text, from byte chunks split anywhere (inside escapes such as \n \" \\ \uXXXX,
-/// between the two halves of a surrogate pair \ud83d\ude00, inside raw multi-byte UTF-8 characters).
+/// between the two halves of a surrogate pair \ud83d\ude00, inside raw multi-byte UTF-8
+/// characters).
+///
+/// Tolerated, because losing a readable reply is worse than accepting sloppy JSON: trailing
+/// commas, loose number syntax and the string leniencies of JsonStringDecoder. Any other syntax
+/// error stops extraction for good (see ParseOutcome::syntax_error).
 ///
 /// Each byte is looked at once (O(n) overall). Call finish() once, after the last feed().
 class FragmentStreamParser {
@@ -60,7 +65,7 @@ class FragmentStreamParser {
   ParsedText feed(std::string_view bytes);
   /// Ends the body and reports its shape.
   ParseOutcome finish();
-  /// The top-level object has closed; later bytes are ignored.
+  /// Before finish(): the top-level object has closed, so later bytes are ignored.
   [[nodiscard]] bool object_closed() const noexcept { return mode_ == Mode::Closed; }
 
  private:
@@ -88,7 +93,7 @@ class FragmentStreamParser {
   std::string key_;      // decoded current top-level key (bounded, see key_overflow_)
   std::string literal_;  // first bytes of the current number / true / false / null
   JsonStringDecoder decoder_;
-  std::string raw_;      // raw body for the fallback text, capped at kMaxBufferedBody
+  std::string raw_;  // raw body for the fallback text, capped at kMaxBufferedBody
 };
 
 }  // namespace e2b::fragments

@@ -15,25 +15,24 @@ int hex_value(unsigned char b) {
 
 }  // namespace
 
-void append_utf8(std::uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
+void append_utf8(std::uint32_t code_point, std::string& out) {
+  const std::uint32_t cp = code_point;
+  if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+    out += kReplacementChar;
+  } else if (cp < 0x80) {
     out += static_cast<char>(cp);
   } else if (cp < 0x800) {
     out += static_cast<char>(0xC0 | (cp >> 6));
     out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp >= 0xD800 && cp <= 0xDFFF) {
-    out += kReplacementChar;
   } else if (cp < 0x10000) {
     out += static_cast<char>(0xE0 | (cp >> 12));
     out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp <= 0x10FFFF) {
+  } else {
     out += static_cast<char>(0xF0 | (cp >> 18));
     out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
     out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
     out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += kReplacementChar;
   }
 }
 
@@ -150,14 +149,30 @@ bool JsonStringDecoder::text(unsigned char b, std::string& out) {
 bool JsonStringDecoder::escape(unsigned char b, std::string& out) {
   state_ = State::Text;
   switch (b) {
-    case '"': out += '"'; return false;
-    case '\\': out += '\\'; return false;
-    case '/': out += '/'; return false;
-    case 'b': out += '\b'; return false;
-    case 'f': out += '\f'; return false;
-    case 'n': out += '\n'; return false;
-    case 'r': out += '\r'; return false;
-    case 't': out += '\t'; return false;
+    case '"':
+      out += '"';
+      return false;
+    case '\\':
+      out += '\\';
+      return false;
+    case '/':
+      out += '/';
+      return false;
+    case 'b':
+      out += '\b';
+      return false;
+    case 'f':
+      out += '\f';
+      return false;
+    case 'n':
+      out += '\n';
+      return false;
+    case 'r':
+      out += '\r';
+      return false;
+    case 't':
+      out += '\t';
+      return false;
     case 'u':
       state_ = State::Hex;
       hex_ = 0;

@@ -27,7 +27,7 @@ class Utf8Assembler {
  private:
   char buf_[4] = {};
   std::uint8_t len_ = 0;
-  std::uint8_t need_ = 0;  // continuation bytes still missing
+  std::uint8_t need_ = 0;   // continuation bytes still missing
   std::uint8_t lo_ = 0x80;  // allowed range of the next continuation byte
   std::uint8_t hi_ = 0xBF;
 };

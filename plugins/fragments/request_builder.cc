@@ -42,7 +42,7 @@ std::variant<MappedContent, LocalResponse> map_content(const json& content, cons
       out.text += part["text"].get<std::string>();
     } else if (type == "image_url") {
       if (!allow_images) return bad_param(where, "This model does not accept images", "image_not_supported");
-      const auto& image = part["image_url"];
+      const json image = part.contains("image_url") ? part["image_url"] : json();  // may be absent
       std::string url;
       if (image.is_string()) url = image.get<std::string>();
       if (image.is_object() && image.contains("url") && image["url"].is_string()) url = image["url"].get<std::string>();

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -160,8 +161,8 @@ ModelCatalog parse_models(const nlohmann::json& section,
     const std::string prefix = "models[" + std::to_string(i) + "]";
     ConfigReader r(section[i], prefix);
     ModelInfo m;
-    m.id = r.require<std::string>("id");
-    m.provider_id = r.require<std::string>("provider_id");
+    m.id = r.get<std::string>("id", "");
+    m.provider_id = r.get<std::string>("provider_id", "");
     auto provider = providers.find(m.provider_id);
     const ProviderDefaults defaults = provider == providers.end() ? ProviderDefaults{m.provider_id, {}, ""} : provider->second;
     m.upstream_id = r.get<std::string>("upstream_id", m.id);
@@ -172,8 +173,9 @@ ModelCatalog parse_models(const nlohmann::json& section,
     m.limits = parse_limits(r.get<nlohmann::json>("limits", nullptr), prefix + ".limits", defaults.limits);
     m.extra = r.get<nlohmann::json>("extra", nlohmann::json::object());
     aliases.emplace_back(m.id, r.get<std::vector<std::string>>("aliases", {}));
-    r.reject_unknown();
-    if (m.id.empty()) throw PluginConfigError(prefix + ".id", "must not be empty");
+    r.reject_unknown();  // first, so a misspelt key is named rather than reported missing
+    if (m.id.empty()) throw PluginConfigError(prefix + ".id", "is required");
+    if (m.provider_id.empty()) throw PluginConfigError(prefix + ".provider_id", "is required");
     if (catalog.find(m.id)) throw PluginConfigError(prefix + ".id", "duplicate model id " + m.id);
     catalog.add(std::move(m));
   }
@@ -197,11 +199,12 @@ std::vector<PluginSpec> parse_plugins(const nlohmann::json& section, const std::
     const std::string prefix = "plugins[" + std::to_string(i) + "]";
     ConfigReader r(section[i], prefix);
     PluginSpec spec;
-    spec.name = r.require<std::string>("name");
+    spec.name = r.get<std::string>("name", "");
     const auto path = r.get<std::string>("path", "");
-    spec.path = path.empty() ? dir / (spec.name + ".so") : std::filesystem::path(path);
     spec.config = r.get<nlohmann::json>("config", nlohmann::json::object());
     r.reject_unknown();
+    if (spec.name.empty()) throw PluginConfigError(prefix + ".name", "is required");
+    spec.path = path.empty() ? dir / (spec.name + ".so") : std::filesystem::path(path);
     plugins.push_back(std::move(spec));
   }
   return plugins;
@@ -278,8 +281,9 @@ GatewayConfig parse_config(const nlohmann::json& document, const std::filesystem
     // Environment variables win over the file.
     if (const char* port = std::getenv("E2B_PORT"); port && *port) {
       try {
-        const int value = std::stoi(port);
-        if (value < 0 || value > 65535) throw std::out_of_range("port");
+        std::size_t used = 0;
+        const int value = std::stoi(port, &used);
+        if (used != std::strlen(port) || value < 0 || value > 65535) throw std::out_of_range("port");
         config.server.port = static_cast<std::uint16_t>(value);
       } catch (const std::exception&) {
         throw PluginConfigError("E2B_PORT", "must be a port number");

@@ -85,6 +85,7 @@ void ChatExchange::start_locked() {
   if (state_ != State::Waiting) return;
   state_ = State::Streaming;
   if (!info_.stream) return;
+  status_ = 200;
   Headers headers{{"Content-Type", "text/event-stream; charset=utf-8"},
                   {"Cache-Control", "no-cache"},
                   {"X-Accel-Buffering", "no"},
@@ -110,10 +111,25 @@ void ChatExchange::delta(Delta delta) {
     reasoning_ += delta.reasoning;
     return;
   }
-  std::string bytes;
-  if (!delta.reasoning.empty()) bytes += chunk_event({{"reasoning_content", delta.reasoning}}, nullptr);
-  if (!delta.content.empty()) bytes += chunk_event({{"content", delta.content}}, nullptr);
-  enqueue_locked(std::move(bytes));
+  auto add = [this](const std::string& text, bool reasoning) {
+    if (text.empty()) return;
+    if (!open_delta_.empty() && open_delta_is_reasoning_ != reasoning) flush_open_delta_locked();
+    open_delta_is_reasoning_ = reasoning;
+    open_delta_ += text;
+    buffered_.fetch_add(static_cast<std::int64_t>(text.size()));
+  };
+  add(delta.reasoning, true);
+  add(delta.content, false);
+  schedule_drain();
+}
+
+void ChatExchange::flush_open_delta_locked() {
+  if (open_delta_.empty()) return;
+  const char* key = open_delta_is_reasoning_ ? "reasoning_content" : "content";
+  std::string event = chunk_event({{key, open_delta_}}, nullptr);
+  buffered_.fetch_add(static_cast<std::int64_t>(event.size()) - static_cast<std::int64_t>(open_delta_.size()));
+  open_delta_.clear();
+  pending_ += event;
 }
 
 void ChatExchange::finish(FinishReason reason, std::optional<Usage> usage) {
@@ -129,6 +145,7 @@ void ChatExchange::finish(FinishReason reason, std::optional<Usage> usage) {
   reported_usage_ = final_usage;
   std::string bytes;
   if (info_.stream) {
+    flush_open_delta_locked();
     bytes += chunk_event(nlohmann::json::object(), openai::finish_reason_name(reason));
     if (info_.include_usage) {
       nlohmann::json usage_chunk{{"id", completion_id_},
@@ -162,6 +179,7 @@ void ChatExchange::fail(LocalResponse error) {
   reported_usage_ = Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true};
   std::string bytes;
   if (committed) {
+    flush_open_delta_locked();
     status_ = 200;  // already sent; the stream carries the error instead
     bytes += chunked("data: " + error.body + "\n\n");
     bytes += chunked("data: [DONE]\n\n");
@@ -200,6 +218,7 @@ void ChatExchange::drain() {
   bool terminal = false;
   {
     std::lock_guard lock(mutex_);
+    flush_open_delta_locked();
     bytes.swap(pending_);
     terminal = terminal_pending_;
     terminal_pending_ = false;

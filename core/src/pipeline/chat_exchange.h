@@ -35,6 +35,8 @@ class ChatExchange : public RequestState,
   enum class State { Waiting, Streaming, Done };
 
   void start_locked();
+  /// Turns the coalesced delta text into one SSE event at the end of pending_.
+  void flush_open_delta_locked();
   /// Queues bytes for the client and makes sure a drain is posted to the reactor.
   void enqueue_locked(std::string bytes);
   void schedule_drain();
@@ -50,6 +52,10 @@ class ChatExchange : public RequestState,
   std::mutex mutex_;
   State state_ = State::Waiting;
   std::string pending_;
+  // Model output not yet framed: consecutive deltas that arrive before the reactor drains are
+  // sent as one SSE event, so a slow client gets fewer, larger events rather than a backlog.
+  std::string open_delta_;
+  bool open_delta_is_reasoning_ = false;
   bool terminal_pending_ = false;  // pending_ ends the response
   int status_ = 0;
   Outcome outcome_ = Outcome::Completed;

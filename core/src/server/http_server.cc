@@ -237,7 +237,7 @@ void ConnectionHandler::tick() {
       slot.parser->reset();
       c.set_partial_request(false);
       c.reject(408, "request_timeout", "The request was not received in time");
-    } else if (!c.busy() && !c.has_partial_request() &&
+    } else if (!c.busy() && !c.has_partial_request() && c.unsent() == 0 &&
                now - c.last_activity() > options_.keepalive_timeout) {
       to_close.push_back(slot.connection);
     }

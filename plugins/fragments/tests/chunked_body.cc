@@ -36,7 +36,8 @@ void decode_chunked(std::string_view data, CapturedResponse& out) {
     std::size_t size = 0;
     const auto [end, ec] =
         std::from_chars(size_line.data(), size_line.data() + size_line.size(), size, 16);
-    if (ec != std::errc{} || end != size_line.data() + size_line.size() || size_line.empty()) return;
+    if (ec != std::errc{} || end != size_line.data() + size_line.size() || size_line.empty())
+      return;
     pos = eol + kCrlf.size();
     if (size == 0) {
       out.terminated = true;

@@ -21,7 +21,8 @@ namespace {
 using nlohmann::json;
 using test::CapturedResponse;
 constexpr std::string_view kFffd = "\xEF\xBF\xBD";
-constexpr std::string_view kCommentary = "I will answer the user in plain text inside the code field.";
+constexpr std::string_view kCommentary =
+    "I will answer the user in plain text inside the code field.";
 
 // Strict UTF-8 check, written independently of the parser's own Utf8Assembler.
 bool valid_utf8(std::string_view s) {
@@ -30,10 +31,14 @@ bool valid_utf8(std::string_view s) {
     std::size_t n = 1;
     std::uint32_t cp = b;
     if (b >= 0x80) {
-      if ((b & 0xE0) == 0xC0) n = 2, cp = b & 0x1F;
-      else if ((b & 0xF0) == 0xE0) n = 3, cp = b & 0x0F;
-      else if ((b & 0xF8) == 0xF0) n = 4, cp = b & 0x07;
-      else return false;
+      if ((b & 0xE0) == 0xC0)
+        n = 2, cp = b & 0x1F;
+      else if ((b & 0xF0) == 0xE0)
+        n = 3, cp = b & 0x0F;
+      else if ((b & 0xF8) == 0xF0)
+        n = 4, cp = b & 0x07;
+      else
+        return false;
       if (i + n > s.size()) return false;
       for (std::size_t k = 1; k < n; ++k) {
         const auto c = static_cast<unsigned char>(s[i + k]);
@@ -89,7 +94,8 @@ struct FieldOracle {
   static FieldOracle find(std::string_view body, std::string_view key) {
     FieldOracle oracle;
     const std::string quoted = "\"" + std::string(key) + "\"";
-    for (auto at = body.find(quoted); at != std::string_view::npos; at = body.find(quoted, at + 1)) {
+    for (auto at = body.find(quoted); at != std::string_view::npos;
+         at = body.find(quoted, at + 1)) {
       std::size_t p = body.find_first_not_of(" \t\r\n", at + quoted.size());
       if (p == std::string_view::npos || body[p] != ':') continue;
       p = body.find_first_not_of(" \t\r\n", p + 1);
@@ -109,7 +115,8 @@ struct FieldOracle {
         } else if (b >= 0xC0) {
           len = 2;
         }
-        oracle.decoded += json::parse("\"" + std::string(body.substr(p, len)) + "\"").get<std::string>();
+        oracle.decoded +=
+            json::parse("\"" + std::string(body.substr(p, len)) + "\"").get<std::string>();
         p += len;
         oracle.unit_end.push_back(p);
         oracle.decoded_len.push_back(oracle.decoded.size());
@@ -120,7 +127,8 @@ struct FieldOracle {
   }
 
   [[nodiscard]] std::string prefix(std::size_t consumed) const {
-    const auto done = std::upper_bound(unit_end.begin(), unit_end.end(), consumed) - unit_end.begin();
+    const auto done =
+        std::upper_bound(unit_end.begin(), unit_end.end(), consumed) - unit_end.begin();
     return decoded.substr(0, done == 0 ? 0 : decoded_len[done - 1]);
   }
 };
@@ -135,13 +143,16 @@ struct Expected {
 const std::map<std::string, Expected>& special_captures() {
   static const std::string bad =
       R"(Sorry, I cannot produce JSON right now. {"commentary": "oops", "code": "unterminated)";
-  static const Expected truncated{BodyShape::TruncatedObject, "", std::string(kCommentary), "", false};
+  static const Expected truncated{BodyShape::TruncatedObject, "", std::string(kCommentary), "",
+                                  false};
   static const std::map<std::string, Expected> m = {
       {"llm-ollama-badjson", {BodyShape::NotJson, "", "", bad, false}},
       {"llm-openai-badjson", {BodyShape::NotJson, "", "", bad, false}},
-      {"llm-ollama-plaintext", {BodyShape::NotJson, "", "", "Just some plain text, no JSON at all.", false}},
+      {"llm-ollama-plaintext",
+       {BodyShape::NotJson, "", "", "Just some plain text, no JSON at all.", false}},
       {"llm-ollama-codefence", {BodyShape::NotJson, "", "", "fenced", false}},
-      {"llm-ollama-trailing", {BodyShape::CompleteObject, "ok", std::string(kCommentary), "", true}},
+      {"llm-ollama-trailing",
+       {BodyShape::CompleteObject, "ok", std::string(kCommentary), "", true}},
       {"llm-ollama-die", truncated},
       {"llm-openai-die", truncated},
       {"llm-ollama-stall", truncated},
@@ -150,7 +161,8 @@ const std::map<std::string, Expected>& special_captures() {
 }
 
 Expected expected_for(const std::string& name, const std::string& body) {
-  if (const auto it = special_captures().find(name); it != special_captures().end()) return it->second;
+  if (const auto it = special_captures().find(name); it != special_captures().end())
+    return it->second;
   const json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     ADD_FAILURE() << name << ": not a JSON object; give it an entry in special_captures()";
@@ -167,11 +179,15 @@ Expected expected_for(const std::string& name, const std::string& body) {
   if (!run.pieces_valid) return ::testing::AssertionFailure() << "a piece is not valid UTF-8";
   if (o.shape != want.shape) return ::testing::AssertionFailure() << "shape " << int(o.shape);
   if (run.code != want.code) return ::testing::AssertionFailure() << "code: " << run.code;
-  if (run.commentary != want.commentary) return ::testing::AssertionFailure() << "commentary: " << run.commentary;
-  if (o.fallback != want.fallback) return ::testing::AssertionFailure() << "fallback: " << o.fallback;
-  if (o.code_was_string != want.code_was_string) return ::testing::AssertionFailure() << "code_was_string";
+  if (run.commentary != want.commentary)
+    return ::testing::AssertionFailure() << "commentary: " << run.commentary;
+  if (o.fallback != want.fallback)
+    return ::testing::AssertionFailure() << "fallback: " << o.fallback;
+  if (o.code_was_string != want.code_was_string)
+    return ::testing::AssertionFailure() << "code_was_string";
   if (o.syntax_error) return ::testing::AssertionFailure() << "syntax_error";
-  if (!o.rest.code.empty() || !o.rest.commentary.empty()) return ::testing::AssertionFailure() << "rest";
+  if (!o.rest.code.empty() || !o.rest.commentary.empty())
+    return ::testing::AssertionFailure() << "rest";
   return ::testing::AssertionSuccess();
 }
 
@@ -240,7 +256,8 @@ TEST_P(OkCapture, EverySplitPosition) {
 
 TEST_P(OkCapture, ByteByByte) {
   std::vector<std::string_view> parts;
-  for (std::size_t i = 0; i < capture_.body.size(); ++i) parts.push_back(std::string_view(capture_.body).substr(i, 1));
+  for (std::size_t i = 0; i < capture_.body.size(); ++i)
+    parts.push_back(std::string_view(capture_.body).substr(i, 1));
   feed_checked(parts);
 }
 
@@ -269,7 +286,8 @@ TEST(WireCaptures, ErrorBodiesAreProseOrEmpty) {
     if (capture.status == 200) continue;
     ++checked;
     const Fed run = feed_all({capture.body});
-    EXPECT_EQ(run.outcome.shape, capture.body.empty() ? BodyShape::Empty : BodyShape::NotJson) << path;
+    EXPECT_EQ(run.outcome.shape, capture.body.empty() ? BodyShape::Empty : BodyShape::NotJson)
+        << path;
     EXPECT_EQ(run.outcome.fallback, capture.body) << path;
     EXPECT_EQ(run.code + run.commentary, "") << path;
   }
@@ -287,7 +305,8 @@ TEST(ChunkedBody, DecodesCaptures) {
   for (const auto& c : ok.chunks) joined += c;
   EXPECT_EQ(joined, ok.body);
   ASSERT_GE(ok.headers.size(), 3u);
-  EXPECT_EQ(ok.headers[2], (std::pair<std::string, std::string>{"content-type", "text/plain; charset=utf-8"}));
+  EXPECT_EQ(ok.headers[2],
+            (std::pair<std::string, std::string>{"content-type", "text/plain; charset=utf-8"}));
 
   const auto die = load("llm-ollama-die");
   EXPECT_FALSE(die.terminated);
@@ -299,31 +318,77 @@ TEST(ChunkedBody, DecodesCaptures) {
   EXPECT_TRUE(empty.terminated);
   EXPECT_EQ(empty.body, "");
 
-  const auto cut = test::parse_captured_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
+  const auto cut = test::parse_captured_response(
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
   EXPECT_EQ(cut.body, "hel");
   EXPECT_FALSE(cut.terminated);
 }
 
 // ---- Explicit cases ----
 
-TEST(FragmentStreamParser, EscapeSplitAfterBackslash) {
-  const Fed run = feed_all({R"({"code":"ld\"!\)", R"(n"})"});
-  EXPECT_EQ(run.pieces[0].code, "ld\"!");
-  EXPECT_EQ(run.pieces[1].code, "\n");
-  EXPECT_EQ(run.outcome.shape, BodyShape::CompleteObject);
-}
+struct Case {
+  const char* name;
+  std::vector<std::string_view> parts;
+  std::vector<std::string> code_pieces;  // code returned by each feed()
+  std::string commentary;
+  bool code_was_string = true;
+};
 
-TEST(FragmentStreamParser, UnicodeEscapeSplitAfterBackslash) {
-  const Fed run = feed_all({R"({"code":"\u4e2d\)", R"(u6587"})"});
-  EXPECT_EQ(run.pieces[0].code, "中");
-  EXPECT_EQ(run.pieces[1].code, "文");
+TEST(FragmentStreamParser, ExplicitBodies) {
+  const std::vector<Case> cases = {
+      {"escape split after the backslash", {R"({"code":"ld\"!\)", R"(n"})"}, {"ld\"!", "\n"}, ""},
+      {"\\u split after the backslash", {R"({"code":"\u4e2d\)", R"(u6587"})"}, {"中", "文"}, ""},
+      {"empty code",
+       {R"({"commentary":"Only commentary here.","code":""})"},
+       {""},
+       "Only commentary here."},
+      {"schema mismatch",
+       {R"({"commentary":"missing fields","code":42})"},
+       {""},
+       "missing fields",
+       false},
+      {"code null", {R"({"code":null,"commentary":"c"})"}, {""}, "c", false},
+      {"code array", {R"({"code":["x"],"commentary":"c"})"}, {""}, "c", false},
+      {"code object", {R"({"code":{"code":"x"},"commentary":"c"})"}, {""}, "c", false},
+      {"code true/number", {R"({"code":true,"x":-1.5e+3,"commentary":"c"})"}, {""}, "c", false},
+      {"pretty, repeated key",
+       {"\r\n {\r\n\t\"code\" :\n \"a\\nb\" ,\n\t\"code\"\t:\t\"c\"\r\n}\n"},
+       {"a\nbc"},
+       ""},
+      {"trailing commas", {R"({"x":[1,2,],"code":"b",})"}, {"b"}, ""},
+      {"trailing text", {R"({"code":"a"} {"code":"b"})", R"("code":"c" } prose)"}, {"a", ""}, ""},
+      {"only top-level keys",
+       {R"({"meta":{"code":"no","commentary":"no"},"list":[{"code":"no"},"code",["commentary"]],)"
+        R"("x":"}\"{[\\","n":[1,-2.5e3,true,false,null,{"z":"]"}],"\u0063ode":"yes",)"
+        R"("commentaryXXXXXXXXXXXXXXXXXXXXXXXXXX":"no","commentary":"c"})"},
+       {"yes"},
+       "c"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Fed run = feed_all(c.parts);
+    std::string code, body;
+    for (std::size_t k = 0; k < c.parts.size(); ++k) {
+      EXPECT_EQ(run.pieces[k].code, c.code_pieces[k]) << "feed " << k;
+      code += c.code_pieces[k];
+      body += c.parts[k];
+    }
+    for (const Fed& r : {run, feed_bytes(body)}) {
+      EXPECT_EQ(r.code, code);
+      EXPECT_EQ(r.commentary, c.commentary);
+      EXPECT_EQ(r.outcome.code_was_string, c.code_was_string);
+      EXPECT_EQ(r.outcome.shape, BodyShape::CompleteObject);
+      EXPECT_TRUE(r.pieces_valid);
+    }
+  }
 }
 
 TEST(FragmentStreamParser, SurrogatePairSplitAnywhere) {
   const std::string body = R"({"code":"a\ud83d\ude00b"})";
   const std::size_t pair = body.find("\\ud83d");
   for (std::size_t i = 0; i <= body.size(); ++i) {
-    const Fed run = feed_all({std::string_view(body).substr(0, i), std::string_view(body).substr(i)});
+    const Fed run =
+        feed_all({std::string_view(body).substr(0, i), std::string_view(body).substr(i)});
     const char* first = i < pair ? "" : i < pair + 12 ? "a" : i < pair + 13 ? "a😀" : "a😀b";
     EXPECT_EQ(run.pieces[0].code, first) << i;
     EXPECT_EQ(run.code, "a😀b") << i;
@@ -336,7 +401,8 @@ TEST(FragmentStreamParser, RawMultiByteSplitAnywhere) {
   const std::string body = "{\"code\":\"中😀é\"}";
   const std::size_t start = body.find("中");
   for (std::size_t i = 0; i <= body.size(); ++i) {
-    const Fed run = feed_all({std::string_view(body).substr(0, i), std::string_view(body).substr(i)});
+    const Fed run =
+        feed_all({std::string_view(body).substr(0, i), std::string_view(body).substr(i)});
     const char* first = i < start + 3 ? "" : i < start + 7 ? "中" : i < start + 9 ? "中😀" : "中😀é";
     EXPECT_EQ(run.pieces[0].code, first) << i;
     EXPECT_EQ(run.code, "中😀é") << i;
@@ -347,11 +413,20 @@ TEST(FragmentStreamParser, RawMultiByteSplitAnywhere) {
 TEST(FragmentStreamParser, BrokenEscapesAndBytesBecomeReplacementChars) {
   const std::string r(kFffd);
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {R"(\ud83d)", r},           {R"(\ude00)", r},          {R"(\ud83dx)", r + "x"},
-      {R"(\ud83d\n)", r + "\n"},  {R"(\ud83d\ud83d\ude00)", r + "😀"},
-      {R"(\ud83d\u0041)", r + "A"}, {R"(\u12G4)", r + "G4"}, {R"(\u12)", r},
-      {R"(\')", "'"},             {"\xFF" "a", r + "a"},     {"\xE4\xB8" "a", r + "a"},
-      {"\xC0\xAF", r + r},        {"\xED\xA0\x80", r + r + r}, {R"(\u0000)", std::string(1, '\0')},
+      {R"(\ud83d)", r},
+      {R"(\ude00)", r},
+      {R"(\ud83dx)", r + "x"},
+      {R"(\ud83d\n)", r + "\n"},
+      {R"(\ud83d\ud83d\ude00)", r + "😀"},
+      {R"(\ud83d\u0041)", r + "A"},
+      {R"(\u12G4)", r + "G4"},
+      {R"(\u12)", r},
+      {R"(\')", "'"},
+      {"\xFF!", r + "!"},
+      {"\xE4\xB8!", r + "!"},
+      {"\xC0\xAF", r + r},
+      {"\xED\xA0\x80", r + r + r},
+      {R"(\u0000)", std::string(1, '\0')},
   };
   for (const auto& [literal, decoded] : cases) {
     const std::string body = "{\"code\":\"" + literal + "\"}";
@@ -363,48 +438,12 @@ TEST(FragmentStreamParser, BrokenEscapesAndBytesBecomeReplacementChars) {
   }
 }
 
-TEST(FragmentStreamParser, OnlyTopLevelKeysCount) {
-  const std::string body =
-      R"({"meta":{"code":"no","commentary":"no"},"list":[{"code":"no"},"code",["commentary"]],)"
-      R"("x":"}\"{[\\","n":[1,-2.5e3,true,false,null,{"z":"]"}],"\u0063ode":"yes",)"
-      R"("commentaryXXXXXXXXXXXXXXXXXXXXXXXXXX":"no","commentary":"c"})";
-  for (const Fed& run : {feed_all({body}), feed_bytes(body)}) {
-    EXPECT_EQ(run.code, "yes");
-    EXPECT_EQ(run.commentary, "c");
-    EXPECT_TRUE(run.outcome.code_was_string);
-    EXPECT_EQ(run.outcome.shape, BodyShape::CompleteObject);
-  }
-}
-
-TEST(FragmentStreamParser, CodeThatIsNotAString) {
-  for (const char* value : {"42", "null", "true", R"({"code":"x"})", R"(["x"])", "-1.5e+3"}) {
-    const Fed run = feed_all({std::string(R"({"commentary":"c","code":)") + value + "}"});
-    EXPECT_EQ(run.code, "") << value;
-    EXPECT_EQ(run.commentary, "c") << value;
-    EXPECT_FALSE(run.outcome.code_was_string) << value;
-    EXPECT_EQ(run.outcome.shape, BodyShape::CompleteObject) << value;
-  }
-}
-
-TEST(FragmentStreamParser, EmptyCodeWithCommentary) {
-  const Fed run = feed_all({R"({"commentary":"Only commentary here.","code":""})"});
-  EXPECT_EQ(run.code, "");
-  EXPECT_EQ(run.commentary, "Only commentary here.");
-  EXPECT_TRUE(run.outcome.code_was_string);
-}
-
-TEST(FragmentStreamParser, PrettyPrintedAndRepeatedKeys) {
-  const Fed run = feed_bytes("\r\n {\r\n\t\"code\" :\n \"a\\nb\" ,\n\t\"code\"\t:\t\"c\"\r\n}\n");
-  EXPECT_EQ(run.code, "a\nbc");
-  EXPECT_EQ(run.outcome.shape, BodyShape::CompleteObject);
-}
-
-TEST(FragmentStreamParser, TrailingTextAfterObjectIsIgnored) {
+TEST(FragmentStreamParser, ReportsWhenTheObjectClosed) {
   FragmentStreamParser parser;
-  EXPECT_EQ(parser.feed(R"({"code":"a"} {"code":"b"})").code, "a");
+  parser.feed(R"({"code":"a")");
+  EXPECT_FALSE(parser.object_closed());
+  parser.feed("} more");
   EXPECT_TRUE(parser.object_closed());
-  EXPECT_EQ(parser.feed(R"("code":"c" } prose)").code, "");
-  EXPECT_EQ(parser.finish().shape, BodyShape::CompleteObject);
 }
 
 TEST(FragmentStreamParser, NotJsonFallbacks) {
@@ -451,13 +490,6 @@ TEST(FragmentStreamParser, TruncatedInsideCode) {
   EXPECT_EQ(run.outcome.fallback, "");
 }
 
-TEST(FragmentStreamParser, SchemaMismatch) {
-  const Fed run = feed_all({R"({"commentary":"missing fields","code":42})"});
-  EXPECT_EQ(run.outcome.shape, BodyShape::CompleteObject);
-  EXPECT_FALSE(run.outcome.code_was_string);
-  EXPECT_EQ(run.commentary, "missing fields");
-}
-
 TEST(FragmentStreamParser, SyntaxErrorsStopExtraction) {
   for (const char* body : {R"({"code":"a" "b"})", R"({"code":"a":1})", R"({"x":tru,"code":"b"})",
                            R"({"x":1],"code":"b"})", R"({"x" 1,"code":"b"})", R"({code:"b"})",
@@ -471,12 +503,6 @@ TEST(FragmentStreamParser, SyntaxErrorsStopExtraction) {
     EXPECT_EQ(o.fallback, std::string(body) + R"(,"code":"later"})") << body;
     EXPECT_TRUE(code == "" || code == "a") << body << " -> " << code;
   }
-}
-
-TEST(FragmentStreamParser, TrailingCommasAreTolerated) {
-  const Fed run = feed_all({R"({"x":[1,2,],"code":"b",})"});
-  EXPECT_EQ(run.code, "b");
-  EXPECT_EQ(run.outcome.shape, BodyShape::CompleteObject);
 }
 
 TEST(FragmentStreamParser, NestingIsBounded) {
@@ -495,9 +521,12 @@ TEST(FragmentStreamParser, LargeCodeStreamsThrough) {
   const std::string body = "{\"code\":\"" + text + "\"}";
   FragmentStreamParser parser;
   std::string code;
-  for (std::size_t i = 0; i < body.size(); i += 4093) code += parser.feed(std::string_view(body).substr(i, 4093)).code;
+  for (std::size_t i = 0; i < body.size(); i += 4093)
+    code += parser.feed(std::string_view(body).substr(i, 4093)).code;
   EXPECT_EQ(parser.finish().shape, BodyShape::CompleteObject);
-  EXPECT_EQ(code, json::parse(body)["code"].get<std::string>());
+  // Not EXPECT_EQ: gtest's line diff of two 4 MB strings would take minutes.
+  const auto want = json::parse(body)["code"].get<std::string>();
+  EXPECT_TRUE(code == want) << "got " << code.size() << " bytes, want " << want.size();
 }
 
 }  // namespace

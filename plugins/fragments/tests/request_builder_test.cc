@@ -1,0 +1,550 @@
+#include "request_builder.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace e2b::fragments {
+namespace {
+
+using gateway::LocalResponse;
+using nlohmann::json;
+
+using Result = std::variant<json, LocalResponse>;
+
+/// The JSON of a successful result; fails the test (and returns null) on an error response.
+json ok(const Result& result) {
+  if (const auto* error = std::get_if<LocalResponse>(&result)) {
+    ADD_FAILURE() << "unexpected error " << error->status << ": " << error->body;
+    return nullptr;
+  }
+  return std::get<json>(result);
+}
+
+/// Checks an OpenAI-shaped 400 error and returns its `error` object.
+json expect_400(const LocalResponse& response, const std::string& code, const std::string& param) {
+  EXPECT_EQ(response.status, 400);
+  const json body = json::parse(response.body);
+  const json& error = body.at("error");
+  EXPECT_EQ(error.at("type"), "invalid_request_error");
+  EXPECT_EQ(error.at("code"), code);
+  EXPECT_EQ(error.at("param"), param);
+  EXPECT_TRUE(error.at("message").is_string());
+  EXPECT_FALSE(error.at("message").get<std::string>().empty());
+  return error;
+}
+
+json expect_400(const Result& result, const std::string& code, const std::string& param) {
+  const auto* error = std::get_if<LocalResponse>(&result);
+  if (error == nullptr) {
+    ADD_FAILURE() << "expected an error, got " << std::get<json>(result).dump();
+    return nullptr;
+  }
+  return expect_400(*error, code, param);
+}
+
+json chat_with(json extra) {
+  json chat{{"model", "gpt-4o-mini"}, {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
+  if (extra.is_object()) chat.update(extra);
+  return chat;
+}
+
+json text_part(const std::string& text) { return {{"type", "text"}, {"text", text}}; }
+json image_part(const std::string& url) { return {{"type", "image_url"}, {"image_url", {{"url", url}}}}; }
+json user_text(const std::string& text) { return {{"role", "user"}, {"content", json::array({text_part(text)})}}; }
+
+constexpr const char* kDataUrl = "data:image/png;base64,iVBORw0KGgo=";
+
+// ---------------------------------------------------------------------------------------------
+// map_parameters
+
+TEST(MapParameters, SamplingParametersBecomeCamelCase) {
+  const json config = ok(map_parameters(chat_with({{"temperature", 0.7},
+                                                   {"top_p", 0.9},
+                                                   {"top_k", 40},
+                                                   {"presence_penalty", 0.5},
+                                                   {"frequency_penalty", -0.25},
+                                                   {"seed", 42}})));
+  EXPECT_EQ(config, (json{{"temperature", 0.7},
+                          {"topP", 0.9},
+                          {"topK", 40},
+                          {"presencePenalty", 0.5},
+                          {"frequencyPenalty", -0.25},
+                          {"seed", 42}}));
+}
+
+TEST(MapParameters, OmittedParametersStayOmitted) {
+  EXPECT_EQ(ok(map_parameters(chat_with({}))), json::object());
+}
+
+TEST(MapParameters, NullParametersAreTreatedAsOmitted) {
+  const json config = ok(map_parameters(chat_with({{"temperature", nullptr},
+                                                   {"top_p", nullptr},
+                                                   {"max_tokens", nullptr},
+                                                   {"stop", nullptr},
+                                                   {"seed", nullptr}})));
+  EXPECT_EQ(config, json::object());
+}
+
+TEST(MapParameters, ZeroTemperatureIsKept) {
+  EXPECT_EQ(ok(map_parameters(chat_with({{"temperature", 0}}))), (json{{"temperature", 0}}));
+}
+
+TEST(MapParameters, MaxTokensBecomesMaxTokens) {
+  EXPECT_EQ(ok(map_parameters(chat_with({{"max_tokens", 256}}))), (json{{"maxTokens", 256}}));
+}
+
+TEST(MapParameters, MaxCompletionTokensBecomesMaxTokens) {
+  EXPECT_EQ(ok(map_parameters(chat_with({{"max_completion_tokens", 300}}))), (json{{"maxTokens", 300}}));
+}
+
+TEST(MapParameters, MaxCompletionTokensWinsOverMaxTokens) {
+  EXPECT_EQ(ok(map_parameters(chat_with({{"max_tokens", 100}, {"max_completion_tokens", 300}}))),
+            (json{{"maxTokens", 300}}));
+}
+
+TEST(MapParameters, NullMaxCompletionTokensFallsBackToMaxTokens) {
+  EXPECT_EQ(ok(map_parameters(chat_with({{"max_tokens", 100}, {"max_completion_tokens", nullptr}}))),
+            (json{{"maxTokens", 100}}));
+}
+
+TEST(MapParameters, MaxTokensMustBeAPositiveInteger) {
+  for (const json& bad : {json(0), json(-5), json(1.5), json("100"), json(true)}) {
+    SCOPED_TRACE(bad.dump());
+    expect_400(map_parameters(chat_with({{"max_tokens", bad}})), "invalid_type", "max_tokens");
+    expect_400(map_parameters(chat_with({{"max_completion_tokens", bad}})), "invalid_type",
+               "max_completion_tokens");
+  }
+}
+
+TEST(MapParameters, StopStringBecomesOneStopSequence) {
+  EXPECT_EQ(ok(map_parameters(chat_with({{"stop", "END"}}))), (json{{"stopSequences", {"END"}}}));
+}
+
+TEST(MapParameters, StopArrayKeepsItsOrder) {
+  EXPECT_EQ(ok(map_parameters(chat_with({{"stop", {"b", "a", "\n\n"}}}))),
+            (json{{"stopSequences", {"b", "a", "\n\n"}}}));
+}
+
+TEST(MapParameters, EmptyStopArrayIsOmitted) {
+  EXPECT_EQ(ok(map_parameters(chat_with({{"stop", json::array()}}))), json::object());
+}
+
+TEST(MapParameters, StopRejectsMoreThanFourOrNonStrings) {
+  expect_400(map_parameters(chat_with({{"stop", {"1", "2", "3", "4", "5"}}})), "invalid_type", "stop");
+  expect_400(map_parameters(chat_with({{"stop", {"ok", 7}}})), "invalid_type", "stop");
+  expect_400(map_parameters(chat_with({{"stop", 7}})), "invalid_type", "stop");
+  expect_400(map_parameters(chat_with({{"stop", {{"a", "b"}}}})), "invalid_type", "stop");
+}
+
+class MapParametersWrongType : public testing::TestWithParam<const char*> {};
+
+TEST_P(MapParametersWrongType, IsRejectedNamingTheParameter) {
+  const std::string param = GetParam();
+  for (const json& bad : {json("0.7"), json(true), json::array({1}), json::object()}) {
+    SCOPED_TRACE(bad.dump());
+    const json error = expect_400(map_parameters(chat_with({{param, bad}})), "invalid_type", param);
+    EXPECT_NE(error.value("message", "").find(param), std::string::npos) << error.dump();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Numeric, MapParametersWrongType,
+                         testing::Values("temperature", "top_p", "top_k", "presence_penalty",
+                                         "frequency_penalty", "seed"));
+
+// ---------------------------------------------------------------------------------------------
+// map_messages
+
+TEST(MapMessages, SystemAndDeveloperBecomeOneSystemString) {
+  const json out = ok(map_messages(json::array({{{"role", "system"}, {"content", "Be nice."}},
+                                                {{"role", "developer"}, {"content", "Be brief."}},
+                                                {{"role", "user"}, {"content", "hi"}}}),
+                                   false));
+  EXPECT_EQ(out, (json::array({{{"role", "system"}, {"content", "Be nice.\nBe brief."}}, user_text("hi")})));
+}
+
+TEST(MapMessages, DeveloperAloneBecomesSystem) {
+  const json out = ok(map_messages(json::array({{{"role", "developer"}, {"content", "Rules."}}}), false));
+  EXPECT_EQ(out, (json::array({{{"role", "system"}, {"content", "Rules."}}})));
+}
+
+TEST(MapMessages, SystemContentPartsBecomeAString) {
+  const json out = ok(map_messages(
+      json::array({{{"role", "system"}, {"content", {text_part("one"), text_part("two")}}}}), false));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["role"], "system");
+  EXPECT_EQ(out[0]["content"], "one\ntwo");
+}
+
+TEST(MapMessages, UserStringBecomesOneTextPart) {
+  EXPECT_EQ(ok(map_messages(json::array({{{"role", "user"}, {"content", "hello"}}}), false)),
+            json::array({user_text("hello")}));
+}
+
+TEST(MapMessages, TextPartsAreJoinedWithNewline) {
+  const json out = ok(map_messages(
+      json::array({{{"role", "user"}, {"content", {text_part("a"), text_part("b"), text_part("c")}}}}), false));
+  EXPECT_EQ(out, json::array({user_text("a\nb\nc")}));
+}
+
+TEST(MapMessages, AssistantKeepsItsRole) {
+  const json out = ok(map_messages(json::array({{{"role", "user"}, {"content", "q"}},
+                                                {{"role", "assistant"}, {"content", "a"}}}),
+                                   false));
+  EXPECT_EQ(out, (json::array({user_text("q"),
+                               {{"role", "assistant"}, {"content", {text_part("a")}}}})));
+}
+
+TEST(MapMessages, ConsecutiveSameRoleMessagesAreMerged) {
+  const json out = ok(map_messages(json::array({{{"role", "user"}, {"content", "one"}},
+                                                {{"role", "user"}, {"content", {text_part("two")}}},
+                                                {{"role", "assistant"}, {"content", "three"}},
+                                                {{"role", "assistant"}, {"content", "four"}},
+                                                {{"role", "user"}, {"content", "five"}}}),
+                                   false));
+  EXPECT_EQ(out, (json::array({user_text("one\ntwo"),
+                               {{"role", "assistant"}, {"content", {text_part("three\nfour")}}},
+                               user_text("five")})));
+}
+
+TEST(MapMessages, AlternatingRolesAreNotMerged) {
+  const json in = json::array({{{"role", "user"}, {"content", "1"}},
+                               {{"role", "assistant"}, {"content", "2"}},
+                               {{"role", "user"}, {"content", "3"}}});
+  EXPECT_EQ(ok(map_messages(in, false)).size(), 3u);
+}
+
+TEST(MapMessages, EmptyMessagesAreDropped) {
+  const json out = ok(map_messages(json::array({{{"role", "system"}, {"content", ""}},
+                                                {{"role", "user"}, {"content", json::array()}},
+                                                {{"role", "assistant"}, {"content", nullptr}},
+                                                {{"role", "assistant"}},
+                                                {{"role", "user"}, {"content", "real"}}}),
+                                   false));
+  EXPECT_EQ(out, json::array({user_text("real")}));
+}
+
+TEST(MapMessages, OnlyEmptyMessagesGiveAnEmptyList) {
+  EXPECT_EQ(ok(map_messages(json::array({{{"role", "user"}, {"content", ""}}}), false)), json::array());
+}
+
+TEST(MapMessages, NoTwoConsecutiveOutputMessagesShareARole) {
+  // A dropped message between two same-role messages must not leave them adjacent and separate.
+  const json out = ok(map_messages(json::array({{{"role", "user"}, {"content", "a"}},
+                                                {{"role", "assistant"}, {"content", ""}},
+                                                {{"role", "user"}, {"content", "b"}}}),
+                                   false));
+  for (std::size_t i = 1; i < out.size(); ++i) EXPECT_NE(out[i]["role"], out[i - 1]["role"]) << out.dump();
+  EXPECT_EQ(out, json::array({user_text("a\nb")}));
+}
+
+TEST(MapMessages, ImageBecomesFragmentsImagePartForMultimodalModel) {
+  const json out = ok(map_messages(
+      json::array({{{"role", "user"}, {"content", {text_part("What is this?"), image_part(kDataUrl)}}}}), true));
+  EXPECT_EQ(out, (json::array({{{"role", "user"},
+                                {"content",
+                                 {text_part("What is this?"), {{"type", "image"}, {"image", kDataUrl}}}}}})));
+}
+
+TEST(MapMessages, ImageOnlyUserMessageIsKept) {
+  const json out = ok(map_messages(json::array({{{"role", "user"}, {"content", {image_part(kDataUrl)}}}}), true));
+  EXPECT_EQ(out, (json::array({{{"role", "user"}, {"content", {{{"type", "image"}, {"image", kDataUrl}}}}}})));
+}
+
+TEST(MapMessages, MergedUserMessagesKeepAllImages) {
+  const json out = ok(map_messages(json::array({{{"role", "user"}, {"content", {text_part("a"), image_part("data:1")}}},
+                                                {{"role", "user"}, {"content", {text_part("b"), image_part("data:2")}}}}),
+                                   true));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0]["content"], (json::array({text_part("a\nb"),
+                                             {{"type", "image"}, {"image", "data:1"}},
+                                             {{"type", "image"}, {"image", "data:2"}}})));
+}
+
+TEST(MapMessages, ImageForTextOnlyModelIsRejected) {
+  expect_400(map_messages(json::array({{{"role", "user"}, {"content", {text_part("x"), image_part(kDataUrl)}}}}),
+                          false),
+             "image_not_supported", "messages[0].content[1]");
+}
+
+TEST(MapMessages, ImageInAssistantMessageIsRejected) {
+  expect_400(map_messages(json::array({{{"role", "user"}, {"content", "draw"}},
+                                       {{"role", "assistant"}, {"content", {image_part(kDataUrl)}}}}),
+                          true),
+             "image_not_supported", "messages[1].content");
+}
+
+TEST(MapMessages, ImageInSystemMessageIsRejected) {
+  expect_400(map_messages(json::array({{{"role", "system"}, {"content", {image_part(kDataUrl)}}}}), true),
+             "image_not_supported", "messages[0].content");
+}
+
+TEST(MapMessages, ImageWithoutUrlIsRejected) {
+  expect_400(map_messages(json::array({{{"role", "user"}, {"content", {{{"type", "image_url"}, {"image_url", json::object()}}}}}}),
+                          true),
+             "invalid_value", "messages[0].content[0].image_url.url");
+  expect_400(map_messages(json::array({{{"role", "user"}, {"content", {{{"type", "image_url"}}}}}}), true),
+             "invalid_value", "messages[0].content[0].image_url.url");
+}
+
+TEST(MapMessages, AudioAndFilePartsAreUnsupported) {
+  for (const char* type : {"input_audio", "file"}) {
+    SCOPED_TRACE(type);
+    expect_400(map_messages(json::array({{{"role", "user"}, {"content", {{{"type", type}}}}}}), true),
+               "unsupported_parameter", "messages[0].content[0]");
+  }
+}
+
+TEST(MapMessages, UnknownPartTypeIsRejected) {
+  expect_400(map_messages(json::array({{{"role", "user"}, {"content", {text_part("a"), {{"type", "video"}}}}}}), true),
+             "invalid_value", "messages[0].content[1].type");
+}
+
+TEST(MapMessages, ToolResultBecomesUserText) {
+  const json out = ok(map_messages(json::array({{{"role", "user"}, {"content", "What is 6*7?"}},
+                                                {{"role", "assistant"}, {"content", "Let me compute."}},
+                                                {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "42"}}}),
+                                   false));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[2], user_text("Tool result:\n42"));
+}
+
+TEST(MapMessages, ToolResultPartsAreJoined) {
+  const json out = ok(map_messages(
+      json::array({{{"role", "assistant"}, {"content", "calling"}},
+                   {{"role", "tool"}, {"tool_call_id", "c"}, {"content", {text_part("a"), text_part("b")}}}}),
+      false));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1], user_text("Tool result:\na\nb"));
+}
+
+TEST(MapMessages, ToolResultAfterUserMergesIntoIt) {
+  const json out = ok(map_messages(json::array({{{"role", "user"}, {"content", "q"}},
+                                                {{"role", "tool"}, {"tool_call_id", "c"}, {"content", "r"}}}),
+                                   false));
+  EXPECT_EQ(out, json::array({user_text("q\nTool result:\nr")}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// reject_unsupported
+
+struct Rejection {
+  json extra;
+  std::string param;
+};
+
+void PrintTo(const Rejection& r, std::ostream* os) { *os << r.extra.dump(); }
+
+class RejectUnsupported : public testing::TestWithParam<Rejection> {};
+
+TEST_P(RejectUnsupported, Returns400NamingTheParameter) {
+  const auto response = reject_unsupported(chat_with(GetParam().extra));
+  ASSERT_TRUE(response.has_value()) << GetParam().extra.dump();
+  expect_400(*response, "unsupported_parameter", GetParam().param);
+}
+
+const json kTool = {{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", json::object()}}}};
+
+Rejection rejects(json extra, std::string param) { return Rejection{std::move(extra), std::move(param)}; }
+
+INSTANTIATE_TEST_SUITE_P(
+    Parameters, RejectUnsupported,
+    testing::Values(
+        rejects({{"n", 2}}, "n"), rejects({{"n", 0}}, "n"), rejects({{"n", "1"}}, "n"),
+        rejects({{"tools", json::array({kTool})}}, "tools"),
+        rejects({{"functions", json::array({{{"name", "f"}, {"parameters", json::object()}}})}}, "functions"),
+        rejects({{"tool_choice", "required"}}, "tool_choice"),
+        rejects({{"tool_choice", {{"type", "function"}, {"function", {{"name", "get_weather"}}}}}}, "tool_choice"),
+        rejects({{"function_call", {{"name", "f"}}}}, "function_call"),
+        rejects({{"logprobs", true}}, "logprobs"), rejects({{"top_logprobs", 3}}, "top_logprobs"),
+        rejects({{"audio", {{"voice", "alloy"}, {"format", "wav"}}}}, "audio"),
+        rejects({{"modalities", {"text", "audio"}}}, "modalities"),
+        rejects({{"response_format", {{"type", "json_object"}}}}, "response_format"),
+        rejects({{"response_format",
+                  {{"type", "json_schema"}, {"json_schema", {{"name", "r"}, {"schema", {{"type", "object"}}}}}}}},
+                "response_format")),
+    [](const testing::TestParamInfo<Rejection>& info) {
+      return info.param.param + "_" + std::to_string(info.index);
+    });
+
+class AcceptSupported : public testing::TestWithParam<json> {};
+
+TEST_P(AcceptSupported, ReturnsNothing) {
+  const auto response = reject_unsupported(chat_with(GetParam()));
+  EXPECT_FALSE(response.has_value()) << GetParam().dump() << " -> " << response->body;
+}
+
+INSTANTIATE_TEST_SUITE_P(Parameters, AcceptSupported,
+                         testing::Values(json::object(), json{{"n", 1}}, json{{"n", nullptr}},
+                                         json{{"tools", json::array()}}, json{{"functions", json::array()}},
+                                         json{{"tools", nullptr}}, json{{"tool_choice", "none"}},
+                                         json{{"tool_choice", "auto"}}, json{{"logprobs", false}},
+                                         json{{"top_logprobs", nullptr}}, json{{"audio", nullptr}},
+                                         json{{"modalities", {"text"}}},
+                                         json{{"response_format", {{"type", "text"}}}}));
+
+// ---------------------------------------------------------------------------------------------
+// stable_user_id
+
+TEST(StableUserId, IsDeterministic) {
+  EXPECT_EQ(stable_user_id("key_123"), stable_user_id("key_123"));
+}
+
+TEST(StableUserId, IsUuidShaped) {
+  static const std::regex uuid("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+  for (const std::string& seed : std::vector<std::string>{"", "key_123", "another key", std::string(1000, 'x')}) {
+    const std::string id = stable_user_id(seed);
+    EXPECT_TRUE(std::regex_match(id, uuid)) << '"' << seed.substr(0, 20) << "\" -> " << id;
+  }
+}
+
+TEST(StableUserId, CarriesVersion5AndRfcVariant) {
+  for (int i = 0; i < 32; ++i) {
+    const std::string id = stable_user_id("key_" + std::to_string(i));
+    ASSERT_EQ(id.size(), 36u);
+    EXPECT_EQ(id[14], '5') << id;
+    EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
+  }
+}
+
+TEST(StableUserId, DiffersForDifferentSeeds) {
+  EXPECT_NE(stable_user_id("key_a"), stable_user_id("key_b"));
+  EXPECT_NE(stable_user_id(""), stable_user_id(" "));
+  EXPECT_NE(stable_user_id("key_1"), stable_user_id("key_10"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// build_fragments_request
+
+class BuildFragmentsRequest : public testing::Test {
+ protected:
+  BuildFragmentsRequest() {
+    model.id = "gpt-4o-mini";
+    model.upstream_id = "gpt-4o-mini-2024-07-18";
+    model.provider = "OpenAI";
+    model.provider_id = "openai";
+    model.name = "GPT-4o mini";
+    model.multimodal = false;
+    model.instructions = "Use short sentences.";
+    settings.chat_instructions = "Reply with plain text in the code field.";
+  }
+
+  gateway::ModelInfo model;
+  RequestSettings settings;
+};
+
+TEST_F(BuildFragmentsRequest, ProducesTheFullBody) {
+  settings.provider_api_keys = {{"openai", "sk-provider"}};
+  const std::string user_id = stable_user_id("key_1");
+  const json chat = chat_with({{"messages",
+                                {{{"role", "system"}, {"content", "Be kind."}}, {{"role", "user"}, {"content", "hi"}}}},
+                               {"temperature", 0.3},
+                               {"max_tokens", 50},
+                               {"stream", true}});
+  const json body = ok(build_fragments_request(chat, model, settings, user_id));
+  ASSERT_TRUE(body.is_object());
+
+  EXPECT_EQ(body.size(), 5u) << body.dump();
+  EXPECT_EQ(body["userID"], user_id);
+  EXPECT_EQ(body["messages"], (json::array({{{"role", "system"}, {"content", "Be kind."}}, user_text("hi")})));
+
+  ASSERT_TRUE(body["template"].is_object());
+  ASSERT_EQ(body["template"].size(), 1u);
+  const json& tmpl = body["template"]["text"];
+  EXPECT_EQ(tmpl.size(), 5u) << tmpl.dump();
+  EXPECT_TRUE(tmpl["name"].is_string());
+  EXPECT_TRUE(tmpl["lib"].is_array());
+  EXPECT_EQ(tmpl["file"], "pages/ChatWithUsers.txt");
+  EXPECT_EQ(tmpl["instructions"], "Reply with plain text in the code field.\nUse short sentences.");
+  EXPECT_TRUE(tmpl.contains("port"));
+  EXPECT_TRUE(tmpl["port"].is_null());
+
+  EXPECT_EQ(body["model"], (json{{"id", "gpt-4o-mini-2024-07-18"},
+                                 {"provider", "OpenAI"},
+                                 {"providerId", "openai"},
+                                 {"name", "GPT-4o mini"},
+                                 {"multiModal", false}}));
+  EXPECT_EQ(body["config"], (json{{"model", "gpt-4o-mini-2024-07-18"},
+                                  {"apiKey", "sk-provider"},
+                                  {"temperature", 0.3},
+                                  {"maxTokens", 50}}));
+}
+
+TEST_F(BuildFragmentsRequest, UsesTheConfiguredTemplate) {
+  settings.template_id = "code-interpreter-v1";
+  settings.template_file = "script.py";
+  const json body = ok(build_fragments_request(chat_with({}), model, settings, "u"));
+  ASSERT_EQ(body["template"].size(), 1u);
+  ASSERT_TRUE(body["template"].contains("code-interpreter-v1")) << body["template"].dump();
+  EXPECT_EQ(body["template"]["code-interpreter-v1"]["file"], "script.py");
+}
+
+TEST_F(BuildFragmentsRequest, NoApiKeyWithoutAKeyForTheProvider) {
+  settings.provider_api_keys = {{"anthropic", "sk-ant"}};
+  const json body = ok(build_fragments_request(chat_with({}), model, settings, "u"));
+  EXPECT_EQ(body["config"], (json{{"model", "gpt-4o-mini-2024-07-18"}}));
+}
+
+TEST_F(BuildFragmentsRequest, NoApiKeyWhenTheKeyIsEmptyOrNotAString) {
+  for (const json& key : {json(""), json(nullptr), json(12)}) {
+    SCOPED_TRACE(key.dump());
+    settings.provider_api_keys = {{"openai", key}};
+    const json body = ok(build_fragments_request(chat_with({}), model, settings, "u"));
+    EXPECT_FALSE(body["config"].contains("apiKey")) << body["config"].dump();
+  }
+}
+
+TEST_F(BuildFragmentsRequest, InstructionsWithOnlyOneSourceHaveNoNewline) {
+  model.instructions.clear();
+  EXPECT_EQ(ok(build_fragments_request(chat_with({}), model, settings, "u"))["template"]["text"]["instructions"],
+            "Reply with plain text in the code field.");
+  model.instructions = "Use short sentences.";
+  settings.chat_instructions.clear();
+  EXPECT_EQ(ok(build_fragments_request(chat_with({}), model, settings, "u"))["template"]["text"]["instructions"],
+            "Use short sentences.");
+  model.instructions.clear();
+  EXPECT_EQ(ok(build_fragments_request(chat_with({}), model, settings, "u"))["template"]["text"]["instructions"], "");
+}
+
+TEST_F(BuildFragmentsRequest, PassesTheMultimodalFlagAndImages) {
+  model.multimodal = true;
+  const json body = ok(build_fragments_request(
+      chat_with({{"messages", {{{"role", "user"}, {"content", {text_part("see"), image_part(kDataUrl)}}}}}}), model,
+      settings, "u"));
+  EXPECT_EQ(body["model"]["multiModal"], true);
+  EXPECT_EQ(body["messages"][0]["content"][1], (json{{"type", "image"}, {"image", kDataUrl}}));
+}
+
+TEST_F(BuildFragmentsRequest, SnakeCaseParametersNeverReachTheConfig) {
+  const json body = ok(build_fragments_request(
+      chat_with({{"top_p", 0.5}, {"max_completion_tokens", 10}, {"frequency_penalty", 1}}), model, settings, "u"));
+  const json& config = body["config"];
+  for (const char* snake : {"top_p", "max_tokens", "max_completion_tokens", "frequency_penalty"}) {
+    EXPECT_FALSE(config.contains(snake)) << snake;
+  }
+  EXPECT_EQ(config["topP"], 0.5);
+  EXPECT_EQ(config["maxTokens"], 10);
+  EXPECT_EQ(config["frequencyPenalty"], 1);
+}
+
+TEST_F(BuildFragmentsRequest, RejectsUnsupportedParameters) {
+  expect_400(build_fragments_request(chat_with({{"n", 3}}), model, settings, "u"), "unsupported_parameter", "n");
+}
+
+TEST_F(BuildFragmentsRequest, RejectsImagesForTextOnlyModel) {
+  expect_400(build_fragments_request(
+                 chat_with({{"messages", {{{"role", "user"}, {"content", {image_part(kDataUrl)}}}}}}), model, settings, "u"),
+             "image_not_supported", "messages[0].content[0]");
+}
+
+TEST_F(BuildFragmentsRequest, RejectsParametersOfTheWrongType) {
+  expect_400(build_fragments_request(chat_with({{"temperature", "hot"}}), model, settings, "u"), "invalid_type",
+             "temperature");
+}
+
+}  // namespace
+}  // namespace e2b::fragments

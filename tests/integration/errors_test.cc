@@ -1,0 +1,202 @@
+// Bad input and upstream faults: every one gets an OpenAI-shaped error or a cleanly ended stream.
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+using namespace harness;
+using nlohmann::json;
+
+namespace {
+
+/// Asserts the body is {"error":{"message","type","param","code"}} and returns the error object.
+json openai_error(const Response& r) {
+  const auto body = json::parse(r.body, nullptr, false);
+  EXPECT_TRUE(body.is_object()) << r.body;
+  if (!body.is_object()) return json::object();
+  const auto& error = body["error"];
+  EXPECT_TRUE(error.contains("message") && error["message"].is_string()) << r.body;
+  EXPECT_TRUE(error.contains("type")) << r.body;
+  EXPECT_TRUE(error.contains("param")) << r.body;
+  EXPECT_TRUE(error.contains("code")) << r.body;
+  return error;
+}
+
+}  // namespace
+
+class ErrorsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    upstream_ = new FakeUpstream();
+    GatewayOptions options;
+    options.upstream_base = upstream_->base_url();
+    options.first_byte_timeout_ms = 1500;
+    options.idle_timeout_ms = 1000;
+    options.max_request_bytes = 64 * 1024;
+    gateway_ = new Gateway(options);
+  }
+  static void TearDownTestSuite() {
+    delete gateway_;
+    delete upstream_;
+  }
+  Response post_chat(const std::string& body) {
+    return http(gateway_->port(), "POST", "/v1/chat/completions",
+                {{"Authorization", "Bearer " + gateway_->key()}, {"Content-Type", "application/json"}}, body);
+  }
+  static inline FakeUpstream* upstream_ = nullptr;
+  static inline Gateway* gateway_ = nullptr;
+};
+
+TEST_F(ErrorsTest, MalformedJsonIs400) {
+  const auto r = post_chat("{\"model\": \"gpt-4o\", \"messages\": [");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(openai_error(r)["code"], "invalid_json");
+}
+
+TEST_F(ErrorsTest, MissingOrEmptyMessagesIs400NamingTheParam) {
+  auto r = post_chat(R"({"model":"gpt-4o"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(openai_error(r)["param"], "messages");
+  r = post_chat(R"({"model":"gpt-4o","messages":[]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(openai_error(r)["param"], "messages");
+  r = post_chat(R"({"model":"gpt-4o","messages":[{"role":"wizard","content":"x"}]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(openai_error(r)["param"], "messages[0].role");
+}
+
+TEST_F(ErrorsTest, UnknownModelIs404ModelNotFound) {
+  const auto r = post_chat(R"({"model":"gpt-99","messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(openai_error(r)["code"], "model_not_found");
+}
+
+TEST_F(ErrorsTest, BadOrMissingKeyIs401BeforeAnythingElse) {
+  auto r = http(gateway_->port(), "POST", "/v1/chat/completions", {{"Authorization", "Bearer sk-wrong-key-000000000000"}}, "{bad");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(openai_error(r)["code"], "invalid_api_key");
+  EXPECT_EQ(r.body.find("sk-wrong-key-000000000000"), std::string::npos) << "the key is masked";
+  r = http(gateway_->port(), "GET", "/v1/models");
+  EXPECT_EQ(r.status, 401);
+  openai_error(r);
+  r = http(gateway_->port(), "GET", "/v1/models", {{"x-api-key", gateway_->key()}});
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(ErrorsTest, UnsupportedParametersAre400NamingTheParam) {
+  for (const auto& [param, value] : std::vector<std::pair<std::string, json>>{
+           {"n", 2},
+           {"tools", json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}})},
+           {"logprobs", true},
+           {"audio", {{"voice", "alloy"}}},
+           {"temperature", "hot"}}) {
+    auto body = scenario_request("ok", false);
+    body[param] = value;
+    const auto r = chat(gateway_->port(), gateway_->key(), body);
+    EXPECT_EQ(r.status, 400) << param;
+    EXPECT_EQ(openai_error(r)["param"], param);
+  }
+}
+
+TEST_F(ErrorsTest, UnknownRouteAndWrongMethodAreJson) {
+  auto r = http(gateway_->port(), "GET", "/v1/nothing", {{"Authorization", "Bearer " + gateway_->key()}});
+  EXPECT_EQ(r.status, 404);
+  openai_error(r);
+  r = http(gateway_->port(), "GET", "/v1/chat/completions", {{"Authorization", "Bearer " + gateway_->key()}});
+  EXPECT_EQ(r.status, 405);
+  openai_error(r);
+}
+
+TEST_F(ErrorsTest, OversizeBodyIs413AndTheConnectionCloses) {
+  Connection c(gateway_->port());
+  const std::string body(200 * 1024, 'x');
+  c.send_raw(request_text("POST", "/v1/chat/completions", {{"Authorization", "Bearer " + gateway_->key()}}, body));
+  const auto r = c.read_response();
+  EXPECT_EQ(r.status, 413);
+  openai_error(r);
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_EQ(http(gateway_->port(), "GET", "/health").status, 200) << "the gateway is still serving";
+}
+
+TEST_F(ErrorsTest, GarbageHttpGets400AndClose) {
+  Connection c(gateway_->port());
+  c.send_raw("THIS IS NOT HTTP\r\n\r\n");
+  const auto r = c.read_response();
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(c.closed_by_server());
+}
+
+TEST_F(ErrorsTest, UpstreamStatusesAreMapped) {
+  struct Case {
+    std::string scenario;
+    int status;
+    std::string code;
+  };
+  for (const auto& c : std::vector<Case>{{"status=429,ratelimit", 429, "rate_limit_exceeded"},
+                                         {"status=529", 503, "upstream_overloaded"},
+                                         {"status=503", 503, "upstream_overloaded"},
+                                         {"status=403", 502, "upstream_auth_failed"},
+                                         {"status=500", 502, "upstream_error"},
+                                         {"status=500-empty", 502, "upstream_error"},
+                                         {"garbage", 502, "bad_upstream_response"}}) {
+    for (bool stream : {false, true}) {
+      const auto r = chat(gateway_->port(), gateway_->key(), scenario_request(c.scenario, stream));
+      EXPECT_EQ(r.status, c.status) << c.scenario << " stream=" << stream << " " << r.body;
+      EXPECT_EQ(openai_error(r)["code"], c.code) << c.scenario;
+      if (c.status == 429) {
+        ASSERT_TRUE(r.headers.count("retry-after")) << "Retry-After from x-ratelimit-reset";
+        const int seconds = std::stoi(r.headers.at("retry-after"));
+        EXPECT_GT(seconds, 0);
+        EXPECT_LE(seconds, 86400);
+      }
+    }
+  }
+}
+
+TEST_F(ErrorsTest, SlowFirstByteIs504) {
+  const auto r = chat(gateway_->port(), gateway_->key(), scenario_request("first_byte_ms=4000", false));
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(openai_error(r)["code"], "upstream_timeout");
+}
+
+TEST_F(ErrorsTest, MidStreamDeathEndsTheStreamWithAnErrorEventThenDone) {
+  for (const std::string scenario : {"die_after=5", "reset_after=5", "stall_after=5"}) {
+    const auto r = chat(gateway_->port(), gateway_->key(), scenario_request(scenario, true));
+    ASSERT_EQ(r.status, 200) << scenario;
+    EXPECT_TRUE(r.complete) << scenario << ": the chunked stream is terminated cleanly";
+    const auto events = sse_data(r.body);
+    ASSERT_GE(events.size(), 2u) << scenario;
+    EXPECT_EQ(events.back(), "[DONE]");
+    const auto error = json::parse(events[events.size() - 2]);
+    ASSERT_TRUE(error.contains("error")) << scenario << ": " << events[events.size() - 2];
+    EXPECT_EQ(error["error"]["code"], scenario.starts_with("stall") ? "upstream_timeout" : "upstream_disconnected");
+    for (const auto& e : events) {
+      if (e.find("finish_reason\":\"stop") != std::string::npos) ADD_FAILURE() << "never a clean-looking success";
+    }
+  }
+}
+
+TEST_F(ErrorsTest, MidStreamDeathWithoutStreamingIs502) {
+  const auto r = chat(gateway_->port(), gateway_->key(), scenario_request("die_after=5", false));
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(openai_error(r)["code"], "upstream_disconnected");
+}
+
+TEST_F(ErrorsTest, TruncatedObjectIsAnErrorUnlessCutByMaxTokens) {
+  auto r = chat(gateway_->port(), gateway_->key(), scenario_request("truncated", false));
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(openai_error(r)["code"], "incomplete_answer");
+  auto body = scenario_request("maxtokens_cut", false);
+  body["max_tokens"] = 10;
+  r = chat(gateway_->port(), gateway_->key(), body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["choices"][0]["finish_reason"], "length");
+}
+
+TEST(UpstreamDownTest, ConnectFailureIs502) {
+  GatewayOptions options;
+  options.upstream_base = "http://127.0.0.1:9";  // discard port: nothing listens
+  Gateway gateway(options);
+  const auto r = chat(gateway.port(), gateway.key(), scenario_request("ok", true));
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(openai_error(r)["code"], "upstream_unreachable");
+}

@@ -1,0 +1,362 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace harness {
+
+std::filesystem::path source_dir() { return GATEWAY_SOURCE_DIR; }
+
+Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                 const std::filesystem::path& output) {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    for (const char* name : {"E2B_PORT", "E2B_HOST", "E2B_BASE_URL", "E2B_API_KEY", "E2B_CONFIG", "E2B_LOG_LEVEL"}) {
+      unsetenv(name);
+    }
+    for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+}
+
+int Process::stop(int signal, std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, signal);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return -1;
+}
+
+Process::~Process() {
+  if (pid_ <= 0) return;
+  if (stop(SIGTERM, 5s) == -1 && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+TempDir::TempDir() {
+  std::random_device rd;
+  path_ = std::filesystem::temp_directory_path() / ("e2b-gw-test-" + std::to_string(rd()) + std::to_string(getpid()));
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return predicate();
+}
+
+namespace {
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+FakeUpstream::FakeUpstream() {
+  const auto port_file = dir_.path() / "port";
+  process_.emplace(std::vector<std::string>{"python3", (source_dir() / "tests/fake_fragments/fake_fragments.py").string(),
+                                            "--host", "127.0.0.1", "--port", "0", "--fixtures",
+                                            (source_dir() / "tests/fixtures/fragments-wire").string(),
+                                            "--port-file", port_file.string()},
+                   std::map<std::string, std::string>{}, dir_.path() / "fake.log");
+  if (!eventually([&] { return std::filesystem::exists(port_file); }, 10s)) {
+    throw std::runtime_error("fake upstream did not start: " + read_file(dir_.path() / "fake.log"));
+  }
+  port_ = std::stoi(read_file(port_file));
+}
+
+nlohmann::json FakeUpstream::stats() const {
+  const auto r = http(port_, "GET", "/_stats");
+  return nlohmann::json::parse(r.body);
+}
+
+void FakeUpstream::reset() const { http(port_, "POST", "/_reset"); }
+
+Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
+  std::ostringstream yaml;
+  yaml << "listen:\n  host: 127.0.0.1\n  port: 0\n  threads: " << options_.threads
+       << "\n  max_request_bytes: " << options_.max_request_bytes
+       << "\n  header_timeout_ms: " << options_.header_timeout_ms
+       << "\n  keepalive_timeout_ms: " << options_.keepalive_timeout_ms
+       << "\n  write_timeout_ms: " << options_.write_timeout_ms << "\n"
+       << "upstream:\n  base_url: " << options_.upstream_base
+       << "\n  connect_timeout_ms: 2000\n  first_byte_timeout_ms: " << options_.first_byte_timeout_ms
+       << "\n  idle_timeout_ms: " << options_.idle_timeout_ms << "\n"
+       << "log:\n  level: info\n"
+       << "plugin_dir: " << GATEWAY_PLUGIN_DIR << "\n"
+       << "plugins:\n"
+       << "  - name: cors\n"
+       << "  - name: auth\n    config:\n      env_key: ''\n      keys: ['" << options_.api_key
+       << "', {key: sk-test-limited-0123456789, user: limited@example.com, models: [gpt-4o-mini]}]\n"
+       << "  - name: fragments\n    config: " << options_.fragments_config_yaml << "\n"
+       << options_.extra_plugins_yaml
+       << "providers:\n  openai: {name: OpenAI}\n  ollama: {name: Ollama}\n"
+       << "models:\n"
+       << "  - {id: gpt-4o, provider_id: openai, name: GPT-4o, multimodal: true, instructions: Be brief.}\n"
+       << "  - {id: gpt-4o-mini, provider_id: openai, name: GPT-4o Mini}\n"
+       << "  - {id: claude-sonnet-4-5-20250929, provider_id: openai, name: Claude, aliases: [claude-3-7-sonnet-latest]}\n"
+       << "  - {id: llama3.1, provider_id: ollama, name: Llama}\n";
+  const auto config = dir_.path() / "config.yaml";
+  std::ofstream(config) << yaml.str();
+  process_.emplace(std::vector<std::string>{GATEWAY_BINARY, "serve", "--config", config.string()},
+                   std::map<std::string, std::string>{}, dir_.path() / "gateway.log");
+  static const std::regex listening(R"(listening on [0-9.]+:([0-9]+))");
+  std::smatch match;
+  if (!eventually([&] {
+        const auto text = log();
+        if (std::regex_search(text, match, listening)) {
+          port_ = std::stoi(match[1]);
+          return true;
+        }
+        return false;
+      }, 10s)) {
+    throw std::runtime_error("gateway did not start: " + log());
+  }
+}
+
+std::string Gateway::log() const { return read_file(dir_.path() / "gateway.log"); }
+
+int Gateway::stop() { return process_->stop(SIGTERM); }
+
+Connection::Connection(int port, std::chrono::milliseconds timeout) : timeout_(timeout) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("connect to 127.0.0.1:" + std::to_string(port) + " failed");
+  }
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+Connection::~Connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Connection::abort() {
+  linger l{1, 0};
+  setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void Connection::send_raw(const std::string& bytes) {
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return;  // the server may close early (413): the test checks the answer
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+bool Connection::fill(std::chrono::milliseconds timeout) {
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+  char buf[65536];
+  const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+  if (n <= 0) return false;
+  buffer_.append(buf, static_cast<std::size_t>(n));
+  return true;
+}
+
+std::string Connection::read_some(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!fill(10ms) && !buffer_.empty()) break;
+  }
+  return std::exchange(buffer_, {});
+}
+
+bool Connection::closed_by_server(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[4096];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n == 0) return true;
+    if (n < 0) return errno == ECONNRESET;
+  }
+  return false;
+}
+
+Response Connection::read_response() {
+  Response r;
+  std::size_t head_end;
+  while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+    if (!fill(timeout_)) {
+      r.connection_closed = true;
+      return r;
+    }
+  }
+  std::istringstream head(buffer_.substr(0, head_end));
+  buffer_.erase(0, head_end + 4);
+  std::string line;
+  std::getline(head, line);
+  if (line.size() >= 12) r.status = std::stoi(line.substr(9, 3));
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    r.headers[name] = value;
+  }
+  if (r.headers.count("content-length")) {
+    const std::size_t length = std::stoul(r.headers["content-length"]);
+    while (buffer_.size() < length) {
+      if (!fill(timeout_)) {
+        r.body = buffer_;
+        buffer_.clear();
+        r.connection_closed = true;
+        return r;
+      }
+    }
+    r.body = buffer_.substr(0, length);
+    buffer_.erase(0, length);
+    r.complete = true;
+    return r;
+  }
+  if (r.headers["transfer-encoding"] == "chunked") {
+    std::size_t pos = 0;  // parse position; the buffer is compacted once, at the end
+    for (;;) {
+      std::size_t eol;
+      while ((eol = buffer_.find("\r\n", pos)) == std::string::npos) {
+        if (!fill(timeout_)) {
+          r.connection_closed = true;
+          buffer_.erase(0, pos);
+          return r;
+        }
+      }
+      const std::size_t size = std::stoul(buffer_.substr(pos, eol - pos), nullptr, 16);
+      while (buffer_.size() < eol + 2 + size + 2) {
+        if (!fill(timeout_)) {
+          r.connection_closed = true;
+          buffer_.erase(0, pos);
+          return r;
+        }
+      }
+      r.body.append(buffer_, eol + 2, size);
+      pos = eol + 2 + size + 2;
+      if (size == 0) {
+        buffer_.erase(0, pos);
+        r.complete = true;
+        return r;
+      }
+    }
+  }
+  while (fill(timeout_)) {
+  }
+  r.body = std::exchange(buffer_, {});
+  r.connection_closed = true;
+  return r;
+}
+
+std::string request_text(const std::string& method, const std::string& path,
+                         const std::map<std::string, std::string>& headers, const std::string& body) {
+  std::string out = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  for (const auto& [k, v] : headers) out += k + ": " + v + "\r\n";
+  if (!body.empty() || method == "POST") out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += "\r\n" + body;
+  return out;
+}
+
+Response http(int port, const std::string& method, const std::string& path,
+              const std::map<std::string, std::string>& headers, const std::string& body) {
+  Connection c(port);
+  c.send_raw(request_text(method, path, headers, body));
+  return c.read_response();
+}
+
+Response chat(int port, const std::string& key, const nlohmann::json& body,
+              const std::map<std::string, std::string>& extra_headers) {
+  auto headers = extra_headers;
+  headers["Authorization"] = "Bearer " + key;
+  headers["Content-Type"] = "application/json";
+  return http(port, "POST", "/v1/chat/completions", headers, body.dump());
+}
+
+std::vector<std::string> sse_data(const std::string& body) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < body.size()) {
+    const auto end = body.find("\n\n", pos);
+    const std::string event = body.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    if (event.starts_with("data: ")) out.push_back(event.substr(6));
+    if (end == std::string::npos) break;
+    pos = end + 2;
+  }
+  return out;
+}
+
+std::string streamed_content(const std::string& body) {
+  std::string content;
+  for (const auto& data : sse_data(body)) {
+    if (data == "[DONE]") continue;
+    const auto chunk = nlohmann::json::parse(data, nullptr, false);
+    if (!chunk.is_object() || !chunk.contains("choices") || chunk["choices"].empty()) continue;
+    const auto& delta = chunk["choices"][0]["delta"];
+    if (delta.contains("content") && delta["content"].is_string()) content += delta["content"].get<std::string>();
+  }
+  return content;
+}
+
+nlohmann::json scenario_request(const std::string& scenario, bool stream, const std::string& model) {
+  return {{"model", model},
+          {"stream", stream},
+          {"messages", nlohmann::json::array({{{"role", "user"}, {"content", "scenario:" + scenario}}})}};
+}
+
+}  // namespace harness

@@ -1,0 +1,154 @@
+// Test harness: runs the real e2b-gateway binary and the fake Fragments upstream on loopback,
+// and speaks HTTP/1.1 to them over plain sockets.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace harness {
+
+using namespace std::chrono_literals;
+
+/// A child process, terminated (SIGTERM, then SIGKILL) when destroyed.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+          const std::filesystem::path& output);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  /// Sends `signal` and waits for the exit status (-1 on timeout).
+  int stop(int signal, std::chrono::milliseconds timeout = 10s);
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+/// A fresh temporary directory, removed at the end.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// The fake Fragments server from tests/fake_fragments.
+class FakeUpstream {
+ public:
+  FakeUpstream();
+  int port() const { return port_; }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  nlohmann::json stats() const;
+  void reset() const;
+
+ private:
+  TempDir dir_;
+  std::optional<Process> process_;
+  int port_ = 0;
+};
+
+/// Settings a test may change in the generated config.yaml.
+struct GatewayOptions {
+  std::string upstream_base;
+  std::string api_key = "sk-test-integration-0123456789abcdef";
+  std::string extra_plugins_yaml;   ///< appended to the plugin list
+  std::string fragments_config_yaml = "{}";
+  int header_timeout_ms = 30000;
+  int keepalive_timeout_ms = 75000;
+  int write_timeout_ms = 120000;
+  int first_byte_timeout_ms = 10000;
+  int idle_timeout_ms = 10000;
+  long max_request_bytes = 8 * 1024 * 1024;
+  int threads = 2;
+};
+
+/// A running gateway on an ephemeral loopback port.
+class Gateway {
+ public:
+  explicit Gateway(GatewayOptions options);
+  int port() const { return port_; }
+  const std::string& key() const { return options_.api_key; }
+  /// Everything the gateway has logged so far.
+  std::string log() const;
+  /// SIGTERM and wait; returns the exit status.
+  int stop();
+
+ private:
+  GatewayOptions options_;
+  TempDir dir_;
+  std::optional<Process> process_;
+  int port_ = 0;
+};
+
+struct Response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  ///< lower-case names
+  std::string body;                            ///< de-chunked
+  bool complete = false;                       ///< the body ended properly (length or last chunk)
+  bool connection_closed = false;
+};
+
+/// One client connection (blocking, with a receive timeout).
+class Connection {
+ public:
+  explicit Connection(int port, std::chrono::milliseconds timeout = 15s);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  void send_raw(const std::string& bytes);
+  /// Reads one full response.
+  Response read_response();
+  /// Reads whatever arrives within `timeout` (raw bytes).
+  std::string read_some(std::chrono::milliseconds timeout = 2s);
+  /// True when the server closed the connection (EOF) within `timeout`.
+  bool closed_by_server(std::chrono::milliseconds timeout = 3s);
+  int fd() const { return fd_; }
+  /// Closes with RST instead of FIN.
+  void abort();
+
+ private:
+  bool fill(std::chrono::milliseconds timeout);
+  int fd_ = -1;
+  std::string buffer_;
+  std::chrono::milliseconds timeout_;
+};
+
+/// Builds a request with Content-Length.
+std::string request_text(const std::string& method, const std::string& path,
+                         const std::map<std::string, std::string>& headers, const std::string& body = "");
+
+/// One request on a new connection.
+Response http(int port, const std::string& method, const std::string& path,
+              const std::map<std::string, std::string>& headers = {}, const std::string& body = "");
+
+/// POST /v1/chat/completions with the given JSON body and key.
+Response chat(int port, const std::string& key, const nlohmann::json& body,
+              const std::map<std::string, std::string>& extra_headers = {});
+
+/// The `data:` payloads of an SSE body, in order.
+std::vector<std::string> sse_data(const std::string& body);
+
+/// Concatenated delta.content of a streamed answer.
+std::string streamed_content(const std::string& body);
+
+/// A chat request whose last user message selects a fake-upstream scenario.
+nlohmann::json scenario_request(const std::string& scenario, bool stream, const std::string& model = "gpt-4o");
+
+/// Waits until `predicate` holds or `timeout` passes.
+bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 5s);
+
+std::filesystem::path source_dir();
+
+}  // namespace harness

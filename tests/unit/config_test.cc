@@ -1,0 +1,599 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gateway {
+namespace {
+
+using nlohmann::json;
+
+/// Sets or unsets environment variables for one test and restores them afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv() = default;
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+  ~ScopedEnv() {
+    for (const auto& [name, old] : saved_) {
+      if (old) ::setenv(name.c_str(), old->c_str(), 1);
+      else ::unsetenv(name.c_str());
+    }
+  }
+  void set(const std::string& name, const std::string& value) {
+    remember(name);
+    ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  void unset(const std::string& name) {
+    remember(name);
+    ::unsetenv(name.c_str());
+  }
+  /// Restores `name` afterwards without changing it now.
+  void remember(const std::string& name) {
+    if (saved_.count(name)) return;
+    const char* old = std::getenv(name.c_str());
+    saved_[name] = old ? std::optional<std::string>(old) : std::nullopt;
+  }
+
+ private:
+  std::map<std::string, std::optional<std::string>> saved_;
+};
+
+std::optional<std::string> env(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
+/// A fresh temporary directory, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("gateway-config-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::create_directories(path_);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  std::filesystem::path write(const std::string& name, const std::string& text) const {
+    std::ofstream(path_ / name, std::ios::binary) << text;
+    return path_ / name;
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+/// Runs the rest of the scope in another working directory.
+class ScopedCwd {
+ public:
+  explicit ScopedCwd(const std::filesystem::path& dir) : old_(std::filesystem::current_path()) {
+    std::filesystem::current_path(dir);
+  }
+  ScopedCwd(const ScopedCwd&) = delete;
+  ScopedCwd& operator=(const ScopedCwd&) = delete;
+  ~ScopedCwd() { std::filesystem::current_path(old_); }
+
+ private:
+  std::filesystem::path old_;
+};
+
+/// Every test starts without the gateway's override variables.
+class ConfigTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : {"E2B_PORT", "E2B_HOST", "E2B_BASE_URL", "E2B_LOG_LEVEL"}) env_.unset(name);
+  }
+
+  GatewayConfig parse(const std::string& yaml, const std::filesystem::path& plugin_dir = "/opt/gw/plugins") {
+    return parse_config(yaml_to_json(yaml), plugin_dir);
+  }
+
+  /// The dotted field of the ConfigError that parsing `yaml` raises ("" when nothing is thrown).
+  std::string error_field(const std::string& yaml) {
+    try {
+      parse(yaml);
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(e.field()), std::string::npos) << e.what();
+      return e.field();
+    }
+    ADD_FAILURE() << "no ConfigError for:\n" << yaml;
+    return "";
+  }
+
+  ScopedEnv env_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// interpolate_env
+
+TEST_F(ConfigTest, InterpolateReplacesVariables) {
+  env_.set("GW_TEST_A", "alpha");
+  env_.set("GW_TEST_B", "beta");
+  EXPECT_EQ(interpolate_env("x${GW_TEST_A}y"), "xalphay");
+  EXPECT_EQ(interpolate_env("${GW_TEST_A}/${GW_TEST_B}"), "alpha/beta");
+  EXPECT_EQ(interpolate_env("no variables here"), "no variables here");
+  EXPECT_EQ(interpolate_env(""), "");
+}
+
+TEST_F(ConfigTest, InterpolateUnsetVariableIsEmpty) {
+  env_.unset("GW_TEST_UNSET");
+  EXPECT_EQ(interpolate_env("[${GW_TEST_UNSET}]"), "[]");
+}
+
+TEST_F(ConfigTest, InterpolateUsesDefaultOnlyWhenUnsetOrEmpty) {
+  env_.unset("GW_TEST_UNSET");
+  env_.set("GW_TEST_A", "alpha");
+  env_.set("GW_TEST_EMPTY", "");
+  EXPECT_EQ(interpolate_env("${GW_TEST_UNSET:-fallback}"), "fallback");
+  EXPECT_EQ(interpolate_env("${GW_TEST_A:-fallback}"), "alpha");
+  EXPECT_EQ(interpolate_env("${GW_TEST_EMPTY:-fallback}"), "fallback");
+  EXPECT_EQ(interpolate_env("${GW_TEST_UNSET:-http://h:1/p}"), "http://h:1/p");
+  EXPECT_EQ(interpolate_env("${GW_TEST_UNSET:-}"), "");
+}
+
+TEST_F(ConfigTest, InterpolateLeavesUnterminatedReferenceAlone) {
+  env_.set("GW_TEST_A", "alpha");
+  EXPECT_EQ(interpolate_env("${GW_TEST_A} ${GW_TEST_A"), "alpha ${GW_TEST_A");
+}
+
+// ---------------------------------------------------------------------------------------------
+// yaml_to_json
+
+TEST_F(ConfigTest, YamlScalarsAreTypedLikeYaml12) {
+  const json j = yaml_to_json(R"(
+quoted_int: "123"
+single_quoted: '45'
+int: 123
+negative: -7
+float: 1.5
+exp: 1e3
+yes_bool: true
+no_bool: false
+quoted_bool: "true"
+null_word: null
+tilde: ~
+empty:
+text: hello world
+)");
+  EXPECT_EQ(j["quoted_int"], json("123"));
+  EXPECT_EQ(j["single_quoted"], json("45"));
+  EXPECT_TRUE(j["int"].is_number_integer());
+  EXPECT_EQ(j["int"], 123);
+  EXPECT_EQ(j["negative"], -7);
+  EXPECT_TRUE(j["float"].is_number_float());
+  EXPECT_DOUBLE_EQ(j["float"].get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(j["exp"].get<double>(), 1000.0);
+  EXPECT_EQ(j["yes_bool"], true);
+  EXPECT_EQ(j["no_bool"], false);
+  EXPECT_EQ(j["quoted_bool"], json("true"));
+  EXPECT_TRUE(j.contains("null_word") && j["null_word"].is_null());
+  EXPECT_TRUE(j.contains("tilde") && j["tilde"].is_null());
+  EXPECT_TRUE(j.contains("empty") && j["empty"].is_null());
+  EXPECT_EQ(j["text"], "hello world");
+}
+
+TEST_F(ConfigTest, YamlSequencesAndMappingsNest) {
+  const json j = yaml_to_json("list: [1, two, {k: v}]\nmap:\n  inner:\n    - a\n");
+  EXPECT_EQ(j, (json{{"list", {1, "two", {{"k", "v"}}}}, {"map", {{"inner", {"a"}}}}}));
+}
+
+TEST_F(ConfigTest, YamlPlainScalarIsTypedAfterInterpolation) {
+  env_.set("GW_TEST_PORT", "9090");
+  env_.unset("GW_TEST_UNSET");
+  const json j = yaml_to_json(R"(
+port: ${GW_TEST_PORT}
+quoted_port: "${GW_TEST_PORT}"
+flag: ${GW_TEST_UNSET:-true}
+ratio: ${GW_TEST_UNSET:-0.25}
+missing: ${GW_TEST_UNSET}
+url: ${GW_TEST_UNSET:-http://localhost:3000}
+)");
+  EXPECT_TRUE(j["port"].is_number_integer()) << j.dump();
+  EXPECT_EQ(j["port"], 9090);
+  EXPECT_EQ(j["quoted_port"], json("9090"));
+  EXPECT_EQ(j["flag"], true);
+  EXPECT_DOUBLE_EQ(j["ratio"].get<double>(), 0.25);
+  EXPECT_TRUE(j["missing"].is_null()) << j.dump();
+  EXPECT_EQ(j["url"], "http://localhost:3000");
+}
+
+TEST_F(ConfigTest, InvalidYamlIsAConfigError) {
+  try {
+    yaml_to_json("listen: [unclosed");
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), "yaml");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// parse_config
+
+TEST_F(ConfigTest, EmptyDocumentGivesDefaults) {
+  for (const json& document : {json::object(), json(nullptr)}) {
+    const GatewayConfig c = parse_config(document, "/opt/gw/plugins");
+    EXPECT_EQ(c.server.host, "0.0.0.0");
+    EXPECT_EQ(c.server.port, 8080);
+    EXPECT_EQ(c.server.threads, 2u);
+    EXPECT_EQ(c.server.max_request_size, 8u * 1024 * 1024);
+    EXPECT_EQ(c.upstream.base_url, "https://fragments.e2b.dev");
+    EXPECT_EQ(c.upstream.connect_timeout, std::chrono::milliseconds(10'000));
+    EXPECT_EQ(c.upstream.first_byte_timeout, std::chrono::milliseconds(300'000));
+    EXPECT_EQ(c.upstream.idle_timeout, std::chrono::milliseconds(120'000));
+    EXPECT_EQ(c.upstream.max_connections, 1024);
+    EXPECT_EQ(c.log_level, "info");
+    EXPECT_EQ(c.plugin_dir, std::filesystem::path("/opt/gw/plugins"));
+    EXPECT_TRUE(c.plugins.empty());
+    EXPECT_TRUE(c.models.all().empty());
+  }
+}
+
+TEST_F(ConfigTest, ReadsListenUpstreamAndLogSettings) {
+  const GatewayConfig c = parse(R"(
+listen:
+  host: 127.0.0.1
+  port: 9000
+  threads: 4
+  max_request_bytes: 2048
+  header_timeout_ms: 1000
+  keepalive_timeout_ms: 2000
+  write_timeout_ms: 3000
+upstream:
+  base_url: http://localhost:3000//
+  connect_timeout_ms: 500
+  first_byte_timeout_ms: 6000
+  idle_timeout_ms: 7000
+  max_connections: 16
+log:
+  level: debug
+)");
+  EXPECT_EQ(c.server.host, "127.0.0.1");
+  EXPECT_EQ(c.server.port, 9000);
+  EXPECT_EQ(c.server.threads, 4u);
+  EXPECT_EQ(c.server.max_request_size, 2048u);
+  EXPECT_EQ(c.server.header_timeout, std::chrono::milliseconds(1000));
+  EXPECT_EQ(c.server.keepalive_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(c.server.write_timeout, std::chrono::milliseconds(3000));
+  EXPECT_EQ(c.upstream.base_url, "http://localhost:3000");  // trailing slashes dropped
+  EXPECT_EQ(c.upstream.connect_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(c.upstream.first_byte_timeout, std::chrono::milliseconds(6000));
+  EXPECT_EQ(c.upstream.idle_timeout, std::chrono::milliseconds(7000));
+  EXPECT_EQ(c.upstream.max_connections, 16);
+  EXPECT_EQ(c.log_level, "debug");
+}
+
+struct BadConfig {
+  const char* name;
+  const char* yaml;
+  const char* field;
+};
+
+void PrintTo(const BadConfig& c, std::ostream* os) { *os << c.name; }
+
+class ConfigRejects : public ConfigTest, public testing::WithParamInterface<BadConfig> {};
+
+TEST_P(ConfigRejects, NamingTheDottedField) {
+  EXPECT_EQ(error_field(GetParam().yaml), GetParam().field);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    UnknownKeys, ConfigRejects,
+    testing::Values(
+        BadConfig{"TopLevel", "lisen:\n  port: 80\n", "lisen"},
+        BadConfig{"Listen", "listen:\n  prot: 80\n", "listen.prot"},
+        BadConfig{"Upstream", "upstream:\n  base_ur: http://x\n", "upstream.base_ur"},
+        BadConfig{"Log", "log:\n  levle: debug\n", "log.levle"},
+        BadConfig{"Model", "models:\n  - id: m\n    provider_id: openai\n    provder_id: openai\n",
+                  "models[0].provder_id"},
+        BadConfig{"SecondModel",
+                  "models:\n  - id: a\n    provider_id: openai\n  - id: b\n    provider_id: openai\n    mutlimodal: true\n",
+                  "models[1].mutlimodal"},
+        BadConfig{"ModelLimits", "models:\n  - id: m\n    provider_id: openai\n    limits: {temprature: 1}\n",
+                  "models[0].limits.temprature"},
+        BadConfig{"Provider", "providers:\n  openai:\n    nme: OpenAI\n", "providers.openai.nme"},
+        BadConfig{"ProviderLimits", "providers:\n  openai:\n    limits: {top: 1}\n", "providers.openai.limits.top"},
+        BadConfig{"Plugin", "plugins:\n  - name: auth\n    cofig: {}\n", "plugins[0].cofig"}),
+    [](const testing::TestParamInfo<BadConfig>& info) { return std::string(info.param.name); });
+
+INSTANTIATE_TEST_SUITE_P(
+    BadValues, ConfigRejects,
+    testing::Values(
+        BadConfig{"PortTooHigh", "listen:\n  port: 65536\n", "listen.port"},
+        BadConfig{"PortNegative", "listen:\n  port: -1\n", "listen.port"},
+        BadConfig{"PortQuoted", "listen:\n  port: \"8080\"\n", "listen.port"},
+        BadConfig{"PortText", "listen:\n  port: eighty\n", "listen.port"},
+        BadConfig{"NoThreads", "listen:\n  threads: 0\n", "listen.threads"},
+        BadConfig{"TinyRequestLimit", "listen:\n  max_request_bytes: 100\n", "listen.max_request_bytes"},
+        BadConfig{"ZeroTimeout", "listen:\n  header_timeout_ms: 0\n", "listen.header_timeout_ms"},
+        BadConfig{"NegativeUpstreamTimeout", "upstream:\n  idle_timeout_ms: -5\n", "upstream.idle_timeout_ms"},
+        BadConfig{"BaseUrlWithoutScheme", "upstream:\n  base_url: fragments.e2b.dev\n", "upstream.base_url"},
+        BadConfig{"BaseUrlOtherScheme", "upstream:\n  base_url: ftp://fragments.e2b.dev\n", "upstream.base_url"},
+        BadConfig{"NoConnections", "upstream:\n  max_connections: 0\n", "upstream.max_connections"},
+        BadConfig{"LogLevel", "log:\n  level: verbose\n", "log.level"},
+        BadConfig{"DocumentNotAMapping", "- listen\n- upstream\n", "config"},
+        BadConfig{"ListenNotAMapping", "listen: 8080\n", "listen"},
+        BadConfig{"ModelsNotAList", "models:\n  id: m\n", "models"},
+        BadConfig{"ModelWithoutId", "models:\n  - provider_id: openai\n", "models[0].id"},
+        BadConfig{"ModelWithEmptyId", "models:\n  - id: \"\"\n    provider_id: openai\n", "models[0].id"},
+        BadConfig{"ModelWithoutProvider", "models:\n  - id: m\n", "models[0].provider_id"},
+        BadConfig{"DuplicateModel",
+                  "models:\n  - id: m\n    provider_id: openai\n  - id: m\n    provider_id: ollama\n", "models[1].id"},
+        BadConfig{"AliasOfExistingModel",
+                  "models:\n  - id: a\n    provider_id: openai\n    aliases: [b]\n  - id: b\n    provider_id: openai\n",
+                  "models"},
+        BadConfig{"AliasTwice", "models:\n  - id: a\n    provider_id: openai\n    aliases: [x, x]\n", "models"},
+        BadConfig{"AliasesNotStrings", "models:\n  - id: a\n    provider_id: openai\n    aliases: [{x: 1}]\n",
+                  "models[0].aliases"},
+        BadConfig{"PluginWithoutName", "plugins:\n  - path: /x.so\n", "plugins[0].name"},
+        BadConfig{"PluginsNotAList", "plugins: auth\n", "plugins"}),
+    [](const testing::TestParamInfo<BadConfig>& info) { return std::string(info.param.name); });
+
+TEST_F(ConfigTest, PortBoundsAreAccepted) {
+  EXPECT_EQ(parse("listen:\n  port: 0\n").server.port, 0);
+  EXPECT_EQ(parse("listen:\n  port: 65535\n").server.port, 65535);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environment overrides
+
+TEST_F(ConfigTest, EnvironmentPortWinsOverFile) {
+  env_.set("E2B_PORT", "9999");
+  EXPECT_EQ(parse("listen:\n  port: 8000\n").server.port, 9999);
+}
+
+TEST_F(ConfigTest, EmptyEnvironmentPortIsIgnored) {
+  env_.set("E2B_PORT", "");
+  EXPECT_EQ(parse("listen:\n  port: 8000\n").server.port, 8000);
+}
+
+TEST_F(ConfigTest, InvalidEnvironmentPortIsAConfigError) {
+  for (const char* value : {"70000", "-1", "abc"}) {
+    SCOPED_TRACE(value);
+    env_.set("E2B_PORT", value);
+    EXPECT_EQ(error_field("listen:\n  port: 8000\n"), "E2B_PORT");
+  }
+}
+
+TEST_F(ConfigTest, EnvironmentHostWinsOverFile) {
+  env_.set("E2B_HOST", "::1");
+  EXPECT_EQ(parse("listen:\n  host: 127.0.0.1\n").server.host, "::1");
+}
+
+TEST_F(ConfigTest, EnvironmentBaseUrlWinsAndKeepsOtherUpstreamSettings) {
+  env_.set("E2B_BASE_URL", "http://fake-fragments:3000/");
+  const GatewayConfig c = parse("upstream:\n  base_url: https://fragments.e2b.dev\n  connect_timeout_ms: 1234\n");
+  EXPECT_EQ(c.upstream.base_url, "http://fake-fragments:3000");
+  EXPECT_EQ(c.upstream.connect_timeout, std::chrono::milliseconds(1234));
+}
+
+TEST_F(ConfigTest, EnvironmentBaseUrlAppliesWithoutUpstreamSection) {
+  env_.set("E2B_BASE_URL", "http://127.0.0.1:4000");
+  EXPECT_EQ(parse("{}").upstream.base_url, "http://127.0.0.1:4000");
+}
+
+TEST_F(ConfigTest, EnvironmentBaseUrlIsValidated) {
+  env_.set("E2B_BASE_URL", "fake-fragments:3000");
+  EXPECT_EQ(error_field("{}"), "upstream.base_url");
+}
+
+TEST_F(ConfigTest, EnvironmentLogLevelWinsAndIsValidated) {
+  env_.set("E2B_LOG_LEVEL", "warn");
+  EXPECT_EQ(parse("log:\n  level: debug\n").log_level, "warn");
+  env_.set("E2B_LOG_LEVEL", "loud");
+  EXPECT_EQ(error_field("log:\n  level: debug\n"), "log.level");
+}
+
+TEST_F(ConfigTest, UnsetOverridesLeaveTheFileValues) {
+  const GatewayConfig c = parse(
+      "listen:\n  port: 8000\n  host: 10.0.0.1\nupstream:\n  base_url: http://up:1\nlog:\n  level: error\n");
+  EXPECT_EQ(c.server.port, 8000);
+  EXPECT_EQ(c.server.host, "10.0.0.1");
+  EXPECT_EQ(c.upstream.base_url, "http://up:1");
+  EXPECT_EQ(c.log_level, "error");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Models
+
+constexpr const char* kModels = R"(
+providers:
+  openai:
+    name: OpenAI
+    instructions: Provider text.
+    limits:
+      temperature: 1.5
+      max_tokens: 4096
+models:
+  - id: gpt-4o
+    provider_id: openai
+    multimodal: true
+    limits:
+      max_tokens: 1024
+    aliases: [gpt-4o-latest, 4o]
+  - id: llama3
+    provider_id: ollama
+    upstream_id: "llama3:8b"
+    name: Llama 3
+    instructions: Model text.
+    extra:
+      context: 8192
+  - id: o3
+    provider_id: openai
+    provider: OpenAI Reasoning
+    limits:
+      temperature: 0
+)";
+
+TEST_F(ConfigTest, ModelsInheritProviderDefaults) {
+  const GatewayConfig c = parse(kModels);
+  const ModelInfo* m = c.models.find("gpt-4o");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->upstream_id, "gpt-4o");
+  EXPECT_EQ(m->provider_id, "openai");
+  EXPECT_EQ(m->provider, "OpenAI");
+  EXPECT_EQ(m->name, "gpt-4o");
+  EXPECT_TRUE(m->multimodal);
+  EXPECT_EQ(m->instructions, "Provider text.");
+  EXPECT_EQ(m->limits.temperature, 1.5);  // inherited
+  EXPECT_EQ(m->limits.max_tokens, 1024);  // overridden per model
+  EXPECT_EQ(m->limits.top_p, std::nullopt);
+  EXPECT_TRUE(m->alias_of.empty());
+}
+
+TEST_F(ConfigTest, ModelWithUnknownProviderUsesItsOwnValues) {
+  const GatewayConfig c = parse(kModels);
+  const ModelInfo* m = c.models.find("llama3");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->upstream_id, "llama3:8b");
+  EXPECT_EQ(m->provider, "ollama");  // provider display name defaults to the provider id
+  EXPECT_EQ(m->name, "Llama 3");
+  EXPECT_FALSE(m->multimodal);
+  EXPECT_EQ(m->instructions, "Model text.");
+  EXPECT_EQ(m->limits.temperature, std::nullopt);
+  EXPECT_EQ(m->limits.max_tokens, std::nullopt);
+  EXPECT_EQ(m->extra, (json{{"context", 8192}}));
+}
+
+TEST_F(ConfigTest, ZeroLimitRemovesAnInheritedCap) {
+  const GatewayConfig c = parse(kModels);
+  const ModelInfo* m = c.models.find("o3");
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->provider, "OpenAI Reasoning");
+  EXPECT_EQ(m->limits.temperature, std::nullopt);
+  EXPECT_EQ(m->limits.max_tokens, 4096);
+}
+
+TEST_F(ConfigTest, AliasesCopyTheirTarget) {
+  const GatewayConfig c = parse(kModels);
+  for (const char* alias : {"gpt-4o-latest", "4o"}) {
+    SCOPED_TRACE(alias);
+    const ModelInfo* m = c.models.find(alias);
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->id, alias);
+    EXPECT_EQ(m->alias_of, "gpt-4o");
+    EXPECT_EQ(m->upstream_id, "gpt-4o");
+    EXPECT_EQ(m->provider_id, "openai");
+    EXPECT_TRUE(m->multimodal);
+    EXPECT_EQ(m->limits.max_tokens, 1024);
+  }
+}
+
+TEST_F(ConfigTest, CatalogKeepsConfiguredOrderWithAliasesLast) {
+  const GatewayConfig c = parse(kModels);
+  std::vector<std::string> ids;
+  for (const auto& m : c.models.all()) ids.push_back(m.id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"gpt-4o", "llama3", "o3", "gpt-4o-latest", "4o"}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plugins
+
+TEST_F(ConfigTest, PluginPathDefaultsToPluginDir) {
+  const GatewayConfig c = parse(R"(
+plugins:
+  - name: auth
+    config:
+      keys_file: /etc/keys
+  - name: custom
+    path: /usr/lib/custom.so
+)");
+  ASSERT_EQ(c.plugins.size(), 2u);
+  EXPECT_EQ(c.plugins[0].name, "auth");
+  EXPECT_EQ(c.plugins[0].path, std::filesystem::path("/opt/gw/plugins/auth.so"));
+  EXPECT_EQ(c.plugins[0].config, (json{{"keys_file", "/etc/keys"}}));
+  EXPECT_EQ(c.plugins[1].path, std::filesystem::path("/usr/lib/custom.so"));
+  EXPECT_EQ(c.plugins[1].config, json::object());
+}
+
+TEST_F(ConfigTest, PluginDirFromFileIsUsed) {
+  const GatewayConfig c = parse("plugin_dir: /srv/plugins\nplugins:\n  - name: cors\n");
+  EXPECT_EQ(c.plugin_dir, std::filesystem::path("/srv/plugins"));
+  ASSERT_EQ(c.plugins.size(), 1u);
+  EXPECT_EQ(c.plugins[0].path, std::filesystem::path("/srv/plugins/cors.so"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// load_dotenv and load_config
+
+TEST_F(ConfigTest, DotenvSetsVariablesWithoutOverridingExistingOnes) {
+  const std::vector<std::string> names{"GW_DOTENV_PLAIN",  "GW_DOTENV_EXPORTED", "GW_DOTENV_DQ",
+                                       "GW_DOTENV_SQ",     "GW_DOTENV_SPACED",   "GW_DOTENV_EXISTING",
+                                       "GW_DOTENV_COMMENTED", "GW_DOTENV_URL",    "GW_DOTENV_MISMATCH"};
+  for (const auto& name : names) env_.unset(name);
+  env_.set("GW_DOTENV_EXISTING", "from-environment");
+  const TempDir dir;
+  const auto file = dir.write(".env", R"(# a comment line
+GW_DOTENV_PLAIN=plain
+export GW_DOTENV_EXPORTED=exported
+GW_DOTENV_DQ="double quoted # kept"
+GW_DOTENV_SQ='single quoted'
+   GW_DOTENV_SPACED  =  spaced value   
+GW_DOTENV_EXISTING=from-file
+  # GW_DOTENV_COMMENTED=should-not-be-set
+#GW_DOTENV_COMMENTED=should-not-be-set
+not a variable line
+
+GW_DOTENV_URL=http://host:1/p?a=b
+GW_DOTENV_MISMATCH="unbalanced'
+)");
+  load_dotenv(file);
+  EXPECT_EQ(env("GW_DOTENV_PLAIN"), "plain");
+  EXPECT_EQ(env("GW_DOTENV_EXPORTED"), "exported");
+  EXPECT_EQ(env("GW_DOTENV_DQ"), "double quoted # kept");
+  EXPECT_EQ(env("GW_DOTENV_SQ"), "single quoted");
+  EXPECT_EQ(env("GW_DOTENV_SPACED"), "spaced value");
+  EXPECT_EQ(env("GW_DOTENV_EXISTING"), "from-environment");
+  EXPECT_EQ(env("GW_DOTENV_COMMENTED"), std::nullopt);
+  EXPECT_EQ(env("GW_DOTENV_URL"), "http://host:1/p?a=b");  // only the first '=' splits
+  EXPECT_EQ(env("GW_DOTENV_MISMATCH"), "\"unbalanced'");
+}
+
+TEST_F(ConfigTest, DotenvHandlesCrlfLineEndings) {
+  env_.unset("GW_DOTENV_CRLF");
+  const TempDir dir;
+  load_dotenv(dir.write(".env", "GW_DOTENV_CRLF=\"value\"\r\n"));
+  EXPECT_EQ(env("GW_DOTENV_CRLF"), "value");
+}
+
+TEST_F(ConfigTest, MissingDotenvFileIsFine) {
+  EXPECT_NO_THROW(load_dotenv("/nonexistent/dir/.env"));
+}
+
+TEST_F(ConfigTest, LoadConfigReadsDotenvFromTheWorkingDirectoryFirst) {
+  env_.unset("GW_TEST_DOTENV_PORT");
+  env_.remember("GW_TEST_DOTENV_PORT");
+  const TempDir dir;
+  dir.write(".env", "GW_TEST_DOTENV_PORT=8124\n");
+  const auto file = dir.write("config.yaml", "listen:\n  port: ${GW_TEST_DOTENV_PORT:-1}\n");
+  const ScopedCwd cwd(dir.path());
+  const GatewayConfig c = load_config(file, "/opt/gw/plugins");
+  EXPECT_EQ(c.server.port, 8124);
+  EXPECT_EQ(c.source, file);
+}
+
+TEST_F(ConfigTest, LoadConfigOfMissingFileIsAConfigError) {
+  try {
+    load_config("/nonexistent/config.yaml", "/opt/gw/plugins");
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), "config");
+  }
+}
+
+}  // namespace
+}  // namespace gateway
