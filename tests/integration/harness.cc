@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -13,7 +15,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <random>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -147,17 +148,23 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
   std::ofstream(config) << yaml.str();
   process_.emplace(std::vector<std::string>{GATEWAY_BINARY, "serve", "--config", config.string()},
                    std::map<std::string, std::string>{}, dir_.path() / "gateway.log");
-  static const std::regex listening(R"(listening on [0-9.]+:([0-9]+))");
-  std::smatch match;
   if (!eventually([&] {
         const auto text = log();
-        if (std::regex_search(text, match, listening)) {
-          port_ = std::stoi(match[1]);
-          return true;
-        }
-        return false;
+        const auto at = text.find("listening on ");
+        if (at == std::string::npos) return false;
+        const auto colon = text.find(':', at + 13);
+        port_ = std::atoi(text.c_str() + colon + 1);
+        return port_ > 0;
       }, 10s)) {
     throw std::runtime_error("gateway did not start: " + log());
+  }
+}
+
+Gateway::~Gateway() {
+  if (process_) process_->stop(SIGTERM);
+  const auto text = log();
+  for (const char* report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+    if (text.find(report) != std::string::npos) ADD_FAILURE() << "the gateway reported: " << text;
   }
 }
 

@@ -78,6 +78,8 @@ struct GatewayOptions {
 class Gateway {
  public:
   explicit Gateway(GatewayOptions options);
+  /// Stops the gateway and fails the current test if it reported a sanitizer error.
+  ~Gateway();
   int port() const { return port_; }
   const std::string& key() const { return options_.api_key; }
   /// Everything the gateway has logged so far.

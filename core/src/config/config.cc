@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <regex>
+#include <charconv>
 #include <sstream>
 
 #include "gateway/config_reader.h"
@@ -25,16 +25,17 @@ nlohmann::json typed_scalar(const std::string& text) {
   if (text.empty() || text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
   if (text == "true" || text == "True" || text == "TRUE") return true;
   if (text == "false" || text == "False" || text == "FALSE") return false;
-  static const std::regex integer(R"([-+]?[0-9]+)");
-  static const std::regex floating(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (std::regex_match(text, integer)) {
-    try {
-      return std::stoll(text);
-    } catch (const std::out_of_range&) {
-      return text;
-    }
+  long long integer = 0;
+  const char* end = text.data() + text.size();
+  const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
+  if (auto [ptr, ec] = std::from_chars(begin, end, integer); ec == std::errc() && ptr == end) return integer;
+  const bool numeric_chars = text.find_first_not_of("+-.0123456789eE") == std::string::npos &&
+                             text.find_first_of("0123456789") != std::string::npos;
+  if (numeric_chars) {
+    char* parsed_end = nullptr;
+    const double value = std::strtod(text.c_str(), &parsed_end);
+    if (parsed_end == text.c_str() + text.size()) return value;
   }
-  if (std::regex_match(text, floating)) return std::stod(text);
   return text;
 }
 

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Benchmarks e2b-gateway against the fake Fragments upstream, all on 127.0.0.1.
+#
+#   bench/run.sh [--rebuild] [--quick]
+#
+# Builds build-bench/ (Release, no tests) if the binary is missing (--rebuild: always run an
+# incremental build), starts the fake upstream and the gateway (E2B_LOG_LEVEL=warn), runs the
+# bounded scenarios below with bench/loadgen.py, prints a Markdown report and writes it to
+# bench/results/latest.md (raw JSON in bench/results/latest/). Everything it starts is stopped on
+# exit. --quick divides the request counts by 10 (a smoke test, ~30 s).
+# Environment: BENCH_KEEP=1 keeps the temporary work directory (logs, config).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bench=$root/bench
+build=$root/build-bench
+bin=$build/e2b-gateway
+rebuild=0
+div=1
+for arg in "$@"; do
+  case $arg in
+    --rebuild) rebuild=1 ;;
+    --quick) div=10 ;;
+    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------------------- build
+if [ ! -x "$bin" ] || [ ! -f "$build/plugins/fragments.so" ] || [ "$rebuild" = 1 ]; then
+  say "building $build (Release)"
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGATEWAY_BUILD_TESTS=OFF >/dev/null
+  cmake --build "$build" -j"$(nproc)" >/dev/null
+fi
+
+# ---------------------------------------------------------------------------- processes
+work=$(mktemp -d /tmp/e2b-bench.XXXXXX)
+fake_pid=""
+gw_pid=""
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for pid in $gw_pid $fake_pid; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Many sockets: 200 client streams + as many upstream connections, on both ends.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+say "starting the fake upstream"
+python3 "$root/tests/fake_fragments/fake_fragments.py" --host 127.0.0.1 --port 0 \
+  --fixtures "$root/tests/fixtures/fragments-wire" --port-file "$work/fake.port" \
+  >"$work/fake.log" 2>&1 &
+fake_pid=$!
+for _ in $(seq 100); do [ -s "$work/fake.port" ] && break; sleep 0.1; done
+[ -s "$work/fake.port" ] || { echo "fake upstream did not start:" >&2; cat "$work/fake.log" >&2; exit 1; }
+fake_port=$(tr -d '\n' <"$work/fake.port")
+
+# A free high port for the gateway (it logs its port only at info level; we run it at warn).
+gw_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+key="sk-bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+cp "$root/config.yaml" "$work/config.yaml"   # the shipped config: cors, auth, fragments, 30 models
+threads=$(sed -n 's/^  threads: *\([0-9]*\).*/\1/p' "$work/config.yaml" | head -1)
+
+say "starting the gateway on 127.0.0.1:$gw_port (upstream 127.0.0.1:$fake_port)"
+# Run from the work directory so no .env of the checkout is read.
+(
+  cd "$work"
+  unset E2B_HOST E2B_PORT E2B_BASE_URL E2B_API_KEY E2B_CONFIG E2B_LOG_LEVEL
+  export E2B_HOST=127.0.0.1 E2B_PORT="$gw_port" E2B_BASE_URL="http://127.0.0.1:$fake_port" \
+         E2B_API_KEY="$key" E2B_CONFIG="$work/config.yaml" E2B_LOG_LEVEL=warn
+  exec "$bin" serve --config "$work/config.yaml"
+) >"$work/gateway.log" 2>&1 &
+gw_pid=$!
+up=0
+for _ in $(seq 100); do
+  if curl -fsS --max-time 1 "http://127.0.0.1:$gw_port/health" >/dev/null 2>&1; then up=1; break; fi
+  kill -0 "$gw_pid" 2>/dev/null || break
+  sleep 0.1
+done
+[ "$up" = 1 ] || { echo "gateway did not start:" >&2; cat "$work/gateway.log" >&2; exit 1; }
+version=$(curl -fsS --max-time 2 "http://127.0.0.1:$gw_port/health" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("version","?"))')
+
+# ---------------------------------------------------------------------------- scenarios
+out=$work/results
+mkdir -p "$out"
+failed=0
+gw_url="http://127.0.0.1:$gw_port/v1/chat/completions"
+fake_url="http://127.0.0.1:$fake_port/api/chat"
+
+# load NAME MAX_SECONDS LOADGEN-ARGS...   (hard-bounded by timeout(1) as well)
+load() {
+  local name=$1 max=$2
+  shift 2
+  if ! timeout -k 5 $((max + 30)) python3 "$bench/loadgen.py" --name "$name" --max-seconds "$max" \
+       --key "$key" --monitor "gateway:$gw_pid" --monitor "fake:$fake_pid" \
+       --json "$out/$name.json" "$@"; then
+    failed=1
+    echo "!! $name reported errors (or did not finish)" >&2
+  fi
+}
+n() { echo $(( $1 / div > 0 ? $1 / div : 1 )); }
+
+small='delay_ms=0'                 # "Echo: <unique text>", ~80 nasty 1-7 byte chunks, no delays
+long='long=20000,tag=r{i}'         # 20,000-character reply, unique per request, 1-64 byte chunks
+
+say "warm-up"
+python3 "$bench/loadgen.py" --name warmup --url "$gw_url" --key "$key" -c 10 -n 50 --scenario "$small" --max-seconds 30 \
+  || { echo "warm-up failed; gateway log:" >&2; tail -20 "$work/gateway.log" >&2; exit 1; }
+python3 "$bench/loadgen.py" --name warmup-stream --url "$gw_url" --key "$key" -c 10 -n 50 --stream --scenario "$long" --max-seconds 30 \
+  || { echo "warm-up failed; gateway log:" >&2; tail -20 "$work/gateway.log" >&2; exit 1; }
+
+say "1. small non-stream answers: 50 connections, $(n 5000) requests"
+load s1_small_gateway 90 --url "$gw_url" -c 50 -n "$(n 5000)" --scenario "$small"
+load s1_small_direct 90 --url "$fake_url" --mode fragments -c 50 -n "$(n 5000)" --scenario "$small"
+
+say "2. streaming long=20000: 200 concurrent streams, $(n 2000) requests"
+load s2_stream_gateway 120 --url "$gw_url" --stream -c 200 -n "$(n 2000)" --scenario "$long" --timeout 90
+load s2_stream_direct 120 --url "$fake_url" --mode fragments -c 200 -n "$(n 2000)" --scenario "$long" --timeout 90
+
+say "3. time to first token, one connection, $(n 300) requests: gateway vs direct"
+load s3_ttft_gateway 60 --url "$gw_url" --stream -c 1 -n "$(n 300)" --scenario "$long"
+load s3_ttft_direct 60 --url "$fake_url" --mode fragments -c 1 -n "$(n 300)" --scenario "$long"
+
+# ---------------------------------------------------------------------------- totals
+say "stopping the gateway"
+totals=$(python3 - "$gw_pid" "$out" <<'EOF'
+import glob, json, os, sys
+pid = int(sys.argv[1])
+st = open("/proc/%d/stat" % pid).read()
+f = st[st.rindex(")") + 2:].split()
+cpu = (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+status = dict(l.split(":", 1) for l in open("/proc/%d/status" % pid) if ":" in l)
+kb = lambda k: int(status[k].split()[0])
+lo, hi, fds = 1 << 30, 0, 0
+for p in glob.glob(os.path.join(sys.argv[2], "*.json")):
+    m = json.load(open(p)).get("monitors", {}).get("gateway", {})
+    if "threads_min" in m:
+        lo, hi, fds = min(lo, m["threads_min"]), max(hi, m["threads_max"]), max(fds, m["fds_max"])
+print(json.dumps({"cpu_s": round(cpu, 2), "hwm_mb": round(kb("VmHWM") / 1024, 1),
+                  "rss_mb": round(kb("VmRSS") / 1024, 1), "threads": "%d–%d" % (lo, hi),
+                  "threads_now": int(status["Threads"]), "fds_max": fds}))
+EOF
+)
+t0=$(date +%s%N)
+kill -TERM "$gw_pid"
+rc=0
+for _ in $(seq 100); do kill -0 "$gw_pid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$gw_pid" 2>/dev/null; then
+  shutdown="still running after 5 s"
+  failed=1
+else
+  wait "$gw_pid" || rc=$?
+  shutdown="exit $rc after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+  [ "$rc" = 0 ] || failed=1
+fi
+gw_pid_done=$gw_pid
+gw_pid=""
+
+python3 - "$out/meta.json" "$totals" "$shutdown" "$version" "$bin" "$threads" <<'EOF'
+import datetime, json, os, platform, sys
+path, totals, shutdown, version, binary, threads = sys.argv[1:]
+t = json.loads(totals)
+t["shutdown"] = shutdown
+model = "?"
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+except OSError:
+    pass
+mem = "?"
+try:
+    mem = "%.0f GB" % (int(open("/proc/meminfo").readline().split()[1]) / 1024 / 1024)
+except (OSError, ValueError):
+    pass
+json.dump({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+           "machine": "%d cores, %s, %s, Linux %s, Python %s" % (
+               os.cpu_count(), model, mem, platform.release(), platform.python_version()),
+           "cores": os.cpu_count(), "gateway_version": version, "binary": os.path.relpath(binary),
+           "threads": threads, "gateway_totals": t}, open(path, "w"))
+EOF
+
+# ---------------------------------------------------------------------------- report
+mkdir -p "$bench/results/latest"
+rm -f "$bench/results/latest/"*.json
+cp "$out/"*.json "$bench/results/latest/"
+python3 "$bench/report.py" "$out" >"$bench/results/latest.md"
+if [ -s "$work/gateway.log" ]; then
+  { echo; echo "## Gateway log (warn and above)"; echo; echo '```'; tail -n 40 "$work/gateway.log"; echo '```'; } \
+    >>"$bench/results/latest.md"
+fi
+if [ -s "$work/fake.log" ]; then
+  { echo; echo "## Fake upstream stderr"; echo; echo '```'; tail -n 20 "$work/fake.log"; echo '```'; } \
+    >>"$bench/results/latest.md"
+fi
+echo
+cat "$bench/results/latest.md"
+echo
+echo "written: bench/results/latest.md, bench/results/latest/*.json (gateway pid was $gw_pid_done)" >&2
+exit $failed
