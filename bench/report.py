@@ -91,7 +91,7 @@ def main():
     w("")
     w("TTFB = request written → first response byte. TTFT = request written → first non-empty "
       "`delta.content` (gateway) or the first character of the `code` value (direct). Latency = "
-      "request written → answer complete. CPU % is of one core (the machine has %s)."
+      "request written → answer complete. CPU %% is of one core (the machine has %s)."
       % meta.get("cores", "?"))
     w("")
 

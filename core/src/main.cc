@@ -46,6 +46,18 @@ PluginHost make_host(const GatewayConfig& config) {
   return host;
 }
 
+/// Waits until no chat answer is in flight, the grace period ends, or another signal arrives.
+void wait_for_drain(const GatewayServices& services, const sigset_t& signals, std::chrono::milliseconds grace) {
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  const timespec tick{0, 50'000'000};
+  while (services.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (sigtimedwait(&signals, nullptr, &tick) > 0) return;
+  }
+  if (services.in_flight.load() > 0) {
+    log_message(LogLevel::Warn, std::to_string(services.in_flight.load()) + " answers still in flight are cut off");
+  }
+}
+
 int check_config(const std::filesystem::path& path) {
   try {
     auto config = load_config(path, executable_dir() / "plugins");
@@ -115,8 +127,11 @@ int serve(const std::filesystem::path& path) {
       for (const auto& line : chain->describe()) log_message(LogLevel::Info, "plugin " + line);
       int signal_number = 0;
       sigwait(&signals, &signal_number);
+      services.draining = true;
       log_message(LogLevel::Info, std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
-                                      ", shutting down");
+                                      ", finishing " + std::to_string(services.in_flight.load()) +
+                                      " answers in flight (a second signal stops at once)");
+      wait_for_drain(services, signals, config.server.shutdown_grace);
     }
     upstream.stop();     // no more posts from the upstream thread
     server.stop();       // reactors stop; connections close

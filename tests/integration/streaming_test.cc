@@ -192,3 +192,29 @@ TEST(ShutdownTest, SigtermStopsCleanly) {
   EXPECT_EQ(gateway.stop(), 0);
   EXPECT_NE(gateway.log().find("stopped"), std::string::npos);
 }
+
+TEST(ShutdownTest, SigtermLetsAnswersInFlightFinish) {
+  FakeUpstream upstream;
+  GatewayOptions options;
+  options.upstream_base = upstream.base_url();
+  Gateway gateway(options);
+  Connection c(gateway.port());
+  c.send_raw(chat_request_text(gateway.key(), scenario_request("long=3000,tag=drain,delay_ms=20,chunk=40-60", true)));
+  ASSERT_TRUE(eventually([&] { return upstream.stats()["active"].get<int>() == 1; }));
+  std::thread stopper([&] { EXPECT_EQ(gateway.stop(), 0); });
+  const auto r = c.read_response();
+  stopper.join();
+  ASSERT_TRUE(r.complete);
+  EXPECT_EQ(streamed_content(r.body), long_reply("drain", 3000));
+}
+
+TEST_F(StreamingTest, ExpectContinueIsAnswered) {
+  Connection c(gateway_->port());
+  const std::string body = scenario_request("ok", false).dump();
+  c.send_raw("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + gateway_->key() +
+             "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n");
+  EXPECT_EQ(c.read_some(2s), "HTTP/1.1 100 Continue\r\n\r\n");
+  c.send_raw(body);
+  EXPECT_EQ(c.read_response().status, 200);
+}

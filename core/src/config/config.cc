@@ -95,6 +95,7 @@ void parse_listen(const nlohmann::json& section, ServerOptions& server) {
   server.header_timeout = millis(r, "header_timeout_ms", server.header_timeout);
   server.keepalive_timeout = millis(r, "keepalive_timeout_ms", server.keepalive_timeout);
   server.write_timeout = millis(r, "write_timeout_ms", server.write_timeout);
+  server.shutdown_grace = millis(r, "shutdown_grace_ms", server.shutdown_grace);
   r.reject_unknown();
 }
 

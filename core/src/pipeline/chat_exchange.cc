@@ -50,6 +50,8 @@ ChatExchange::ChatExchange(GatewayServices& services, std::shared_ptr<Connection
 
 void ChatExchange::begin(Plugin& upstream) {
   auto self = shared_from_this();
+  services_.in_flight.fetch_add(1);
+  counted_in_flight_ = true;
   connection_->set_on_gone([self] { self->client_left(); });
   connection_->set_on_written([self](std::size_t written) {
     const auto left = self->buffered_.fetch_sub(static_cast<std::int64_t>(written)) -
@@ -251,6 +253,7 @@ void ChatExchange::client_left() {
 
 void ChatExchange::emit_log() {
   if (logged_.exchange(true)) return;
+  if (counted_in_flight_) services_.in_flight.fetch_sub(1);
   RequestRecord rec;
   {
     std::lock_guard lock(mutex_);

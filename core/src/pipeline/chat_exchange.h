@@ -73,6 +73,7 @@ class ChatExchange : public RequestState,
   std::atomic<std::int64_t> buffered_{0};
   std::uint64_t transfer_id_ = 0;  // reactor thread
   bool terminal_written_ = false;  // reactor thread
+  bool counted_in_flight_ = false;  // reactor thread
 };
 
 }  // namespace gateway

@@ -103,9 +103,10 @@ void GatewayApp::serve_local(RequestState& ctx) {
       } else if (request.path == "/healthz/live") {
         ctx.respond(json_response(200, {{"status", "ok"}}), Outcome::Completed);
       } else if (request.path == "/healthz/ready") {
-        const bool ready = services_.chain->upstream() != nullptr;
-        ctx.respond(json_response(ready ? 200 : 503, {{"status", ready ? "ready" : "no upstream plugin configured"}}),
-                    Outcome::Completed);
+        const char* problem = services_.draining ? "shutting down"
+                              : services_.chain->upstream() == nullptr ? "no upstream plugin configured"
+                                                                       : nullptr;
+        ctx.respond(json_response(problem ? 503 : 200, {{"status", problem ? problem : "ready"}}), Outcome::Completed);
       } else {
         ctx.respond(openai_error(404, "invalid_request_error", "not_found", "Unknown path " + request.path), Outcome::Rejected);
       }

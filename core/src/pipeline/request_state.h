@@ -1,6 +1,7 @@
 // The gateway's implementation of RequestContext for one request, and the services it uses.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -21,6 +22,10 @@ struct GatewayServices {
   UpstreamLoop* upstream = nullptr;
   LogWorker* log = nullptr;
   std::string version;
+  /// Chat requests between their upstream start and their last byte.
+  std::atomic<int> in_flight{0};
+  /// Set on SIGTERM: readiness fails so load balancers stop sending new requests.
+  std::atomic<bool> draining{false};
 };
 
 /// A request's context. Reactor-thread only, except where a subclass says otherwise.

@@ -116,8 +116,7 @@ void Connection::mark_gone() {
 }
 
 void Connection::reject(int status, std::string_view code, std::string_view message) {
-  const std::string type = status == 413 ? "invalid_request_error" : "invalid_request_error";
-  const auto body = openai_error_body(type, code, message).dump();
+  const auto body = openai_error_body("invalid_request_error", code, message).dump();
   Headers headers{{"Content-Type", "application/json"}};
   send(response_head(status, headers, static_cast<long long>(body.size()), false) + body);
   busy_ = false;

@@ -85,6 +85,7 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
     if (connection->gone() || connection->closing()) return;  // draining until EOF
     connection->touch();
     connection->set_partial_request(true);
+    answer_expect_continue(slot, std::string_view(buffer, len));
     if (!slot.parser->feed(buffer, len)) {
       slot.parser->reset();
       connection->set_partial_request(false);
@@ -108,6 +109,8 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
     const bool keep_alive = wants_keep_alive(parsed);
     if (!keep_alive) request.headers.emplace_back("connection", "close");
     slot.parser->reset();
+    slot.head.clear();
+    slot.head_done = false;
     connection->set_partial_request(false);
     connection->request_arrived(std::move(request));
   }
@@ -132,7 +135,26 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
     std::weak_ptr<Tcp::Peer> peer;
     std::unique_ptr<Http::RequestParser> parser;
     std::shared_ptr<Connection> connection;
+    std::string head;        // the current request's bytes until its header block ends
+    bool head_done = false;
   };
+
+  /// Clients such as curl send `Expect: 100-continue` with larger bodies and wait for a
+  /// "100 Continue" before sending them; Pistache's parser does not answer it.
+  void answer_expect_continue(Slot& slot, std::string_view bytes) {
+    if (slot.head_done) return;
+    constexpr std::size_t kMaxHead = 64 * 1024;
+    slot.head.append(bytes.substr(0, kMaxHead - std::min(kMaxHead, slot.head.size())));
+    const auto end = slot.head.find("\r\n\r\n");
+    if (end == std::string::npos && slot.head.size() < kMaxHead) return;
+    slot.head_done = true;
+    const std::string headers = to_lower(slot.head.substr(0, end));
+    if (headers.find("\r\nexpect: 100-continue") != std::string::npos &&
+        slot.head.size() <= end + 4) {  // the body has not started arriving
+      slot.connection->send("HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    slot.head.clear();
+  }
 
   void force_close(const std::shared_ptr<Connection>& connection);
 

@@ -23,6 +23,7 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{30'000};     ///< to receive a whole request
   std::chrono::milliseconds keepalive_timeout{75'000};  ///< idle time between requests
   std::chrono::milliseconds write_timeout{120'000};     ///< longest a client may leave bytes unread
+  std::chrono::milliseconds shutdown_grace{30'000};     ///< on SIGTERM, time for answers in flight
 };
 
 /// The application behind the server. Called on the connection's reactor thread.
