@@ -123,17 +123,69 @@ class Response:
 
     def feed(self, data):
         self.bytes += len(data)
-        self.buf += data
-        buf = self.buf
-        while not self.done:
-            if self.state == "head":
-                end = buf.find(b"\r\n\r\n")
+        if self.buf:
+            self.buf += data
+            buf = bytes(self.buf)
+        else:
+            buf = data
+        pos, n = 0, len(buf)
+        # Parse with a moving index; keep only the unparsed tail (no per-chunk copies).
+        while not self.done and pos < n:
+            state = self.state
+            if state == "chunk":
+                take = min(self.remaining, n - pos)
+                self.consumer.data(buf[pos:pos + take])
+                pos += take
+                self.remaining -= take
+                if self.remaining == 0:
+                    self.state = "crlf"
+            elif state == "size":
+                end = buf.find(b"\r\n", pos)
                 if end < 0:
-                    if len(buf) > 65536:
+                    break
+                try:
+                    size = int(buf[pos:end].split(b";", 1)[0].strip(), 16)
+                except ValueError:
+                    raise ProtocolError("bad chunk size line")
+                pos = end + 2
+                if size == 0:
+                    self.state = "trailer"
+                else:
+                    self.remaining, self.state = size, "chunk"
+            elif state == "crlf":
+                if n - pos < 2:
+                    break
+                if buf[pos:pos + 2] != b"\r\n":
+                    raise ProtocolError("missing CRLF after chunk")
+                pos += 2
+                self.state = "size"
+            elif state == "fixed":
+                if self.until_close:
+                    self.consumer.data(buf[pos:])
+                    pos = n
+                    break
+                take = min(self.remaining, n - pos)
+                self.consumer.data(buf[pos:pos + take])
+                pos += take
+                self.remaining -= take
+                if self.remaining == 0:
+                    self.done = True
+            elif state == "trailer":
+                end = buf.find(b"\r\n", pos)
+                if end < 0:
+                    break
+                line = buf[pos:end]
+                pos = end + 2
+                if not line:
+                    self.done = True
+            else:  # head
+                end = buf.find(b"\r\n\r\n", pos)
+                if end < 0:
+                    if n - pos > 65536:
                         raise ProtocolError("response head too large")
-                    return
-                head = bytes(buf[:end]).decode("latin-1").split("\r\n")
-                del buf[:end + 4]
+                    break
+                head = buf[pos:end].decode("latin-1").split("\r\n")
+                pos = end + 4
                 parts = head[0].split(" ", 2)
                 if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
                     raise ProtocolError("bad status line %r" % head[0][:80])
@@ -153,69 +205,17 @@ class Response:
                     self.remaining = int(headers["content-length"])
                     self.state = "fixed"
                     if self.remaining == 0:
-                        self.finish()
+                        self.done = True
                 else:
                     self.until_close, self.state = True, "fixed"
                     self.keep_alive = False
-            elif self.state == "fixed":
-                if not buf:
-                    return
-                if self.until_close:
-                    self.consumer.data(bytes(buf))
-                    buf.clear()
-                    return
-                take = min(self.remaining, len(buf))
-                self.consumer.data(bytes(buf[:take]))
-                del buf[:take]
-                self.remaining -= take
-                if self.remaining == 0:
-                    self.finish()
-            elif self.state == "size":
-                end = buf.find(b"\r\n")
-                if end < 0:
-                    return
-                try:
-                    size = int(bytes(buf[:end]).split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise ProtocolError("bad chunk size line")
-                del buf[:end + 2]
-                if size == 0:
-                    self.state = "trailer"
-                else:
-                    self.remaining, self.state = size, "chunk"
-            elif self.state == "chunk":
-                if not buf:
-                    return
-                take = min(self.remaining, len(buf))
-                self.consumer.data(bytes(buf[:take]))
-                del buf[:take]
-                self.remaining -= take
-                if self.remaining == 0:
-                    self.state = "crlf"
-            elif self.state == "crlf":
-                if len(buf) < 2:
-                    return
-                if buf[:2] != b"\r\n":
-                    raise ProtocolError("missing CRLF after chunk")
-                del buf[:2]
-                self.state = "size"
-            elif self.state == "trailer":
-                end = buf.find(b"\r\n")
-                if end < 0:
-                    return
-                line = bytes(buf[:end])
-                del buf[:end + 2]
-                if not line:
-                    self.finish()
-
-    def finish(self):
-        self.done = True
-        if self.buf:
+        self.buf = bytearray(buf[pos:]) if pos < n else bytearray()
+        if self.done and self.buf:
             raise ProtocolError("unexpected bytes after the response (%d)" % len(self.buf))
 
     def eof(self):
         if self.until_close and self.state == "fixed":
-            self.finish()
+            self.done = True
 
 
 class BodyCollector:
@@ -258,13 +258,11 @@ class SseCollector:
         self.events = 0
 
     def data(self, d):
-        self.buf += d
-        while True:
-            end = self.buf.find(b"\n\n")
-            if end < 0:
-                return
-            event = bytes(self.buf[:end])
-            del self.buf[:end + 2]
+        if self.buf:
+            d = bytes(self.buf) + d
+        events = d.split(b"\n\n")
+        self.buf = bytearray(events.pop())
+        for event in events:
             self.event(event)
 
     def event(self, raw):
@@ -357,6 +355,15 @@ class Client(asyncio.Protocol):
 # --------------------------------------------------------------------------- monitor
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu():
+    """(busy, total) jiffies over all cores, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    total = sum(v[:8])
+    return total - idle, total
 
 
 def read_proc(pid):
@@ -496,7 +503,10 @@ async def worker(args, host, port, path, next_index, stats, deadline, loop):
             remaining = max(0.001, min(args.timeout, deadline - loop.time()))
             await asyncio.wait_for(client.request(data, response, first_byte), remaining)
         except asyncio.TimeoutError:
-            stats.error("timeout", "request %d took longer than %.1fs" % (i, args.timeout))
+            if loop.time() >= deadline - 0.01 and remaining < args.timeout:
+                stats.error("cut_by_time_limit", "request %d was in flight at --max-seconds" % i)
+            else:
+                stats.error("timeout", "request %d took longer than %.1fs" % (i, args.timeout))
             client.transport.abort()
             client = None
             continue
@@ -580,6 +590,7 @@ async def amain(args):
         monitors.append(Monitor(name, int(pid), args.sample_interval))
     mon_tasks = [loop.create_task(m.run(stop)) for m in monitors]
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    m0 = machine_cpu()
     t0 = loop.time()
     deadline = t0 + args.max_seconds
     workers = [loop.create_task(worker(args, host, port, path, next_index, stats, deadline, loop))
@@ -589,6 +600,11 @@ async def amain(args):
     stop.set()
     await asyncio.gather(*mon_tasks)
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    m1 = machine_cpu()
+    cores = os.cpu_count() or 1
+    busy = (m1[0] - m0[0]) / max(1, m1[1] - m0[1]) * 100.0 * cores  # % of one core
+    loadgen_cpu = ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime
+    ours = 100.0 * loadgen_cpu / wall + sum(m.summary(wall).get("cpu_pct", 0) for m in monitors)
     done = stats.ok + sum(stats.errors.values())
     not_run = args.requests - done
 
@@ -611,7 +627,9 @@ async def amain(args):
         "ttfb_ms": {"p50": ms(stats.ttfb, 50), "p90": ms(stats.ttfb, 90), "p99": ms(stats.ttfb, 99)},
         "ttft_ms": ({"p50": ms(stats.ttft, 50), "p90": ms(stats.ttft, 90), "p99": ms(stats.ttft, 99)}
                     if stats.ttft else None),
-        "loadgen_cpu_s": round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 2),
+        "loadgen_cpu_s": round(loadgen_cpu, 2),
+        "machine_busy_pct": round(busy, 1), "cores": cores,
+        "other_processes_pct": round(max(0.0, busy - ours), 1),
         "monitors": {m.name: m.summary(wall) for m in monitors},
     }
     return result
@@ -624,7 +642,8 @@ def human(r):
             lat["p99"], fb["p50"]))
     if ft:
         s += "  ttft p50/p99 %s/%s ms" % (ft["p50"], ft["p99"])
-    s += "  loadgen cpu %.1fs" % r["loadgen_cpu_s"]
+    s += "  loadgen cpu %.1fs  machine busy %.0f%% (others %.0f%%)" % (
+        r["loadgen_cpu_s"], r["machine_busy_pct"], r["other_processes_pct"])
     for name, m in r["monitors"].items():
         if "cpu_s" in m:
             s += "  [%s cpu %.2fs (%.0f%%) rss %d MB thr %d-%d fds %d]" % (

@@ -47,14 +47,16 @@ PluginHost make_host(const GatewayConfig& config) {
 }
 
 /// Waits until no chat answer is in flight, the grace period ends, or another signal arrives.
-void wait_for_drain(const GatewayServices& services, const sigset_t& signals, std::chrono::milliseconds grace) {
+void wait_for_drain(const GatewayServices& services, const sigset_t& signals,
+                    std::chrono::milliseconds grace) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   const timespec tick{0, 50'000'000};
   while (services.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     if (sigtimedwait(&signals, nullptr, &tick) > 0) return;
   }
   if (services.in_flight.load() > 0) {
-    log_message(LogLevel::Warn, std::to_string(services.in_flight.load()) + " answers still in flight are cut off");
+    log_message(LogLevel::Warn,
+                std::to_string(services.in_flight.load()) + " answers still in flight are cut off");
   }
 }
 
@@ -128,14 +130,15 @@ int serve(const std::filesystem::path& path) {
       int signal_number = 0;
       sigwait(&signals, &signal_number);
       services.draining = true;
-      log_message(LogLevel::Info, std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
-                                      ", finishing " + std::to_string(services.in_flight.load()) +
+      log_message(LogLevel::Info, std::string("received ") +
+                                      (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") + ", finishing " +
+                                      std::to_string(services.in_flight.load()) +
                                       " answers in flight (a second signal stops at once)");
       wait_for_drain(services, signals, config.server.shutdown_grace);
     }
-    upstream.stop();     // no more posts from the upstream thread
-    server.stop();       // reactors stop; connections close
-    log_worker.stop();   // every finished request reaches the log phase
+    upstream.stop();    // no more posts from the upstream thread
+    server.stop();      // reactors stop; connections close
+    log_worker.stop();  // every finished request reaches the log phase
   }
   curl_global_cleanup();
   log_message(LogLevel::Info, "stopped");
@@ -152,7 +155,8 @@ int main(int argc, char** argv) {
   cli.add_option("--config,-c", config_path, "configuration file (default: $E2B_CONFIG or ./config.yaml)");
   auto* serve_cmd = cli.add_subcommand("serve", "run the gateway (the default)");
   serve_cmd->add_option("--config,-c", config_path, "configuration file");
-  auto* check_cmd = cli.add_subcommand("check-config", "validate the configuration and print the plugin chain");
+  auto* check_cmd =
+      cli.add_subcommand("check-config", "validate the configuration and print the plugin chain");
   check_cmd->add_option("--config,-c", config_path, "configuration file");
   cli.require_subcommand(0, 1);
   CLI11_PARSE(cli, argc, argv);

@@ -63,8 +63,9 @@ class AuthPlugin : public Plugin {
     if (request.method == "OPTIONS" || !protected_path(request.path)) return std::nullopt;
     const auto key = presented_key(request);
     if (!key) {
-      return openai_error(401, "invalid_request_error", "missing_api_key",
-                          "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
+      return openai_error(
+          401, "invalid_request_error", "missing_api_key",
+          "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
     }
     const Digest presented = digest_of(*key);
     const StaticKey* match = nullptr;
@@ -120,19 +121,23 @@ std::unique_ptr<Plugin> make_auth_plugin(const PluginHost& host, const nlohmann:
     auto models = entry.get<std::vector<std::string>>("models", {});
     entry.reject_unknown();
     for (const auto& model : models) {
-      if (host.models && !host.models->find(model)) throw PluginConfigError(at + ".models", "unknown model " + model);
+      if (host.models && !host.models->find(model))
+        throw PluginConfigError(at + ".models", "unknown model " + model);
     }
     if (key.size() < 8) throw PluginConfigError(at + ".key", "must be at least 8 characters");
     keys.push_back(make_key(key, user, std::move(models)));
   }
   const auto env_name = r.get<std::string>("env_key", "E2B_API_KEY");
   if (!env_name.empty()) {
-    if (const char* value = std::getenv(env_name.c_str()); value && *value) keys.push_back(make_key(value, "static", {}));
+    if (const char* value = std::getenv(env_name.c_str()); value && *value)
+      keys.push_back(make_key(value, "static", {}));
   }
   auto prefixes = r.get<std::vector<std::string>>("protected_prefixes", {"/v1/", "/chat/", "/models"});
   r.reject_unknown();
   if (keys.empty() && host.log) {
-    host.log(LogLevel::Warn, "auth: no client keys configured; set E2B_API_KEY or auth.keys — every API request will get 401");
+    host.log(
+        LogLevel::Warn,
+        "auth: no client keys configured; set E2B_API_KEY or auth.keys — every API request will get 401");
   }
   return std::make_unique<AuthPlugin>(std::move(keys), std::move(prefixes));
 }

@@ -46,7 +46,8 @@ class CorsPlugin : public Plugin {
     const bool any = std::find(s_.origins.begin(), s_.origins.end(), "*") != s_.origins.end();
     if (any && !s_.credentials) {
       set_header(headers, "Access-Control-Allow-Origin", "*");
-    } else if (origin && (any || std::find(s_.origins.begin(), s_.origins.end(), *origin) != s_.origins.end())) {
+    } else if (origin &&
+               (any || std::find(s_.origins.begin(), s_.origins.end(), *origin) != s_.origins.end())) {
       set_header(headers, "Access-Control-Allow-Origin", *origin);
       headers.emplace_back("Vary", "Origin");
       if (s_.credentials) set_header(headers, "Access-Control-Allow-Credentials", "true");

@@ -46,7 +46,8 @@ gateway::LocalResponse map_upstream_status(int status, const gateway::Headers& h
   if (status == 401 || status == 403) {
     return openai_error(502, "upstream_error", "upstream_auth_failed",
                         "The upstream rejected its model-provider credentials; ask the gateway operator "
-                        "to check the provider API key" + said(body));
+                        "to check the provider API key" +
+                            said(body));
   }
   if (status == 404 || status == 405) {
     return openai_error(502, "upstream_error", "upstream_misconfigured",
@@ -63,18 +64,21 @@ gateway::LocalResponse map_transport_failure(gateway::UpstreamEnd end, const std
   const std::string why = detail.empty() ? "" : " (" + detail + ")";
   switch (end) {
     case UpstreamEnd::ConnectFailed:
-      return openai_error(502, "upstream_error", "upstream_unreachable", "Cannot connect to the upstream" + why);
+      return openai_error(502, "upstream_error", "upstream_unreachable",
+                          "Cannot connect to the upstream" + why);
     case UpstreamEnd::ConnectTimeout:
       return openai_error(504, "timeout", "upstream_timeout", "Connecting to the upstream timed out" + why);
     case UpstreamEnd::FirstByteTimeout:
       return openai_error(504, "timeout", "upstream_timeout", "The upstream did not start answering in time");
     case UpstreamEnd::IdleTimeout:
-      return openai_error(504, "timeout", "upstream_timeout", "The upstream stopped sending in the middle of the answer");
+      return openai_error(504, "timeout", "upstream_timeout",
+                          "The upstream stopped sending in the middle of the answer");
     case UpstreamEnd::Reset:
       return openai_error(502, "upstream_error", "upstream_disconnected",
                           "The upstream connection closed before the answer was complete" + why);
     case UpstreamEnd::Protocol:
-      return openai_error(502, "upstream_error", "bad_upstream_response", "The upstream sent an invalid HTTP response" + why);
+      return openai_error(502, "upstream_error", "bad_upstream_response",
+                          "The upstream sent an invalid HTTP response" + why);
     case UpstreamEnd::Complete:
       break;
   }

@@ -12,10 +12,18 @@ constexpr std::size_t kMaxKeyBytes = 16;
 constexpr std::size_t kMaxLiteralBytes = 8;
 constexpr std::string_view kFence = "```";
 
-constexpr bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
-constexpr bool is_word_start(char c) { return c == 't' || c == 'f' || c == 'n'; }
-constexpr bool is_literal_start(char c) { return c == '-' || is_digit(c) || is_word_start(c); }
+constexpr bool is_json_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+constexpr bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+constexpr bool is_word_start(char c) {
+  return c == 't' || c == 'f' || c == 'n';
+}
+constexpr bool is_literal_start(char c) {
+  return c == '-' || is_digit(c) || is_word_start(c);
+}
 constexpr bool is_number_char(char c) {
   return is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
@@ -38,8 +46,7 @@ std::optional<std::string> reply_from_object(std::string_view text) {
   if (json.is_discarded() || !json.is_object()) return std::nullopt;
   const auto code = json.find("code");
   const bool code_is_string = code != json.end() && code->is_string();
-  if (code_is_string && !code->get_ref<const std::string&>().empty())
-    return code->get<std::string>();
+  if (code_is_string && !code->get_ref<const std::string&>().empty()) return code->get<std::string>();
   const auto commentary = json.find("commentary");
   if (commentary != json.end() && commentary->is_string()) return commentary->get<std::string>();
   if (code_is_string) return std::string{};
@@ -67,8 +74,7 @@ std::string fallback_text(std::string_view raw) {
     // "```lang" opens a line; without a newline only the backticks can be told apart.
     cleaned = trim(line_end == std::string_view::npos ? cleaned.substr(kFence.size())
                                                       : cleaned.substr(line_end + 1));
-    if (cleaned.ends_with(kFence))
-      cleaned = trim(cleaned.substr(0, cleaned.size() - kFence.size()));
+    if (cleaned.ends_with(kFence)) cleaned = trim(cleaned.substr(0, cleaned.size() - kFence.size()));
   }
   if (auto reply = reply_from_object(cleaned)) return std::move(*reply);
   // Models also write "Here is the JSON:\n```json\n{…}\n```".
@@ -141,8 +147,7 @@ std::size_t FragmentStreamParser::plain_run(std::string_view bytes, ParsedText& 
   // Per-byte stepping is already O(n); copying runs of plain ASCII at once makes long replies
   // and long skipped values cheap too.
   const bool target = token_ == Token::Code || token_ == Token::Commentary;
-  if (mode_ != Mode::Json ||
-      !(target ? decoder_.idle() : token_ == Token::Skipped && !skip_escape_)) {
+  if (mode_ != Mode::Json || !(target ? decoder_.idle() : token_ == Token::Skipped && !skip_escape_)) {
     return 0;
   }
   // Skipped strings are not decoded, so only a quote or backslash ends their run.

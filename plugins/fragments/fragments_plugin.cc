@@ -64,7 +64,8 @@ class AnswerStream : public UpstreamObserver {
       case BodyShape::CompleteObject:
         if (!sent_code_) {
           if (commentary_.empty()) {
-            sink_->fail(openai_error(502, "upstream_error", "empty_answer", "The model returned an empty answer"));
+            sink_->fail(
+                openai_error(502, "upstream_error", "empty_answer", "The model returned an empty answer"));
             return;
           }
           sink_->delta({commentary_, ""});
@@ -166,7 +167,8 @@ class FragmentsPlugin : public Plugin {
   Settings settings_;
 };
 
-std::chrono::milliseconds millis(ConfigReader& r, const std::string& key, std::chrono::milliseconds fallback) {
+std::chrono::milliseconds millis(ConfigReader& r, const std::string& key,
+                                 std::chrono::milliseconds fallback) {
   const auto value = r.get<long long>(key, fallback.count());
   if (value <= 0) throw PluginConfigError(key, "must be a positive number of milliseconds");
   return std::chrono::milliseconds(value);

@@ -3,8 +3,12 @@
 namespace e2b::fragments {
 namespace {
 
-constexpr bool is_high_surrogate(std::uint32_t cp) { return cp >= 0xD800 && cp <= 0xDBFF; }
-constexpr bool is_low_surrogate(std::uint32_t cp) { return cp >= 0xDC00 && cp <= 0xDFFF; }
+constexpr bool is_high_surrogate(std::uint32_t cp) {
+  return cp >= 0xD800 && cp <= 0xDBFF;
+}
+constexpr bool is_low_surrogate(std::uint32_t cp) {
+  return cp >= 0xDC00 && cp <= 0xDFFF;
+}
 
 int hex_value(unsigned char b) {
   if (b >= '0' && b <= '9') return b - '0';

@@ -45,7 +45,8 @@ std::variant<MappedContent, LocalResponse> map_content(const json& content, cons
       const json image = part.contains("image_url") ? part["image_url"] : json();  // may be absent
       std::string url;
       if (image.is_string()) url = image.get<std::string>();
-      if (image.is_object() && image.contains("url") && image["url"].is_string()) url = image["url"].get<std::string>();
+      if (image.is_object() && image.contains("url") && image["url"].is_string())
+        url = image["url"].get<std::string>();
       if (url.empty()) return bad_param(where + ".image_url.url", "An image part needs a url");
       out.images.push_back({{"type", "image"}, {"image", url}});
     } else if (type == "input_audio" || type == "file") {
@@ -128,7 +129,8 @@ std::variant<json, LocalResponse> map_parameters(const json& chat) {
                                     {"seed", "seed"}};
   for (const auto& [openai, fragments] : numeric) {
     if (!chat.contains(openai) || chat[openai].is_null()) continue;
-    if (!chat[openai].is_number()) return bad_param(openai, std::string("'") + openai + "' must be a number", "invalid_type");
+    if (!chat[openai].is_number())
+      return bad_param(openai, std::string("'") + openai + "' must be a number", "invalid_type");
     config[fragments] = chat[openai];
   }
   for (const char* key : {"max_completion_tokens", "max_tokens"}) {
@@ -146,7 +148,8 @@ std::variant<json, LocalResponse> map_parameters(const json& chat) {
       sequences.push_back(stop);
     } else if (stop.is_array() && stop.size() <= 4) {
       for (const auto& s : stop) {
-        if (!s.is_string()) return bad_param("stop", "'stop' must be a string or an array of up to 4 strings", "invalid_type");
+        if (!s.is_string())
+          return bad_param("stop", "'stop' must be a string or an array of up to 4 strings", "invalid_type");
         sequences.push_back(s);
       }
     } else {
@@ -158,12 +161,14 @@ std::variant<json, LocalResponse> map_parameters(const json& chat) {
 }
 
 std::optional<LocalResponse> reject_unsupported(const json& chat) {
-  if (chat.contains("n") && !chat["n"].is_null() && !(chat["n"].is_number_integer() && chat["n"].get<long long>() == 1)) {
+  if (chat.contains("n") && !chat["n"].is_null() &&
+      !(chat["n"].is_number_integer() && chat["n"].get<long long>() == 1)) {
     return unsupported("n", "Only one choice (n=1) is supported by this gateway");
   }
   for (const char* key : {"tools", "functions"}) {
     if (chat.contains(key) && !chat[key].is_null() && !(chat[key].is_array() && chat[key].empty())) {
-      return unsupported(key, std::string("'") + key + "' (function calling) is not supported by this gateway");
+      return unsupported(key,
+                         std::string("'") + key + "' (function calling) is not supported by this gateway");
     }
   }
   for (const char* key : {"tool_choice", "function_call"}) {
@@ -182,12 +187,14 @@ std::optional<LocalResponse> reject_unsupported(const json& chat) {
   }
   if (chat.contains("modalities") && chat["modalities"].is_array()) {
     for (const auto& m : chat["modalities"]) {
-      if (m != "text") return unsupported("modalities", "Only the text modality is supported by this gateway");
+      if (m != "text")
+        return unsupported("modalities", "Only the text modality is supported by this gateway");
     }
   }
   if (chat.contains("response_format") && chat["response_format"].is_object()) {
     const auto type = chat["response_format"].value("type", "text");
-    if (type != "text") return unsupported("response_format", "Only response_format type 'text' is supported by this gateway");
+    if (type != "text")
+      return unsupported("response_format", "Only response_format type 'text' is supported by this gateway");
   }
   return std::nullopt;
 }
@@ -199,8 +206,8 @@ std::string stable_user_id(const std::string& seed) {
   char out[37];
   std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
                 digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], (digest[6] & 0x0f) | 0x50,
-                digest[7], (digest[8] & 0x3f) | 0x80, digest[9], digest[10], digest[11], digest[12], digest[13],
-                digest[14], digest[15]);
+                digest[7], (digest[8] & 0x3f) | 0x80, digest[9], digest[10], digest[11], digest[12],
+                digest[13], digest[14], digest[15]);
   return out;
 }
 

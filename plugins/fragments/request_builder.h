@@ -21,9 +21,10 @@ struct RequestSettings {
 };
 
 /// The Fragments request body, or an OpenAI error response when the request cannot be honoured.
-std::variant<nlohmann::json, gateway::LocalResponse> build_fragments_request(
-    const nlohmann::json& chat, const gateway::ModelInfo& model, const RequestSettings& settings,
-    const std::string& user_id);
+std::variant<nlohmann::json, gateway::LocalResponse> build_fragments_request(const nlohmann::json& chat,
+                                                                             const gateway::ModelInfo& model,
+                                                                             const RequestSettings& settings,
+                                                                             const std::string& user_id);
 
 /// The camelCase call settings Fragments reads, from OpenAI's parameters; only what the client
 /// sent. An error response for a parameter of the wrong type.

@@ -26,8 +26,9 @@ class ChatTest : public ::testing::Test {
 };
 
 TEST_F(ChatTest, NonStreamAnswerIsTheCodeFieldByteForByte) {
-  json body{{"model", "gpt-4o"},
-            {"messages", json::array({{{"role", "user"}, {"content", "Hello 中文 😀 \"quoted\" back\\slash"}}})}};
+  json body{
+      {"model", "gpt-4o"},
+      {"messages", json::array({{{"role", "user"}, {"content", "Hello 中文 😀 \"quoted\" back\\slash"}}})}};
   const auto r = chat(gateway_->port(), gateway_->key(), body);
   ASSERT_EQ(r.status, 200) << r.body;
   const auto answer = json::parse(r.body);
@@ -40,7 +41,8 @@ TEST_F(ChatTest, NonStreamAnswerIsTheCodeFieldByteForByte) {
   const auto& usage = answer["usage"];
   EXPECT_GT(usage["prompt_tokens"].get<int>(), 0);
   EXPECT_GT(usage["completion_tokens"].get<int>(), 0);
-  EXPECT_EQ(usage["total_tokens"].get<int>(), usage["prompt_tokens"].get<int>() + usage["completion_tokens"].get<int>());
+  EXPECT_EQ(usage["total_tokens"].get<int>(),
+            usage["prompt_tokens"].get<int>() + usage["completion_tokens"].get<int>());
   EXPECT_FALSE(r.headers.at("x-request-id").empty());
 }
 
@@ -93,7 +95,8 @@ TEST_F(ChatTest, IncludeUsageAddsAUsageChunkBeforeDone) {
 
 TEST_F(ChatTest, LongAnswerArrivesCompleteInBothModes) {
   const auto plain = chat(gateway_->port(), gateway_->key(), scenario_request("long=200000,tag=big", false));
-  const auto streamed = chat(gateway_->port(), gateway_->key(), scenario_request("long=200000,tag=big", true));
+  const auto streamed =
+      chat(gateway_->port(), gateway_->key(), scenario_request("long=200000,tag=big", true));
   ASSERT_EQ(plain.status, 200);
   ASSERT_EQ(streamed.status, 200);
   std::string expected;
@@ -108,16 +111,18 @@ TEST_F(ChatTest, LongAnswerArrivesCompleteInBothModes) {
 }
 
 TEST_F(ChatTest, SendsCamelCaseSettingsAndOmitsWhatTheClientOmitted) {
-  json body{{"model", "gpt-4o"},
-            {"temperature", 0.7},
-            {"top_p", 0.9},
-            {"max_tokens", 321},
-            {"presence_penalty", 0.5},
-            {"frequency_penalty", 0.25},
-            {"stop", "END"},
-            {"messages", json::array({{{"role", "system"}, {"content", "Be nice."}},
-                                      {{"role", "user"}, {"content", "one"}},
-                                      {{"role", "user"}, {"content", json::array({{{"type", "text"}, {"text", "two"}}})}}})}};
+  json body{
+      {"model", "gpt-4o"},
+      {"temperature", 0.7},
+      {"top_p", 0.9},
+      {"max_tokens", 321},
+      {"presence_penalty", 0.5},
+      {"frequency_penalty", 0.25},
+      {"stop", "END"},
+      {"messages",
+       json::array({{{"role", "system"}, {"content", "Be nice."}},
+                    {{"role", "user"}, {"content", "one"}},
+                    {{"role", "user"}, {"content", json::array({{{"type", "text"}, {"text", "two"}}})}}})}};
   ASSERT_EQ(chat(gateway_->port(), gateway_->key(), body).status, 200);
   const auto sent = upstream_->stats()["last_request"];
   const auto& config = sent["config"];
@@ -145,8 +150,9 @@ TEST_F(ChatTest, SendsCamelCaseSettingsAndOmitsWhatTheClientOmitted) {
 }
 
 TEST_F(ChatTest, ImagesReachMultimodalModelsAsFragmentsImageParts) {
-  json content = json::array({{{"type", "text"}, {"text", "what is this"}},
-                              {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AAAA"}}}}});
+  json content =
+      json::array({{{"type", "text"}, {"text", "what is this"}},
+                   {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AAAA"}}}}});
   json body{{"model", "gpt-4o"}, {"messages", json::array({{{"role", "user"}, {"content", content}}})}};
   ASSERT_EQ(chat(gateway_->port(), gateway_->key(), body).status, 200);
   const auto parts = upstream_->stats()["last_request"]["messages"][0]["content"];
@@ -159,10 +165,12 @@ TEST_F(ChatTest, ImagesReachMultimodalModelsAsFragmentsImageParts) {
 }
 
 TEST_F(ChatTest, AliasesResolveAndModelsAreListed) {
-  const auto r = chat(gateway_->port(), gateway_->key(), scenario_request("ok", false, "claude-3-7-sonnet-latest"));
+  const auto r =
+      chat(gateway_->port(), gateway_->key(), scenario_request("ok", false, "claude-3-7-sonnet-latest"));
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(upstream_->stats()["last_request"]["model"]["id"], "claude-sonnet-4-5-20250929");
-  const auto models = http(gateway_->port(), "GET", "/v1/models", {{"Authorization", "Bearer " + gateway_->key()}});
+  const auto models =
+      http(gateway_->port(), "GET", "/v1/models", {{"Authorization", "Bearer " + gateway_->key()}});
   ASSERT_EQ(models.status, 200);
   const auto list = json::parse(models.body);
   EXPECT_EQ(list["object"], "list");
@@ -197,10 +205,12 @@ TEST_F(ChatTest, CommentaryAnswersWhenCodeIsEmptyAndFencesAreCleaned) {
 }
 
 TEST_F(ChatTest, RequestIdIsEchoedAndKeysNeverReachTheLog) {
-  const auto r = chat(gateway_->port(), gateway_->key(), scenario_request("ok", false), {{"X-Request-ID", "my-trace-42"}});
+  const auto r = chat(gateway_->port(), gateway_->key(), scenario_request("ok", false),
+                      {{"X-Request-ID", "my-trace-42"}});
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.headers.at("x-request-id"), "my-trace-42");
-  ASSERT_TRUE(eventually([&] { return gateway_->log().find("request_id=my-trace-42") != std::string::npos; }));
+  ASSERT_TRUE(
+      eventually([&] { return gateway_->log().find("request_id=my-trace-42") != std::string::npos; }));
   const auto log = gateway_->log();
   EXPECT_EQ(log.find(gateway_->key()), std::string::npos);
   EXPECT_NE(log.find("key=sk-test-int…"), std::string::npos);
@@ -212,12 +222,17 @@ TEST_F(ChatTest, SeedReadmeCurlExamplesWorkVerbatim) {
   const std::string key = gateway_->key();
   const std::string messages =
       R"("messages": [{"role": "system", "content": "你是一个有用的AI助手。"}, {"role": "user", "content": "你好，介绍一下自己"}])";
-  const std::string models_cmd = "curl -s -X GET " + base + "/v1/models -H \"Authorization: Bearer " + key + "\"";
-  const std::string chat_cmd = "curl -s -X POST " + base + "/v1/chat/completions -H \"Content-Type: application/json\" "
-                               "-H \"Authorization: Bearer " + key + "\" -d '{\"model\": \"claude-3-7-sonnet-latest\", " +
-                               messages + ", \"temperature\": 0.7, \"max_tokens\": 500}'";
-  const std::string stream_cmd = "curl -s -X POST " + base + "/v1/chat/completions -H \"Content-Type: application/json\" "
-                                 "-H \"Authorization: Bearer " + key + "\" --no-buffer -d '{\"model\": \"claude-3-7-sonnet-latest\", " +
+  const std::string models_cmd =
+      "curl -s -X GET " + base + "/v1/models -H \"Authorization: Bearer " + key + "\"";
+  const std::string chat_cmd = "curl -s -X POST " + base +
+                               "/v1/chat/completions -H \"Content-Type: application/json\" "
+                               "-H \"Authorization: Bearer " +
+                               key + "\" -d '{\"model\": \"claude-3-7-sonnet-latest\", " + messages +
+                               ", \"temperature\": 0.7, \"max_tokens\": 500}'";
+  const std::string stream_cmd = "curl -s -X POST " + base +
+                                 "/v1/chat/completions -H \"Content-Type: application/json\" "
+                                 "-H \"Authorization: Bearer " +
+                                 key + "\" --no-buffer -d '{\"model\": \"claude-3-7-sonnet-latest\", " +
                                  messages + ", \"temperature\": 0.7, \"max_tokens\": 500, \"stream\": true}'";
   auto run = [](const std::string& cmd) {
     std::string out;

@@ -71,7 +71,8 @@ TEST_F(ErrorsTest, UnknownModelIs404ModelNotFound) {
 }
 
 TEST_F(ErrorsTest, BadOrMissingKeyIs401BeforeAnythingElse) {
-  auto r = http(gateway_->port(), "POST", "/v1/chat/completions", {{"Authorization", "Bearer sk-wrong-key-000000000000"}}, "{bad");
+  auto r = http(gateway_->port(), "POST", "/v1/chat/completions",
+                {{"Authorization", "Bearer sk-wrong-key-000000000000"}}, "{bad");
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(openai_error(r)["code"], "invalid_api_key");
   EXPECT_EQ(r.body.find("sk-wrong-key-000000000000"), std::string::npos) << "the key is masked";
@@ -109,7 +110,8 @@ TEST_F(ErrorsTest, UnknownRouteAndWrongMethodAreJson) {
 TEST_F(ErrorsTest, OversizeBodyIs413AndTheConnectionCloses) {
   Connection c(gateway_->port());
   const std::string body(200 * 1024, 'x');
-  c.send_raw(request_text("POST", "/v1/chat/completions", {{"Authorization", "Bearer " + gateway_->key()}}, body));
+  c.send_raw(
+      request_text("POST", "/v1/chat/completions", {{"Authorization", "Bearer " + gateway_->key()}}, body));
   const auto r = c.read_response();
   EXPECT_EQ(r.status, 413);
   openai_error(r);
@@ -168,9 +170,11 @@ TEST_F(ErrorsTest, MidStreamDeathEndsTheStreamWithAnErrorEventThenDone) {
     EXPECT_EQ(events.back(), "[DONE]");
     const auto error = json::parse(events[events.size() - 2]);
     ASSERT_TRUE(error.contains("error")) << scenario << ": " << events[events.size() - 2];
-    EXPECT_EQ(error["error"]["code"], scenario.starts_with("stall") ? "upstream_timeout" : "upstream_disconnected");
+    EXPECT_EQ(error["error"]["code"],
+              scenario.starts_with("stall") ? "upstream_timeout" : "upstream_disconnected");
     for (const auto& e : events) {
-      if (e.find("finish_reason\":\"stop") != std::string::npos) ADD_FAILURE() << "never a clean-looking success";
+      if (e.find("finish_reason\":\"stop") != std::string::npos)
+        ADD_FAILURE() << "never a clean-looking success";
     }
   }
 }

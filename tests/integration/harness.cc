@@ -21,7 +21,9 @@
 
 namespace harness {
 
-std::filesystem::path source_dir() { return GATEWAY_SOURCE_DIR; }
+std::filesystem::path source_dir() {
+  return GATEWAY_SOURCE_DIR;
+}
 
 Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                  const std::filesystem::path& output) {
@@ -33,7 +35,8 @@ Process::Process(const std::vector<std::string>& argv, const std::map<std::strin
       dup2(fd, 1);
       dup2(fd, 2);
     }
-    for (const char* name : {"E2B_PORT", "E2B_HOST", "E2B_BASE_URL", "E2B_API_KEY", "E2B_CONFIG", "E2B_LOG_LEVEL"}) {
+    for (const char* name :
+         {"E2B_PORT", "E2B_HOST", "E2B_BASE_URL", "E2B_API_KEY", "E2B_CONFIG", "E2B_LOG_LEVEL"}) {
       unsetenv(name);
     }
     for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
@@ -71,7 +74,8 @@ Process::~Process() {
 
 TempDir::TempDir() {
   std::random_device rd;
-  path_ = std::filesystem::temp_directory_path() / ("e2b-gw-test-" + std::to_string(rd()) + std::to_string(getpid()));
+  path_ = std::filesystem::temp_directory_path() /
+          ("e2b-gw-test-" + std::to_string(rd()) + std::to_string(getpid()));
   std::filesystem::create_directories(path_);
 }
 
@@ -102,11 +106,12 @@ std::string read_file(const std::filesystem::path& path) {
 
 FakeUpstream::FakeUpstream() {
   const auto port_file = dir_.path() / "port";
-  process_.emplace(std::vector<std::string>{"python3", (source_dir() / "tests/fake_fragments/fake_fragments.py").string(),
-                                            "--host", "127.0.0.1", "--port", "0", "--fixtures",
-                                            (source_dir() / "tests/fixtures/fragments-wire").string(),
-                                            "--port-file", port_file.string()},
-                   std::map<std::string, std::string>{}, dir_.path() / "fake.log");
+  process_.emplace(
+      std::vector<std::string>{"python3", (source_dir() / "tests/fake_fragments/fake_fragments.py").string(),
+                               "--host", "127.0.0.1", "--port", "0", "--fixtures",
+                               (source_dir() / "tests/fixtures/fragments-wire").string(), "--port-file",
+                               port_file.string()},
+      std::map<std::string, std::string>{}, dir_.path() / "fake.log");
   if (!eventually([&] { return std::filesystem::exists(port_file); }, 10s)) {
     throw std::runtime_error("fake upstream did not start: " + read_file(dir_.path() / "fake.log"));
   }
@@ -118,7 +123,9 @@ nlohmann::json FakeUpstream::stats() const {
   return nlohmann::json::parse(r.body);
 }
 
-void FakeUpstream::reset() const { http(port_, "POST", "/_reset"); }
+void FakeUpstream::reset() const {
+  http(port_, "POST", "/_reset");
+}
 
 Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
   std::ostringstream yaml;
@@ -137,25 +144,27 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
        << "  - name: auth\n    config:\n      env_key: ''\n      keys: ['" << options_.api_key
        << "', {key: sk-test-limited-0123456789, user: limited@example.com, models: [gpt-4o-mini]}]\n"
        << "  - name: fragments\n    config: " << options_.fragments_config_yaml << "\n"
-       << options_.extra_plugins_yaml
-       << "providers:\n  openai: {name: OpenAI}\n  ollama: {name: Ollama}\n"
+       << options_.extra_plugins_yaml << "providers:\n  openai: {name: OpenAI}\n  ollama: {name: Ollama}\n"
        << "models:\n"
        << "  - {id: gpt-4o, provider_id: openai, name: GPT-4o, multimodal: true, instructions: Be brief.}\n"
        << "  - {id: gpt-4o-mini, provider_id: openai, name: GPT-4o Mini}\n"
-       << "  - {id: claude-sonnet-4-5-20250929, provider_id: openai, name: Claude, aliases: [claude-3-7-sonnet-latest]}\n"
+       << "  - {id: claude-sonnet-4-5-20250929, provider_id: openai, name: Claude, aliases: "
+          "[claude-3-7-sonnet-latest]}\n"
        << "  - {id: llama3.1, provider_id: ollama, name: Llama}\n";
   const auto config = dir_.path() / "config.yaml";
   std::ofstream(config) << yaml.str();
   process_.emplace(std::vector<std::string>{GATEWAY_BINARY, "serve", "--config", config.string()},
                    std::map<std::string, std::string>{}, dir_.path() / "gateway.log");
-  if (!eventually([&] {
-        const auto text = log();
-        const auto at = text.find("listening on ");
-        if (at == std::string::npos) return false;
-        const auto colon = text.find(':', at + 13);
-        port_ = std::atoi(text.c_str() + colon + 1);
-        return port_ > 0;
-      }, 10s)) {
+  if (!eventually(
+          [&] {
+            const auto text = log();
+            const auto at = text.find("listening on ");
+            if (at == std::string::npos) return false;
+            const auto colon = text.find(':', at + 13);
+            port_ = std::atoi(text.c_str() + colon + 1);
+            return port_ > 0;
+          },
+          10s)) {
     throw std::runtime_error("gateway did not start: " + log());
   }
 }
@@ -168,9 +177,13 @@ Gateway::~Gateway() {
   }
 }
 
-std::string Gateway::log() const { return read_file(dir_.path() / "gateway.log"); }
+std::string Gateway::log() const {
+  return read_file(dir_.path() / "gateway.log");
+}
 
-int Gateway::stop() { return process_->stop(SIGTERM); }
+int Gateway::stop() {
+  return process_->stop(SIGTERM);
+}
 
 Connection::Connection(int port, std::chrono::milliseconds timeout) : timeout_(timeout) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -355,7 +368,8 @@ std::string streamed_content(const std::string& body) {
     const auto chunk = nlohmann::json::parse(data, nullptr, false);
     if (!chunk.is_object() || !chunk.contains("choices") || chunk["choices"].empty()) continue;
     const auto& delta = chunk["choices"][0]["delta"];
-    if (delta.contains("content") && delta["content"].is_string()) content += delta["content"].get<std::string>();
+    if (delta.contains("content") && delta["content"].is_string())
+      content += delta["content"].get<std::string>();
   }
   return content;
 }

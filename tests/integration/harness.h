@@ -63,7 +63,7 @@ class FakeUpstream {
 struct GatewayOptions {
   std::string upstream_base;
   std::string api_key = "sk-test-integration-0123456789abcdef";
-  std::string extra_plugins_yaml;   ///< appended to the plugin list
+  std::string extra_plugins_yaml;  ///< appended to the plugin list
   std::string fragments_config_yaml = "{}";
   int header_timeout_ms = 30000;
   int keepalive_timeout_ms = 75000;
@@ -146,7 +146,8 @@ std::vector<std::string> sse_data(const std::string& body);
 std::string streamed_content(const std::string& body);
 
 /// A chat request whose last user message selects a fake-upstream scenario.
-nlohmann::json scenario_request(const std::string& scenario, bool stream, const std::string& model = "gpt-4o");
+nlohmann::json scenario_request(const std::string& scenario, bool stream,
+                                const std::string& model = "gpt-4o");
 
 /// Waits until `predicate` holds or `timeout` passes.
 bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 5s);

@@ -27,8 +27,9 @@ TEST(PluginsTest, ThirdPartyPluginLoadsAndRunsItsPhases) {
   FakeUpstream upstream;
   GatewayOptions options;
   options.upstream_base = upstream.base_url();
-  options.extra_plugins_yaml = std::string("  - name: response_header\n    path: ") + GATEWAY_PLUGIN_DIR +
-                               "/response_header.so\n    config: {headers: {X-Example: stamped}, deny_header: x-deny-me}\n";
+  options.extra_plugins_yaml =
+      std::string("  - name: response_header\n    path: ") + GATEWAY_PLUGIN_DIR +
+      "/response_header.so\n    config: {headers: {X-Example: stamped}, deny_header: x-deny-me}\n";
   Gateway gateway(options);
   auto r = chat(gateway.port(), gateway.key(), scenario_request("ok", true));
   EXPECT_EQ(r.status, 200);
@@ -70,8 +71,8 @@ TEST(PluginsTest, HealthEndpoints) {
 }
 
 TEST(CheckConfigTest, ShippedConfigIsValidAndListsTheChain) {
-  const auto [status, out] = run(std::string(GATEWAY_BINARY) + " check-config --config " +
-                                 (source_dir() / "config.yaml").string());
+  const auto [status, out] =
+      run(std::string(GATEWAY_BINARY) + " check-config --config " + (source_dir() / "config.yaml").string());
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("cors"), std::string::npos);
   EXPECT_NE(out.find("auth"), std::string::npos);
@@ -81,8 +82,9 @@ TEST(CheckConfigTest, ShippedConfigIsValidAndListsTheChain) {
 TEST(CheckConfigTest, BadPluginSettingNamesPluginAndField) {
   TempDir dir;
   const auto path = dir.path() / "config.yaml";
-  std::ofstream(path) << "plugin_dir: " << GATEWAY_PLUGIN_DIR << "\n"
-                      << "plugins:\n  - name: cors\n  - name: fragments\n    config: {commentray: reasoning}\n";
+  std::ofstream(path)
+      << "plugin_dir: " << GATEWAY_PLUGIN_DIR << "\n"
+      << "plugins:\n  - name: cors\n  - name: fragments\n    config: {commentray: reasoning}\n";
   const auto [status, out] = run(std::string(GATEWAY_BINARY) + " check-config --config " + path.string());
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("plugins[1] (fragments).config.commentray"), std::string::npos) << out;

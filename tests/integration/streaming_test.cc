@@ -28,7 +28,8 @@ std::string long_reply(const std::string& token, std::size_t n) {
 
 std::string chat_request_text(const std::string& key, const json& body) {
   return request_text("POST", "/v1/chat/completions",
-                      {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}}, body.dump());
+                      {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}},
+                      body.dump());
 }
 
 }  // namespace
@@ -39,7 +40,7 @@ class StreamingTest : public ::testing::Test {
     upstream_ = new FakeUpstream();
     GatewayOptions options;
     options.upstream_base = upstream_->base_url();
-    options.header_timeout_ms = 400;     // short on purpose: streams must outlive them
+    options.header_timeout_ms = 400;  // short on purpose: streams must outlive them
     options.keepalive_timeout_ms = 600;
     options.idle_timeout_ms = 5000;
     gateway_ = new Gateway(options);
@@ -65,7 +66,8 @@ TEST_F(StreamingTest, ClientDisconnectCancelsTheUpstreamRequest) {
 
 TEST_F(StreamingTest, StreamOutlivesHeaderAndKeepAliveTimeouts) {
   // ~40 chunks of 50 ms: about 2 s, several times the 400 ms / 600 ms server timeouts.
-  const auto r = chat(gateway_->port(), gateway_->key(), scenario_request("long=2000,tag=slow,delay_ms=50,chunk=40-60", true));
+  const auto r = chat(gateway_->port(), gateway_->key(),
+                      scenario_request("long=2000,tag=slow,delay_ms=50,chunk=40-60", true));
   ASSERT_EQ(r.status, 200);
   EXPECT_TRUE(r.complete);
   EXPECT_EQ(streamed_content(r.body), long_reply("slow", 2000));
@@ -92,13 +94,15 @@ TEST_F(StreamingTest, StalledReaderPausesItsUpstreamAndDoesNotStallOtherClients)
   constexpr std::size_t kBig = 16'000'000;
   upstream_->reset();
   Connection stalled(gateway_->port(), 30s);
-  stalled.send_raw(chat_request_text(gateway_->key(), scenario_request("long=16000000,tag=stall,chunk=8000-16000", true)));
+  stalled.send_raw(
+      chat_request_text(gateway_->key(), scenario_request("long=16000000,tag=stall,chunk=8000-16000", true)));
   ASSERT_TRUE(eventually([&] { return upstream_->stats()["requests"].get<int>() == 1; }));
   std::this_thread::sleep_for(1s);  // the stalled client's buffers fill up
   EXPECT_EQ(upstream_->stats()["active"], 1) << "the stalled stream's upstream is paused, not finished";
   for (int i = 0; i < 5; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    const auto r = chat(gateway_->port(), gateway_->key(), scenario_request("long=20000,tag=other" + std::to_string(i), true));
+    const auto r = chat(gateway_->port(), gateway_->key(),
+                        scenario_request("long=20000,tag=other" + std::to_string(i), true));
     ASSERT_EQ(r.status, 200);
     EXPECT_EQ(streamed_content(r.body), long_reply("other" + std::to_string(i), 20000));
     EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
@@ -127,7 +131,8 @@ TEST_F(StreamingTest, TwoHundredConcurrentStreamsWithAbortsKeepEveryByteInPlace)
     c.abort_early = i % 5 == 0;  // 20 %
     c.connection = std::make_unique<Connection>(gateway_->port());
     c.connection->send_raw(chat_request_text(
-        gateway_->key(), scenario_request("long=" + std::to_string(kReply) + ",tag=" + c.tag + ",delay_ms=1", true)));
+        gateway_->key(),
+        scenario_request("long=" + std::to_string(kReply) + ",tag=" + c.tag + ",delay_ms=1", true)));
     fcntl(c.connection->fd(), F_SETFL, O_NONBLOCK);
   }
   const auto deadline = std::chrono::steady_clock::now() + 120s;
@@ -176,7 +181,8 @@ TEST_F(StreamingTest, TwoHundredConcurrentStreamsWithAbortsKeepEveryByteInPlace)
       body += c.received.substr(eol + 2, size);
       pos = eol + 2 + size + 2;
     }
-    EXPECT_EQ(streamed_content(body), long_reply(c.tag, kReply)) << c.tag << " got another client's bytes or lost some";
+    EXPECT_EQ(streamed_content(body), long_reply(c.tag, kReply))
+        << c.tag << " got another client's bytes or lost some";
     EXPECT_EQ(sse_data(body).back(), "[DONE]") << c.tag;
   }
   EXPECT_EQ(survivors, 160);
@@ -199,7 +205,8 @@ TEST(ShutdownTest, SigtermLetsAnswersInFlightFinish) {
   options.upstream_base = upstream.base_url();
   Gateway gateway(options);
   Connection c(gateway.port());
-  c.send_raw(chat_request_text(gateway.key(), scenario_request("long=3000,tag=drain,delay_ms=20,chunk=40-60", true)));
+  c.send_raw(chat_request_text(gateway.key(),
+                               scenario_request("long=3000,tag=drain,delay_ms=20,chunk=40-60", true)));
   ASSERT_TRUE(eventually([&] { return upstream.stats()["active"].get<int>() == 1; }));
   std::thread stopper([&] { EXPECT_EQ(gateway.stop(), 0); });
   const auto r = c.read_response();

@@ -35,8 +35,10 @@ class ValidateChatRequest : public testing::Test {
   static json request(const json& extra = json::object()) {
     json body{{"model", "gpt-4o"}, {"messages", json::array({{{"role", "user"}, {"content", "Hello"}}})}};
     for (const auto& [key, value] : extra.items()) {
-      if (value.is_null()) body.erase(key);
-      else body[key] = value;
+      if (value.is_null())
+        body.erase(key);
+      else
+        body[key] = value;
     }
     return body;
   }
@@ -91,8 +93,10 @@ TEST_F(ValidateChatRequest, MissingModelIsRejected) {
   for (const json& model : {json(nullptr), json(""), json(4), json::array({"gpt-4o"})}) {
     SCOPED_TRACE(model.dump());
     json body = request();
-    if (model.is_null()) body.erase("model");
-    else body["model"] = model;
+    if (model.is_null())
+      body.erase("model");
+    else
+      body["model"] = model;
     expect_error(validate(body), 400, "missing_required_parameter", "model");
   }
 }
@@ -124,8 +128,8 @@ TEST_F(ValidateChatRequest, BadRoleIsRejected) {
     SCOPED_TRACE(role.dump());
     json message{{"content", "x"}};
     if (!role.is_null()) message["role"] = role;
-    expect_error(validate(with_messages({{{"role", "user"}, {"content", "a"}}, message})), 400, "invalid_value",
-                 "messages[1].role");
+    expect_error(validate(with_messages({{{"role", "user"}, {"content", "a"}}, message})), 400,
+                 "invalid_value", "messages[1].role");
   }
 }
 
@@ -193,7 +197,8 @@ TEST_F(ValidateChatRequest, IncludeUsageMustBeABoolean) {
 }
 
 TEST_F(ValidateChatRequest, IncludeUsageIsReported) {
-  const auto info = expect_ok(validate(request({{"stream", true}, {"stream_options", {{"include_usage", true}}}})));
+  const auto info =
+      expect_ok(validate(request({{"stream", true}, {"stream_options", {{"include_usage", true}}}})));
   EXPECT_TRUE(info.stream);
   EXPECT_TRUE(info.include_usage);
   const auto without = expect_ok(validate(request({{"stream", true}, {"stream_options", json::object()}})));
@@ -237,8 +242,9 @@ TEST_F(ValidateChatRequest, AliasResolvesToItsOwnEntry) {
 }
 
 TEST_F(ValidateChatRequest, ImageAndTextPartsAreAccepted) {
-  const json content = json::array({{{"type", "text"}, {"text", "what?"}},
-                                    {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AA"}}}}});
+  const json content =
+      json::array({{{"type", "text"}, {"text", "what?"}},
+                   {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64,AA"}}}}});
   expect_ok(validate(with_messages({{{"role", "user"}, {"content", content}}})));
 }
 
@@ -298,7 +304,9 @@ TEST(TokenEstimator, AccumulatesAcrossAdds) {
   EXPECT_EQ(estimator.tokens(), 2);
 }
 
-json message(const std::string& role, json content) { return {{"role", role}, {"content", std::move(content)}}; }
+json message(const std::string& role, json content) {
+  return {{"role", role}, {"content", std::move(content)}};
+}
 
 TEST(EstimatePromptTokens, EachMessageAddsOverheadPlusItsText) {
   const auto none = estimate_prompt_tokens(json::array());
@@ -314,9 +322,10 @@ TEST(EstimatePromptTokens, EachMessageAddsOverheadPlusItsText) {
 
 TEST(EstimatePromptTokens, CountsTextPartsButNotImages) {
   const auto one_empty = estimate_prompt_tokens(json::array({message("user", "")}));
-  const json parts = json::array({{{"type", "text"}, {"text", repeat("abcd", 3)}},
-                                  {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + repeat("A", 4000)}}}},
-                                  {{"type", "text"}, {"text", "中文"}}});
+  const json parts = json::array(
+      {{{"type", "text"}, {"text", repeat("abcd", 3)}},
+       {{"type", "image_url"}, {"image_url", {{"url", "data:image/png;base64," + repeat("A", 4000)}}}},
+       {{"type", "text"}, {"text", "中文"}}});
   EXPECT_EQ(estimate_prompt_tokens(json::array({message("user", parts)})), one_empty + 3 + 2);
 }
 
@@ -351,8 +360,8 @@ TEST(ResponseObjects, FinalChunkCarriesFinishReason) {
 }
 
 TEST(ResponseObjects, CompletionHasTheOpenAIShape) {
-  const json c = completion("chatcmpl-2", 1700000001, "4o", "The answer.", "", FinishReason::Stop,
-                            Usage{12, 5, true});
+  const json c =
+      completion("chatcmpl-2", 1700000001, "4o", "The answer.", "", FinishReason::Stop, Usage{12, 5, true});
   EXPECT_EQ(c["id"], "chatcmpl-2");
   EXPECT_EQ(c["object"], "chat.completion");
   EXPECT_EQ(c["created"], 1700000001);
@@ -399,7 +408,8 @@ TEST(SseEvent, ReplacesInvalidUtf8InsteadOfThrowing) {
   std::string event;
   ASSERT_NO_THROW(event = sse_event(value));
   ASSERT_TRUE(event.starts_with("data: ") && event.ends_with("\n\n")) << event;
-  const json back = json::parse(event.substr(6, event.size() - 8));  // throws if the output were invalid UTF-8
+  const json back =
+      json::parse(event.substr(6, event.size() - 8));  // throws if the output were invalid UTF-8
   const std::string content = back["content"].get<std::string>();
   EXPECT_TRUE(content.starts_with("ok ")) << content;
   EXPECT_NE(content.find("\xEF\xBF\xBD"), std::string::npos) << content;  // U+FFFD

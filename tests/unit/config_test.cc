@@ -25,8 +25,10 @@ class ScopedEnv {
   ScopedEnv& operator=(const ScopedEnv&) = delete;
   ~ScopedEnv() {
     for (const auto& [name, old] : saved_) {
-      if (old) ::setenv(name.c_str(), old->c_str(), 1);
-      else ::unsetenv(name.c_str());
+      if (old)
+        ::setenv(name.c_str(), old->c_str(), 1);
+      else
+        ::unsetenv(name.c_str());
     }
   }
   void set(const std::string& name, const std::string& value) {
@@ -283,7 +285,9 @@ struct BadConfig {
   const char* field;
 };
 
-void PrintTo(const BadConfig& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const BadConfig& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class ConfigRejects : public ConfigTest, public testing::WithParamInterface<BadConfig> {};
 
@@ -293,21 +297,24 @@ TEST_P(ConfigRejects, NamingTheDottedField) {
 
 INSTANTIATE_TEST_SUITE_P(
     UnknownKeys, ConfigRejects,
-    testing::Values(
-        BadConfig{"TopLevel", "lisen:\n  port: 80\n", "lisen"},
-        BadConfig{"Listen", "listen:\n  prot: 80\n", "listen.prot"},
-        BadConfig{"Upstream", "upstream:\n  base_ur: http://x\n", "upstream.base_ur"},
-        BadConfig{"Log", "log:\n  levle: debug\n", "log.levle"},
-        BadConfig{"Model", "models:\n  - id: m\n    provider_id: openai\n    provder_id: openai\n",
-                  "models[0].provder_id"},
-        BadConfig{"SecondModel",
-                  "models:\n  - id: a\n    provider_id: openai\n  - id: b\n    provider_id: openai\n    mutlimodal: true\n",
-                  "models[1].mutlimodal"},
-        BadConfig{"ModelLimits", "models:\n  - id: m\n    provider_id: openai\n    limits: {temprature: 1}\n",
-                  "models[0].limits.temprature"},
-        BadConfig{"Provider", "providers:\n  openai:\n    nme: OpenAI\n", "providers.openai.nme"},
-        BadConfig{"ProviderLimits", "providers:\n  openai:\n    limits: {top: 1}\n", "providers.openai.limits.top"},
-        BadConfig{"Plugin", "plugins:\n  - name: auth\n    cofig: {}\n", "plugins[0].cofig"}),
+    testing::Values(BadConfig{"TopLevel", "lisen:\n  port: 80\n", "lisen"},
+                    BadConfig{"Listen", "listen:\n  prot: 80\n", "listen.prot"},
+                    BadConfig{"Upstream", "upstream:\n  base_ur: http://x\n", "upstream.base_ur"},
+                    BadConfig{"Log", "log:\n  levle: debug\n", "log.levle"},
+                    BadConfig{"Model",
+                              "models:\n  - id: m\n    provider_id: openai\n    provder_id: openai\n",
+                              "models[0].provder_id"},
+                    BadConfig{"SecondModel",
+                              "models:\n  - id: a\n    provider_id: openai\n  - id: b\n    provider_id: "
+                              "openai\n    mutlimodal: true\n",
+                              "models[1].mutlimodal"},
+                    BadConfig{"ModelLimits",
+                              "models:\n  - id: m\n    provider_id: openai\n    limits: {temprature: 1}\n",
+                              "models[0].limits.temprature"},
+                    BadConfig{"Provider", "providers:\n  openai:\n    nme: OpenAI\n", "providers.openai.nme"},
+                    BadConfig{"ProviderLimits", "providers:\n  openai:\n    limits: {top: 1}\n",
+                              "providers.openai.limits.top"},
+                    BadConfig{"Plugin", "plugins:\n  - name: auth\n    cofig: {}\n", "plugins[0].cofig"}),
     [](const testing::TestParamInfo<BadConfig>& info) { return std::string(info.param.name); });
 
 INSTANTIATE_TEST_SUITE_P(
@@ -320,9 +327,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"NoThreads", "listen:\n  threads: 0\n", "listen.threads"},
         BadConfig{"TinyRequestLimit", "listen:\n  max_request_bytes: 100\n", "listen.max_request_bytes"},
         BadConfig{"ZeroTimeout", "listen:\n  header_timeout_ms: 0\n", "listen.header_timeout_ms"},
-        BadConfig{"NegativeUpstreamTimeout", "upstream:\n  idle_timeout_ms: -5\n", "upstream.idle_timeout_ms"},
+        BadConfig{"NegativeUpstreamTimeout", "upstream:\n  idle_timeout_ms: -5\n",
+                  "upstream.idle_timeout_ms"},
         BadConfig{"BaseUrlWithoutScheme", "upstream:\n  base_url: fragments.e2b.dev\n", "upstream.base_url"},
-        BadConfig{"BaseUrlOtherScheme", "upstream:\n  base_url: ftp://fragments.e2b.dev\n", "upstream.base_url"},
+        BadConfig{"BaseUrlOtherScheme", "upstream:\n  base_url: ftp://fragments.e2b.dev\n",
+                  "upstream.base_url"},
         BadConfig{"NoConnections", "upstream:\n  max_connections: 0\n", "upstream.max_connections"},
         BadConfig{"LogLevel", "log:\n  level: verbose\n", "log.level"},
         BadConfig{"DocumentNotAMapping", "- listen\n- upstream\n", "config"},
@@ -332,11 +341,14 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"ModelWithEmptyId", "models:\n  - id: \"\"\n    provider_id: openai\n", "models[0].id"},
         BadConfig{"ModelWithoutProvider", "models:\n  - id: m\n", "models[0].provider_id"},
         BadConfig{"DuplicateModel",
-                  "models:\n  - id: m\n    provider_id: openai\n  - id: m\n    provider_id: ollama\n", "models[1].id"},
+                  "models:\n  - id: m\n    provider_id: openai\n  - id: m\n    provider_id: ollama\n",
+                  "models[1].id"},
         BadConfig{"AliasOfExistingModel",
-                  "models:\n  - id: a\n    provider_id: openai\n    aliases: [b]\n  - id: b\n    provider_id: openai\n",
+                  "models:\n  - id: a\n    provider_id: openai\n    aliases: [b]\n  - id: b\n    "
+                  "provider_id: openai\n",
                   "models"},
-        BadConfig{"AliasTwice", "models:\n  - id: a\n    provider_id: openai\n    aliases: [x, x]\n", "models"},
+        BadConfig{"AliasTwice", "models:\n  - id: a\n    provider_id: openai\n    aliases: [x, x]\n",
+                  "models"},
         BadConfig{"AliasesNotStrings", "models:\n  - id: a\n    provider_id: openai\n    aliases: [{x: 1}]\n",
                   "models[0].aliases"},
         BadConfig{"PluginWithoutName", "plugins:\n  - path: /x.so\n", "plugins[0].name"},
@@ -376,7 +388,8 @@ TEST_F(ConfigTest, EnvironmentHostWinsOverFile) {
 
 TEST_F(ConfigTest, EnvironmentBaseUrlWinsAndKeepsOtherUpstreamSettings) {
   env_.set("E2B_BASE_URL", "http://fake-fragments:3000/");
-  const GatewayConfig c = parse("upstream:\n  base_url: https://fragments.e2b.dev\n  connect_timeout_ms: 1234\n");
+  const GatewayConfig c =
+      parse("upstream:\n  base_url: https://fragments.e2b.dev\n  connect_timeout_ms: 1234\n");
   EXPECT_EQ(c.upstream.base_url, "http://fake-fragments:3000");
   EXPECT_EQ(c.upstream.connect_timeout, std::chrono::milliseconds(1234));
 }
@@ -531,9 +544,9 @@ TEST_F(ConfigTest, PluginDirFromFileIsUsed) {
 // load_dotenv and load_config
 
 TEST_F(ConfigTest, DotenvSetsVariablesWithoutOverridingExistingOnes) {
-  const std::vector<std::string> names{"GW_DOTENV_PLAIN",  "GW_DOTENV_EXPORTED", "GW_DOTENV_DQ",
-                                       "GW_DOTENV_SQ",     "GW_DOTENV_SPACED",   "GW_DOTENV_EXISTING",
-                                       "GW_DOTENV_COMMENTED", "GW_DOTENV_URL",    "GW_DOTENV_MISMATCH"};
+  const std::vector<std::string> names{"GW_DOTENV_PLAIN",     "GW_DOTENV_EXPORTED", "GW_DOTENV_DQ",
+                                       "GW_DOTENV_SQ",        "GW_DOTENV_SPACED",   "GW_DOTENV_EXISTING",
+                                       "GW_DOTENV_COMMENTED", "GW_DOTENV_URL",      "GW_DOTENV_MISMATCH"};
   for (const auto& name : names) env_.unset(name);
   env_.set("GW_DOTENV_EXISTING", "from-environment");
   const TempDir dir;

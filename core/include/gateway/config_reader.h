@@ -17,7 +17,8 @@ class ConfigReader {
  public:
   explicit ConfigReader(const nlohmann::json& config, std::string prefix = "")
       : config_(config.is_null() ? nlohmann::json::object() : config), prefix_(std::move(prefix)) {
-    if (!config_.is_object()) throw PluginConfigError(prefix_.empty() ? "config" : prefix_, "must be a mapping");
+    if (!config_.is_object())
+      throw PluginConfigError(prefix_.empty() ? "config" : prefix_, "must be a mapping");
   }
 
   template <typename T>

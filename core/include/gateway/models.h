@@ -30,8 +30,8 @@ struct ModelInfo {
   bool multimodal = false;
   std::string instructions;  ///< per-model instructions for the upstream prompt
   ModelLimits limits;
-  std::string alias_of;      ///< for an alias: the id of the model it stands for
-  nlohmann::json extra;      ///< any further keys from config.yaml, for plugins
+  std::string alias_of;  ///< for an alias: the id of the model it stands for
+  nlohmann::json extra;  ///< any further keys from config.yaml, for plugins
 };
 
 /// Public id → entry, in configured order.

@@ -30,8 +30,8 @@ enum class Route { ChatCompletions, Models, Health, Metrics, Other };
 /// The caller's identity, filled in by an authentication plugin.
 struct Principal {
   bool authenticated = false;
-  std::string key_id;                       ///< stable id of the key (never the secret)
-  std::string key_mask;                     ///< display form, e.g. "sk-e2b-ab12…"
+  std::string key_id;    ///< stable id of the key (never the secret)
+  std::string key_mask;  ///< display form, e.g. "sk-e2b-ab12…"
   std::string tenant_id;
   std::string user;
   std::vector<std::string> allowed_models;  ///< empty = every model
@@ -134,7 +134,7 @@ struct RequestRecord {
   bool stream = false;
   int status = 0;
   Outcome outcome = Outcome::Completed;
-  std::string error_code;      ///< OpenAI error code when the request failed
+  std::string error_code;  ///< OpenAI error code when the request failed
   Principal principal;
   Usage usage;
   std::chrono::milliseconds duration{0};
@@ -151,15 +151,11 @@ class Plugin {
   /// Request-headers phase, every route, on the connection's I/O thread, before the body is
   /// interpreted (authentication, CORS, rate limits). Return a response to answer locally and
   /// stop the chain; return nullopt to continue.
-  virtual std::optional<LocalResponse> on_request_headers(RequestContext& /*ctx*/) {
-    return std::nullopt;
-  }
+  virtual std::optional<LocalResponse> on_request_headers(RequestContext& /*ctx*/) { return std::nullopt; }
 
   /// Request-body phase, chat route only, after the gateway parsed and validated the chat request
   /// and resolved its model (parameter constraints, model permissions). Same contract as above.
-  virtual std::optional<LocalResponse> on_request_body(RequestContext& /*ctx*/) {
-    return std::nullopt;
-  }
+  virtual std::optional<LocalResponse> on_request_body(RequestContext& /*ctx*/) { return std::nullopt; }
 
   /// True for the one plugin that produces chat completions from an upstream.
   virtual bool is_upstream() const { return false; }
@@ -200,8 +196,7 @@ class PluginConfigError : public std::runtime_error {
   std::string field_;
 };
 
-using PluginFactory = std::unique_ptr<Plugin> (*)(const PluginHost& host,
-                                                  const nlohmann::json& config);
+using PluginFactory = std::unique_ptr<Plugin> (*)(const PluginHost& host, const nlohmann::json& config);
 
 /// What a plugin shared object describes about itself.
 struct PluginDescriptor {
@@ -216,10 +211,9 @@ struct PluginDescriptor {
 #define GATEWAY_PLUGIN_ENTRY "gateway_plugin_descriptor"
 
 /// Declares the plugin's entry point: `GATEWAY_PLUGIN("auth", &make_auth_plugin)`.
-#define GATEWAY_PLUGIN(NAME, FACTORY)                                                    \
-  extern "C" __attribute__((visibility("default"))) const gateway::PluginDescriptor*    \
-  gateway_plugin_descriptor() {                                                          \
-    static const gateway::PluginDescriptor descriptor{gateway::kPluginAbiVersion, NAME, \
-                                                      FACTORY};                          \
-    return &descriptor;                                                                  \
+#define GATEWAY_PLUGIN(NAME, FACTORY)                                                             \
+  extern "C" __attribute__((visibility("default"))) const gateway::PluginDescriptor*              \
+  gateway_plugin_descriptor() {                                                                   \
+    static const gateway::PluginDescriptor descriptor{gateway::kPluginAbiVersion, NAME, FACTORY}; \
+    return &descriptor;                                                                           \
   }

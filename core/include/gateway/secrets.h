@@ -11,7 +11,8 @@ namespace gateway {
 /// show at most three characters.
 inline std::string mask_secret(std::string_view secret) {
   constexpr std::size_t kShown = 11;  // "sk-e2b-" plus four characters
-  if (secret.size() <= kShown + 8) return std::string(secret.substr(0, std::min<std::size_t>(secret.size(), 3))) + "…";
+  if (secret.size() <= kShown + 8)
+    return std::string(secret.substr(0, std::min<std::size_t>(secret.size(), 3))) + "…";
   return std::string(secret.substr(0, kShown)) + "…";
 }
 

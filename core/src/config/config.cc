@@ -2,10 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <charconv>
 #include <sstream>
 
 #include "gateway/config_reader.h"
@@ -89,7 +89,8 @@ void parse_listen(const nlohmann::json& section, ServerOptions& server) {
   const auto threads = r.get<long long>("threads", static_cast<long long>(server.threads));
   if (threads < 1 || threads > 64) throw PluginConfigError("listen.threads", "must be between 1 and 64");
   server.threads = static_cast<std::size_t>(threads);
-  const auto max_request = r.get<long long>("max_request_bytes", static_cast<long long>(server.max_request_size));
+  const auto max_request =
+      r.get<long long>("max_request_bytes", static_cast<long long>(server.max_request_size));
   if (max_request < 1024) throw PluginConfigError("listen.max_request_bytes", "must be at least 1024");
   server.max_request_size = static_cast<std::size_t>(max_request);
   server.header_timeout = millis(r, "header_timeout_ms", server.header_timeout);
@@ -166,7 +167,8 @@ ModelCatalog parse_models(const nlohmann::json& section,
     m.id = r.get<std::string>("id", "");
     m.provider_id = r.get<std::string>("provider_id", "");
     auto provider = providers.find(m.provider_id);
-    const ProviderDefaults defaults = provider == providers.end() ? ProviderDefaults{m.provider_id, {}, ""} : provider->second;
+    const ProviderDefaults defaults =
+        provider == providers.end() ? ProviderDefaults{m.provider_id, {}, ""} : provider->second;
     m.upstream_id = r.get<std::string>("upstream_id", m.id);
     m.provider = r.get<std::string>("provider", defaults.name);
     m.name = r.get<std::string>("name", m.id);
@@ -225,7 +227,8 @@ void load_dotenv(const std::filesystem::path& file) {
     if (eq == std::string::npos) continue;
     std::string key = trim(line.substr(0, eq));
     std::string value = trim(line.substr(eq + 1));
-    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }
     if (!key.empty()) ::setenv(key.c_str(), value.c_str(), 0);
@@ -300,12 +303,14 @@ GatewayConfig parse_config(const nlohmann::json& document, const std::filesystem
     }
     if (const char* level = std::getenv("E2B_LOG_LEVEL"); level && *level) config.log_level = level;
     static const std::set<std::string> levels{"debug", "info", "warn", "error"};
-    if (!levels.count(config.log_level)) throw PluginConfigError("log.level", "must be debug, info, warn or error");
+    if (!levels.count(config.log_level))
+      throw PluginConfigError("log.level", "must be debug, info, warn or error");
     return config;
   });
 }
 
-GatewayConfig load_config(const std::filesystem::path& path, const std::filesystem::path& default_plugin_dir) {
+GatewayConfig load_config(const std::filesystem::path& path,
+                          const std::filesystem::path& default_plugin_dir) {
   load_dotenv(".env");
   std::ifstream in(path);
   if (!in) throw ConfigError("config", "cannot read " + path.string());

@@ -62,11 +62,9 @@ nlohmann::json yaml_to_json(const std::string& yaml_text);
 
 /// Builds the configuration from parsed settings and applies environment overrides.
 /// `default_plugin_dir` is used when the file names none.
-GatewayConfig parse_config(const nlohmann::json& document,
-                           const std::filesystem::path& default_plugin_dir);
+GatewayConfig parse_config(const nlohmann::json& document, const std::filesystem::path& default_plugin_dir);
 
 /// Loads `path` (reading .env first).
-GatewayConfig load_config(const std::filesystem::path& path,
-                          const std::filesystem::path& default_plugin_dir);
+GatewayConfig load_config(const std::filesystem::path& path, const std::filesystem::path& default_plugin_dir);
 
 }  // namespace gateway

@@ -11,8 +11,11 @@ LocalResponse invalid(std::string_view message, std::string_view param,
 }
 
 std::optional<LocalResponse> validate_messages(const nlohmann::json& messages) {
-  if (!messages.is_array()) return invalid("'messages' must be an array of message objects", "messages", "missing_required_parameter");
-  if (messages.empty()) return invalid("'messages' must contain at least one message", "messages", "empty_array");
+  if (!messages.is_array())
+    return invalid("'messages' must be an array of message objects", "messages",
+                   "missing_required_parameter");
+  if (messages.empty())
+    return invalid("'messages' must contain at least one message", "messages", "empty_array");
   static const std::set<std::string> roles{"system", "developer", "user", "assistant", "tool", "function"};
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i];
@@ -53,7 +56,8 @@ std::variant<ChatRequestInfo, LocalResponse> validate_chat_request(const std::st
                         "We could not parse the JSON body of your request. Send valid JSON.");
   }
   if (!parsed.is_object()) return invalid("The request body must be a JSON object", "", "invalid_json");
-  if (!parsed.contains("model") || !parsed["model"].is_string() || parsed["model"].get<std::string>().empty()) {
+  if (!parsed.contains("model") || !parsed["model"].is_string() ||
+      parsed["model"].get<std::string>().empty()) {
     return invalid("You must provide a model parameter", "model", "missing_required_parameter");
   }
   if (!parsed.contains("messages")) {
@@ -63,16 +67,20 @@ std::variant<ChatRequestInfo, LocalResponse> validate_chat_request(const std::st
 
   ChatRequestInfo info;
   if (parsed.contains("stream") && !parsed["stream"].is_null()) {
-    if (!parsed["stream"].is_boolean()) return invalid("'stream' must be a boolean", "stream", "invalid_type");
+    if (!parsed["stream"].is_boolean())
+      return invalid("'stream' must be a boolean", "stream", "invalid_type");
     info.stream = parsed["stream"].get<bool>();
   }
   if (parsed.contains("stream_options") && !parsed["stream_options"].is_null()) {
     const auto& options = parsed["stream_options"];
-    if (!options.is_object()) return invalid("'stream_options' must be an object", "stream_options", "invalid_type");
-    if (!info.stream) return invalid("'stream_options' is only allowed when 'stream' is true", "stream_options");
+    if (!options.is_object())
+      return invalid("'stream_options' must be an object", "stream_options", "invalid_type");
+    if (!info.stream)
+      return invalid("'stream_options' is only allowed when 'stream' is true", "stream_options");
     if (options.contains("include_usage")) {
       if (!options["include_usage"].is_boolean()) {
-        return invalid("'stream_options.include_usage' must be a boolean", "stream_options.include_usage", "invalid_type");
+        return invalid("'stream_options.include_usage' must be a boolean", "stream_options.include_usage",
+                       "invalid_type");
       }
       info.include_usage = options["include_usage"].get<bool>();
     }
@@ -81,7 +89,8 @@ std::variant<ChatRequestInfo, LocalResponse> validate_chat_request(const std::st
   info.model = models.find(model_id);
   if (info.model == nullptr) {
     return openai_error(404, "invalid_request_error", "model_not_found",
-                        "The model `" + model_id + "` does not exist or you do not have access to it.", "model");
+                        "The model `" + model_id + "` does not exist or you do not have access to it.",
+                        "model");
   }
   return info;
 }
@@ -114,7 +123,8 @@ std::int64_t estimate_prompt_tokens(const nlohmann::json& messages) {
       total += estimate_tokens(c.get_ref<const std::string&>());
     } else if (c.is_array()) {
       for (const auto& part : c) {
-        if (part.contains("text") && part["text"].is_string()) total += estimate_tokens(part["text"].get_ref<const std::string&>());
+        if (part.contains("text") && part["text"].is_string())
+          total += estimate_tokens(part["text"].get_ref<const std::string&>());
       }
     }
   }
@@ -138,16 +148,16 @@ nlohmann::json chunk(const std::string& id, std::int64_t created, const std::str
           {"created", created},
           {"model", model},
           {"system_fingerprint", nullptr},
-          {"choices",
-           nlohmann::json::array({{{"index", 0},
-                                   {"delta", std::move(delta)},
-                                   {"logprobs", nullptr},
-                                   {"finish_reason", finish_reason ? nlohmann::json(finish_reason) : nlohmann::json(nullptr)}}})}};
+          {"choices", nlohmann::json::array({{{"index", 0},
+                                              {"delta", std::move(delta)},
+                                              {"logprobs", nullptr},
+                                              {"finish_reason", finish_reason ? nlohmann::json(finish_reason)
+                                                                              : nlohmann::json(nullptr)}}})}};
 }
 
 nlohmann::json completion(const std::string& id, std::int64_t created, const std::string& model,
-                          const std::string& content, const std::string& reasoning,
-                          FinishReason reason, const Usage& usage) {
+                          const std::string& content, const std::string& reasoning, FinishReason reason,
+                          const Usage& usage) {
   nlohmann::json message{{"role", "assistant"}, {"content", content}, {"refusal", nullptr}};
   if (!reasoning.empty()) message["reasoning_content"] = reasoning;
   return {{"id", id},

@@ -56,8 +56,8 @@ nlohmann::json chunk(const std::string& id, std::int64_t created, const std::str
 
 /// The final non-streamed `chat.completion` object.
 nlohmann::json completion(const std::string& id, std::int64_t created, const std::string& model,
-                          const std::string& content, const std::string& reasoning,
-                          FinishReason reason, const Usage& usage);
+                          const std::string& content, const std::string& reasoning, FinishReason reason,
+                          const Usage& usage);
 
 /// Serialises `value` as one SSE event: "data: …\n\n". Invalid UTF-8 is replaced, never sent.
 std::string sse_event(const nlohmann::json& value);

@@ -38,8 +38,7 @@ constexpr std::string_view kLastChunk = "0\r\n\r\n";
 }  // namespace
 
 ChatExchange::ChatExchange(GatewayServices& services, std::shared_ptr<Connection> connection,
-                           HttpRequest request, std::string request_id,
-                           openai::ChatRequestInfo info)
+                           HttpRequest request, std::string request_id, openai::ChatRequestInfo info)
     : RequestState(services, std::move(connection), std::move(request), std::move(request_id),
                    Route::ChatCompletions),
       info_(info),
@@ -54,8 +53,8 @@ void ChatExchange::begin(Plugin& upstream) {
   counted_in_flight_ = true;
   connection_->set_on_gone([self] { self->client_left(); });
   connection_->set_on_written([self](std::size_t written) {
-    const auto left = self->buffered_.fetch_sub(static_cast<std::int64_t>(written)) -
-                      static_cast<std::int64_t>(written);
+    const auto left =
+        self->buffered_.fetch_sub(static_cast<std::int64_t>(written)) - static_cast<std::int64_t>(written);
     if (left < kLowWatermark && self->want_resume_.exchange(false) && self->transfer_id_ != 0) {
       self->services_.upstream->resume(self->transfer_id_);
     }
@@ -63,7 +62,8 @@ void ChatExchange::begin(Plugin& upstream) {
   try {
     upstream.call_upstream(*this, self);
   } catch (const std::exception& e) {
-    fail(openai_error(500, "server_error", "internal_error", std::string("The upstream plugin failed: ") + e.what()));
+    fail(openai_error(500, "server_error", "internal_error",
+                      std::string("The upstream plugin failed: ") + e.what()));
   }
 }
 
@@ -104,7 +104,8 @@ void ChatExchange::delta(Delta delta) {
   if (state_ == State::Done) return;
   start_locked();
   if (!time_to_first_token_) {
-    time_to_first_token_ = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started_);
+    time_to_first_token_ =
+        std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started_);
   }
   completion_estimate_.add(delta.content);
   completion_estimate_.add(delta.reasoning);
@@ -129,7 +130,8 @@ void ChatExchange::flush_open_delta_locked() {
   if (open_delta_.empty()) return;
   const char* key = open_delta_is_reasoning_ ? "reasoning_content" : "content";
   std::string event = chunk_event({{key, open_delta_}}, nullptr);
-  buffered_.fetch_add(static_cast<std::int64_t>(event.size()) - static_cast<std::int64_t>(open_delta_.size()));
+  buffered_.fetch_add(static_cast<std::int64_t>(event.size()) -
+                      static_cast<std::int64_t>(open_delta_.size()));
   open_delta_.clear();
   pending_ += event;
 }
@@ -162,9 +164,9 @@ void ChatExchange::finish(FinishReason reason, std::optional<Usage> usage) {
     bytes += chunked("data: [DONE]\n\n");
     bytes += kLastChunk;
   } else {
-    const auto body = openai::completion(completion_id_, created_, model_->id, content_, reasoning_,
-                                         reason, final_usage)
-                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const auto body =
+        openai::completion(completion_id_, created_, model_->id, content_, reasoning_, reason, final_usage)
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     bytes = head(200, {{"Content-Type", "application/json"}}, static_cast<long long>(body.size())) + body;
   }
   terminal_pending_ = true;
@@ -178,7 +180,8 @@ void ChatExchange::fail(LocalResponse error) {
   state_ = State::Done;
   error_code_ = error_code_of(error);
   outcome_ = error.status == 504 ? Outcome::Timeout : Outcome::UpstreamError;
-  reported_usage_ = Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true};
+  reported_usage_ =
+      Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true};
   std::string bytes;
   if (committed) {
     flush_open_delta_locked();
@@ -188,7 +191,8 @@ void ChatExchange::fail(LocalResponse error) {
     bytes += kLastChunk;
   } else {
     status_ = error.status;
-    if (!find_header(error.headers, "content-type")) error.headers.emplace_back("Content-Type", "application/json");
+    if (!find_header(error.headers, "content-type"))
+      error.headers.emplace_back("Content-Type", "application/json");
     bytes = head(error.status, error.headers, static_cast<long long>(error.body.size())) + error.body;
   }
   terminal_pending_ = true;
@@ -246,7 +250,8 @@ void ChatExchange::client_left() {
     state_ = State::Done;
     outcome_ = Outcome::ClientCancelled;
     if (status_ == 0) status_ = 499;  // the client closed the request before any answer
-    reported_usage_ = Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true};
+    reported_usage_ =
+        Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true};
   }
   emit_log();
 }

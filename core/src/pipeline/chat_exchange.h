@@ -16,8 +16,8 @@ class ChatExchange : public RequestState,
                      public FlowControl,
                      public std::enable_shared_from_this<ChatExchange> {
  public:
-  ChatExchange(GatewayServices& services, std::shared_ptr<Connection> connection,
-               HttpRequest request, std::string request_id, openai::ChatRequestInfo info);
+  ChatExchange(GatewayServices& services, std::shared_ptr<Connection> connection, HttpRequest request,
+               std::string request_id, openai::ChatRequestInfo info);
 
   /// Hands the request to the upstream plugin (reactor thread).
   void begin(Plugin& upstream);
@@ -71,8 +71,8 @@ class ChatExchange : public RequestState,
   std::atomic<bool> want_resume_{false};
   std::atomic<bool> logged_{false};
   std::atomic<std::int64_t> buffered_{0};
-  std::uint64_t transfer_id_ = 0;  // reactor thread
-  bool terminal_written_ = false;  // reactor thread
+  std::uint64_t transfer_id_ = 0;   // reactor thread
+  bool terminal_written_ = false;   // reactor thread
   bool counted_in_flight_ = false;  // reactor thread
 };
 

@@ -99,16 +99,19 @@ void GatewayApp::serve_local(RequestState& ctx) {
     case Route::Health:
       if (!get) break;
       if (request.path == "/health") {
-        ctx.respond(json_response(200, {{"status", "ok"}, {"version", services_.version}}), Outcome::Completed);
+        ctx.respond(json_response(200, {{"status", "ok"}, {"version", services_.version}}),
+                    Outcome::Completed);
       } else if (request.path == "/healthz/live") {
         ctx.respond(json_response(200, {{"status", "ok"}}), Outcome::Completed);
       } else if (request.path == "/healthz/ready") {
-        const char* problem = services_.draining ? "shutting down"
+        const char* problem = services_.draining                       ? "shutting down"
                               : services_.chain->upstream() == nullptr ? "no upstream plugin configured"
                                                                        : nullptr;
-        ctx.respond(json_response(problem ? 503 : 200, {{"status", problem ? problem : "ready"}}), Outcome::Completed);
+        ctx.respond(json_response(problem ? 503 : 200, {{"status", problem ? problem : "ready"}}),
+                    Outcome::Completed);
       } else {
-        ctx.respond(openai_error(404, "invalid_request_error", "not_found", "Unknown path " + request.path), Outcome::Rejected);
+        ctx.respond(openai_error(404, "invalid_request_error", "not_found", "Unknown path " + request.path),
+                    Outcome::Rejected);
       }
       return;
     case Route::Models: {
@@ -122,9 +125,10 @@ void GatewayApp::serve_local(RequestState& ctx) {
         const std::string id = request.path.substr(prefix.size());
         const ModelInfo* model = catalog.find(id);
         if (model == nullptr || !allowed(ctx.principal(), id)) {
-          ctx.respond(openai_error(404, "invalid_request_error", "model_not_found",
-                                   "The model `" + id + "` does not exist or you do not have access to it.", "model"),
-                      Outcome::Rejected);
+          ctx.respond(
+              openai_error(404, "invalid_request_error", "model_not_found",
+                           "The model `" + id + "` does not exist or you do not have access to it.", "model"),
+              Outcome::Rejected);
         } else {
           ctx.respond(json_response(200, model_object(*model)), Outcome::Completed);
         }
@@ -156,8 +160,8 @@ void GatewayApp::serve_chat(const std::shared_ptr<Connection>& connection, HttpR
   auto validation = openai::validate_chat_request(request.body, parsed, services_.config->models);
   openai::ChatRequestInfo info;
   if (auto* ok = std::get_if<openai::ChatRequestInfo>(&validation)) info = *ok;
-  auto exchange = std::make_shared<ChatExchange>(services_, connection, std::move(request),
-                                                 std::move(request_id), info);
+  auto exchange =
+      std::make_shared<ChatExchange>(services_, connection, std::move(request), std::move(request_id), info);
   try {
     if (auto answer = services_.chain->on_request_headers(*exchange)) {
       exchange->respond(std::move(*answer), Outcome::Rejected);

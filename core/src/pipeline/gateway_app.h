@@ -13,8 +13,7 @@ class GatewayApp : public RequestHandler {
 
  private:
   void serve_local(RequestState& ctx);
-  void serve_chat(const std::shared_ptr<Connection>& connection, HttpRequest request,
-                  std::string request_id);
+  void serve_chat(const std::shared_ptr<Connection>& connection, HttpRequest request, std::string request_id);
   GatewayServices& services_;
 };
 

@@ -7,7 +7,9 @@ namespace gateway {
 LogWorker::LogWorker(Sink sink, std::size_t capacity)
     : sink_(std::move(sink)), capacity_(capacity), thread_([this] { run(); }) {}
 
-LogWorker::~LogWorker() { stop(); }
+LogWorker::~LogWorker() {
+  stop();
+}
 
 void LogWorker::submit(RequestRecord record) {
   {
@@ -15,7 +17,8 @@ void LogWorker::submit(RequestRecord record) {
     if (queue_.size() >= capacity_) {
       const auto dropped = dropped_.fetch_add(1) + 1;
       if ((dropped & (dropped - 1)) == 0) {  // report at powers of two, not per record
-        log_message(LogLevel::Error, "log queue full: " + std::to_string(dropped) + " request records dropped so far");
+        log_message(LogLevel::Error,
+                    "log queue full: " + std::to_string(dropped) + " request records dropped so far");
       }
       return;
     }
@@ -49,18 +52,24 @@ void LogWorker::run() {
 
 const char* outcome_name(Outcome outcome) {
   switch (outcome) {
-    case Outcome::Completed: return "completed";
-    case Outcome::ClientCancelled: return "client_cancelled";
-    case Outcome::UpstreamError: return "upstream_error";
-    case Outcome::Timeout: return "timeout";
-    case Outcome::Rejected: return "rejected";
+    case Outcome::Completed:
+      return "completed";
+    case Outcome::ClientCancelled:
+      return "client_cancelled";
+    case Outcome::UpstreamError:
+      return "upstream_error";
+    case Outcome::Timeout:
+      return "timeout";
+    case Outcome::Rejected:
+      return "rejected";
   }
   return "unknown";
 }
 
 std::string access_line(const RequestRecord& r) {
   std::string line = "request_id=" + r.request_id + " method=" + r.method + " path=" + r.path +
-                     " status=" + std::to_string(r.status) + " duration_ms=" + std::to_string(r.duration.count());
+                     " status=" + std::to_string(r.status) +
+                     " duration_ms=" + std::to_string(r.duration.count());
   if (!r.model.empty()) line += " model=" + r.model + " stream=" + (r.stream ? "true" : "false");
   line += std::string(" outcome=") + outcome_name(r.outcome);
   if (!r.error_code.empty()) line += " error=" + r.error_code;

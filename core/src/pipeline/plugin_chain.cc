@@ -31,9 +31,10 @@ PluginChain PluginChain::load(const GatewayConfig& config, const PluginHost& hos
     loaded->path = spec.path;
     loaded->library.reset(dlopen(spec.path.c_str(), RTLD_NOW | RTLD_LOCAL));
     if (!loaded->library) throw ConfigError(where + ".path", std::string("cannot load: ") + dlerror());
-    auto entry = reinterpret_cast<const PluginDescriptor* (*)()>(
-        dlsym(loaded->library.get(), GATEWAY_PLUGIN_ENTRY));
-    if (entry == nullptr) throw ConfigError(where + ".path", "is not a gateway plugin (no " GATEWAY_PLUGIN_ENTRY ")");
+    auto entry =
+        reinterpret_cast<const PluginDescriptor* (*)()>(dlsym(loaded->library.get(), GATEWAY_PLUGIN_ENTRY));
+    if (entry == nullptr)
+      throw ConfigError(where + ".path", "is not a gateway plugin (no " GATEWAY_PLUGIN_ENTRY ")");
     const PluginDescriptor* descriptor = entry();
     if (descriptor == nullptr || descriptor->abi_version != kPluginAbiVersion) {
       throw ConfigError(where + ".path", "was built for plugin ABI " +
@@ -41,7 +42,8 @@ PluginChain PluginChain::load(const GatewayConfig& config, const PluginHost& hos
                                              ", this gateway speaks " + std::to_string(kPluginAbiVersion));
     }
     if (spec.name != descriptor->name) {
-      throw ConfigError(where + ".name", std::string("the library at this path is plugin '") + descriptor->name + "'");
+      throw ConfigError(where + ".name",
+                        std::string("the library at this path is plugin '") + descriptor->name + "'");
     }
     try {
       loaded->plugin = descriptor->create(host, spec.config);
@@ -51,7 +53,8 @@ PluginChain PluginChain::load(const GatewayConfig& config, const PluginHost& hos
       throw ConfigError(where + ".config", e.what());
     }
     if (loaded->plugin->is_upstream()) {
-      if (chain.upstream_ != nullptr) throw ConfigError(where, "a second upstream plugin; exactly one may produce responses");
+      if (chain.upstream_ != nullptr)
+        throw ConfigError(where, "a second upstream plugin; exactly one may produce responses");
       chain.upstream_ = loaded->plugin.get();
     }
     chain.plugins_.push_back(std::move(loaded));

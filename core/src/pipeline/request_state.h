@@ -31,8 +31,8 @@ struct GatewayServices {
 /// A request's context. Reactor-thread only, except where a subclass says otherwise.
 class RequestState : public RequestContext {
  public:
-  RequestState(GatewayServices& services, std::shared_ptr<Connection> connection,
-               HttpRequest request, std::string request_id, Route route);
+  RequestState(GatewayServices& services, std::shared_ptr<Connection> connection, HttpRequest request,
+               std::string request_id, Route route);
 
   const HttpRequest& request() const override { return request_; }
   const std::string& request_id() const override { return request_id_; }

@@ -22,8 +22,8 @@ void Connection::send(std::string_view bytes) {
 void Connection::flush() {
   std::size_t written_now = 0;
   while (!gone_ && out_offset_ < out_.size()) {
-    const ssize_t n = ::send(fd_, out_.data() + out_offset_, out_.size() - out_offset_,
-                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    const ssize_t n =
+        ::send(fd_, out_.data() + out_offset_, out_.size() - out_offset_, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) {
       out_offset_ += static_cast<std::size_t>(n);
       written_now += static_cast<std::size_t>(n);
@@ -125,30 +125,48 @@ void Connection::reject(int status, std::string_view code, std::string_view mess
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
   }
 }
 
-std::string response_head(int status, const Headers& headers, long long content_length,
-                          bool keep_alive) {
+std::string response_head(int status, const Headers& headers, long long content_length, bool keep_alive) {
   std::string head = "HTTP/1.1 " + std::to_string(status) + " ";
   head += reason_phrase(status);
   head += "\r\n";

@@ -97,8 +97,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 
 /// Serialises a response head: status line, headers, Content-Length when `content_length` >= 0.
-std::string response_head(int status, const Headers& headers, long long content_length,
-                          bool keep_alive);
+std::string response_head(int status, const Headers& headers, long long content_length, bool keep_alive);
 
 /// The reason phrase for an HTTP status code.
 std::string_view reason_phrase(int status);

@@ -56,8 +56,7 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
  public:
   PROTOTYPE_OF(Tcp::Handler, ConnectionHandler)
 
-  ConnectionHandler(const ServerOptions& options, RequestHandler& app)
-      : options_(options), app_(app) {}
+  ConnectionHandler(const ServerOptions& options, RequestHandler& app) : options_(options), app_(app) {}
   ConnectionHandler(const ConnectionHandler& other)
       : Tcp::Handler(), ConnectionOwner(), options_(other.options_), app_(other.app_) {}
 
@@ -89,9 +88,9 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
     if (!slot.parser->feed(buffer, len)) {
       slot.parser->reset();
       connection->set_partial_request(false);
-      connection->reject(413, "request_too_large",
-                         "Request exceeds the maximum size of " +
-                             std::to_string(options_.max_request_size) + " bytes");
+      connection->reject(
+          413, "request_too_large",
+          "Request exceeds the maximum size of " + std::to_string(options_.max_request_size) + " bytes");
       return;
     }
     Http::Private::State state;
@@ -135,7 +134,7 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
     std::weak_ptr<Tcp::Peer> peer;
     std::unique_ptr<Http::RequestParser> parser;
     std::shared_ptr<Connection> connection;
-    std::string head;        // the current request's bytes until its header block ends
+    std::string head;  // the current request's bytes until its header block ends
     bool head_done = false;
   };
 
@@ -205,8 +204,7 @@ class GatewayTransport : public Tcp::Transport {
   }
 
   std::shared_ptr<Aio::Handler> clone() const override {
-    return std::make_shared<GatewayTransport>(
-        std::static_pointer_cast<ConnectionHandler>(handler_->clone()));
+    return std::make_shared<GatewayTransport>(std::static_pointer_cast<ConnectionHandler>(handler_->clone()));
   }
 
   void post(std::function<void()> task) { tasks_.push(std::move(task)); }
@@ -254,8 +252,7 @@ void ConnectionHandler::tick() {
       if (now - c.closing_since() > kCloseLinger) to_close.push_back(slot.connection);
     } else if (c.blocked() && now - c.blocked_since() > options_.write_timeout) {
       to_close.push_back(slot.connection);
-    } else if (!c.busy() && c.has_partial_request() &&
-               now - c.request_started() > options_.header_timeout) {
+    } else if (!c.busy() && c.has_partial_request() && now - c.request_started() > options_.header_timeout) {
       slot.parser->reset();
       c.set_partial_request(false);
       c.reject(408, "request_timeout", "The request was not received in time");
@@ -272,14 +269,16 @@ void ConnectionHandler::tick() {
 HttpServer::HttpServer(ServerOptions options, RequestHandler& handler)
     : options_(std::move(options)), handler_(handler) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 void HttpServer::start() {
   Address address(options_.host, Port(options_.port));
   listener_ = std::make_unique<Tcp::Listener>(address);
   auto handler = std::make_shared<ConnectionHandler>(options_, handler_);
-  listener_->init(options_.threads, Flags<Tcp::Options>(Tcp::Options::ReuseAddr) | Tcp::Options::NoDelay, "gw-reactor",
-                  4096);
+  listener_->init(options_.threads, Flags<Tcp::Options>(Tcp::Options::ReuseAddr) | Tcp::Options::NoDelay,
+                  "gw-reactor", 4096);
   listener_->setHandler(handler);
   listener_->setTransportFactory([handler] { return std::make_shared<GatewayTransport>(handler); });
   listener_->bind();

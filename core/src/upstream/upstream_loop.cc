@@ -152,8 +152,12 @@ UpstreamLoop::TransferId UpstreamLoop::start(UpstreamRequest request,
   return id;
 }
 
-void UpstreamLoop::cancel(TransferId id) { push(Command{CommandKind::Cancel, id}); }
-void UpstreamLoop::resume(TransferId id) { push(Command{CommandKind::Resume, id}); }
+void UpstreamLoop::cancel(TransferId id) {
+  push(Command{CommandKind::Cancel, id});
+}
+void UpstreamLoop::resume(TransferId id) {
+  push(Command{CommandKind::Resume, id});
+}
 
 void UpstreamLoop::push(Command command) {
   {
@@ -344,8 +348,9 @@ void UpstreamLoop::check_deadlines() {
     }
   }
   for (const auto& [id, end] : expired) {
-    finish(id, end, end == UpstreamEnd::FirstByteTimeout ? "no response from the upstream in time"
-                                                         : "the upstream stopped sending");
+    finish(id, end,
+           end == UpstreamEnd::FirstByteTimeout ? "no response from the upstream in time"
+                                                : "the upstream stopped sending");
   }
 }
 

@@ -10,8 +10,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "util/unique_fd.h"
 #include "gateway/plugin.h"
+#include "util/unique_fd.h"
 
 namespace gateway {
 

@@ -14,8 +14,7 @@ constexpr std::string_view kCrlf = "\r\n";
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -34,10 +33,8 @@ void decode_chunked(std::string_view data, CapturedResponse& out) {
     size_line = size_line.substr(0, size_line.find(';'));  // chunk extensions
     size_line = trim_spaces(size_line);
     std::size_t size = 0;
-    const auto [end, ec] =
-        std::from_chars(size_line.data(), size_line.data() + size_line.size(), size, 16);
-    if (ec != std::errc{} || end != size_line.data() + size_line.size() || size_line.empty())
-      return;
+    const auto [end, ec] = std::from_chars(size_line.data(), size_line.data() + size_line.size(), size, 16);
+    if (ec != std::errc{} || end != size_line.data() + size_line.size() || size_line.empty()) return;
     pos = eol + kCrlf.size();
     if (size == 0) {
       out.terminated = true;

@@ -29,9 +29,13 @@ test::CapturedResponse capture(const std::string& name) {
   return test::load_capture(std::string(FRAGMENTS_WIRE_DIR) + "/" + name);
 }
 
-Headers headers_of(const test::CapturedResponse& c) { return Headers(c.headers.begin(), c.headers.end()); }
+Headers headers_of(const test::CapturedResponse& c) {
+  return Headers(c.headers.begin(), c.headers.end());
+}
 
-system_clock::time_point at_ms(long long epoch_ms) { return system_clock::time_point(milliseconds(epoch_ms)); }
+system_clock::time_point at_ms(long long epoch_ms) {
+  return system_clock::time_point(milliseconds(epoch_ms));
+}
 
 const system_clock::time_point kNow = at_ms(1'795'800'000'000);  // any fixed instant
 
@@ -88,7 +92,8 @@ TEST(MapUpstreamStatus, OwnRateLimitGives429WithRetryAfterFromReset) {
 TEST(MapUpstreamStatus, RetryAfterRoundsUpToWholeSeconds) {
   const long long reset = 1'795'824'000'000;
   const auto after = [&](long long now_ms) {
-    return retry_after(map_upstream_status(429, {{"x-ratelimit-reset", std::to_string(reset)}}, "", at_ms(now_ms)));
+    return retry_after(
+        map_upstream_status(429, {{"x-ratelimit-reset", std::to_string(reset)}}, "", at_ms(now_ms)));
   };
   EXPECT_EQ(after(reset - 90'500), "91");
   EXPECT_EQ(after(reset - 2'000), "2");
@@ -100,8 +105,9 @@ TEST(MapUpstreamStatus, RetryAfterRoundsUpToWholeSeconds) {
 TEST(MapUpstreamStatus, RetryAfterIsAtLeastOneSecondWhenResetHasPassed) {
   const long long reset = 1'795'824'000'000;
   for (long long now : {reset, reset + 1, reset + 3'600'000}) {
-    EXPECT_EQ(retry_after(map_upstream_status(429, {{"x-ratelimit-reset", std::to_string(reset)}}, "", at_ms(now))),
-              "1");
+    EXPECT_EQ(
+        retry_after(map_upstream_status(429, {{"x-ratelimit-reset", std::to_string(reset)}}, "", at_ms(now))),
+        "1");
   }
 }
 
@@ -111,7 +117,8 @@ TEST(MapUpstreamStatus, RateLimitResetHeaderNameIsCaseInsensitive) {
 }
 
 TEST(MapUpstreamStatus, ProviderRateLimitWithoutResetHasNoRetryAfter) {
-  for (const char* name : {"err-openai-http429.raw", "err-ollama-http429.raw", "err-openai-http400limit.raw"}) {
+  for (const char* name :
+       {"err-openai-http429.raw", "err-ollama-http429.raw", "err-openai-http400limit.raw"}) {
     SCOPED_TRACE(name);
     const auto response = map_capture(name);
     expect_openai_error(response, 429, "requests", "rate_limit_exceeded");
@@ -183,7 +190,8 @@ TEST(MapUpstreamStatus, NotFoundOrWrongMethodMeansMisconfiguredUpstream) {
 TEST(MapUpstreamStatus, OtherStatusesGive502) {
   for (int status : {400, 418, 502, 504}) {
     SCOPED_TRACE(status);
-    expect_openai_error(map_upstream_status(status, {}, "nope", kNow), 502, "upstream_error", "upstream_error");
+    expect_openai_error(map_upstream_status(status, {}, "nope", kNow), 502, "upstream_error",
+                        "upstream_error");
   }
 }
 
@@ -204,10 +212,12 @@ TEST(MapUpstreamStatus, EveryCapturedErrorIsOpenAIShaped) {
     SCOPED_TRACE(name);
     ++seen;
     const auto response = map_upstream_status(c.status, headers_of(c), c.body, kNow);
-    EXPECT_TRUE(response.status == 429 || response.status == 502 || response.status == 503) << response.status;
+    EXPECT_TRUE(response.status == 429 || response.status == 502 || response.status == 503)
+        << response.status;
     const json body = json::parse(response.body);
     ASSERT_TRUE(body.contains("error"));
-    for (const char* key : {"message", "type", "param", "code"}) EXPECT_TRUE(body["error"].contains(key)) << key;
+    for (const char* key : {"message", "type", "param", "code"})
+      EXPECT_TRUE(body["error"].contains(key)) << key;
     EXPECT_TRUE(body["error"]["code"].is_string());
   }
   EXPECT_GE(seen, 20);
@@ -224,7 +234,9 @@ struct TransportCase {
   const char* code;
 };
 
-void PrintTo(const TransportCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const TransportCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class MapTransportFailure : public testing::TestWithParam<TransportCase> {};
 
@@ -236,12 +248,14 @@ TEST_P(MapTransportFailure, GivesTheDocumentedError) {
 
 INSTANTIATE_TEST_SUITE_P(
     Ends, MapTransportFailure,
-    testing::Values(TransportCase{"ConnectFailed", UpstreamEnd::ConnectFailed, 502, "upstream_error", "upstream_unreachable"},
-                    TransportCase{"ConnectTimeout", UpstreamEnd::ConnectTimeout, 504, "timeout", "upstream_timeout"},
-                    TransportCase{"FirstByteTimeout", UpstreamEnd::FirstByteTimeout, 504, "timeout", "upstream_timeout"},
-                    TransportCase{"IdleTimeout", UpstreamEnd::IdleTimeout, 504, "timeout", "upstream_timeout"},
-                    TransportCase{"Reset", UpstreamEnd::Reset, 502, "upstream_error", "upstream_disconnected"},
-                    TransportCase{"Protocol", UpstreamEnd::Protocol, 502, "upstream_error", "bad_upstream_response"}),
+    testing::Values(
+        TransportCase{"ConnectFailed", UpstreamEnd::ConnectFailed, 502, "upstream_error",
+                      "upstream_unreachable"},
+        TransportCase{"ConnectTimeout", UpstreamEnd::ConnectTimeout, 504, "timeout", "upstream_timeout"},
+        TransportCase{"FirstByteTimeout", UpstreamEnd::FirstByteTimeout, 504, "timeout", "upstream_timeout"},
+        TransportCase{"IdleTimeout", UpstreamEnd::IdleTimeout, 504, "timeout", "upstream_timeout"},
+        TransportCase{"Reset", UpstreamEnd::Reset, 502, "upstream_error", "upstream_disconnected"},
+        TransportCase{"Protocol", UpstreamEnd::Protocol, 502, "upstream_error", "bad_upstream_response"}),
     [](const testing::TestParamInfo<TransportCase>& info) { return std::string(info.param.name); });
 
 TEST(MapTransportFailureDetail, ConnectFailureMentionsTheCause) {
@@ -251,7 +265,8 @@ TEST(MapTransportFailureDetail, ConnectFailureMentionsTheCause) {
 
 TEST(MapTransportFailureDetail, CompleteIsStillAnOpenAIError) {
   // Not a failure the plugin should report, but the mapping must stay well-formed.
-  expect_openai_error(map_transport_failure(UpstreamEnd::Complete, ""), 502, "upstream_error", "upstream_error");
+  expect_openai_error(map_transport_failure(UpstreamEnd::Complete, ""), 502, "upstream_error",
+                      "upstream_error");
 }
 
 }  // namespace

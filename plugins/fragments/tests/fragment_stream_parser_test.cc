@@ -21,8 +21,7 @@ namespace {
 using nlohmann::json;
 using test::CapturedResponse;
 constexpr std::string_view kFffd = "\xEF\xBF\xBD";
-constexpr std::string_view kCommentary =
-    "I will answer the user in plain text inside the code field.";
+constexpr std::string_view kCommentary = "I will answer the user in plain text inside the code field.";
 
 // Strict UTF-8 check, written independently of the parser's own Utf8Assembler.
 bool valid_utf8(std::string_view s) {
@@ -45,8 +44,8 @@ bool valid_utf8(std::string_view s) {
         if ((c & 0xC0) != 0x80) return false;
         cp = (cp << 6) | (c & 0x3F);
       }
-      if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-          cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+          (cp >= 0xD800 && cp <= 0xDFFF))
         return false;
     }
     i += n;
@@ -94,8 +93,7 @@ struct FieldOracle {
   static FieldOracle find(std::string_view body, std::string_view key) {
     FieldOracle oracle;
     const std::string quoted = "\"" + std::string(key) + "\"";
-    for (auto at = body.find(quoted); at != std::string_view::npos;
-         at = body.find(quoted, at + 1)) {
+    for (auto at = body.find(quoted); at != std::string_view::npos; at = body.find(quoted, at + 1)) {
       std::size_t p = body.find_first_not_of(" \t\r\n", at + quoted.size());
       if (p == std::string_view::npos || body[p] != ':') continue;
       p = body.find_first_not_of(" \t\r\n", p + 1);
@@ -115,8 +113,7 @@ struct FieldOracle {
         } else if (b >= 0xC0) {
           len = 2;
         }
-        oracle.decoded +=
-            json::parse("\"" + std::string(body.substr(p, len)) + "\"").get<std::string>();
+        oracle.decoded += json::parse("\"" + std::string(body.substr(p, len)) + "\"").get<std::string>();
         p += len;
         oracle.unit_end.push_back(p);
         oracle.decoded_len.push_back(oracle.decoded.size());
@@ -127,8 +124,7 @@ struct FieldOracle {
   }
 
   [[nodiscard]] std::string prefix(std::size_t consumed) const {
-    const auto done =
-        std::upper_bound(unit_end.begin(), unit_end.end(), consumed) - unit_end.begin();
+    const auto done = std::upper_bound(unit_end.begin(), unit_end.end(), consumed) - unit_end.begin();
     return decoded.substr(0, done == 0 ? 0 : decoded_len[done - 1]);
   }
 };
@@ -143,16 +139,13 @@ struct Expected {
 const std::map<std::string, Expected>& special_captures() {
   static const std::string bad =
       R"(Sorry, I cannot produce JSON right now. {"commentary": "oops", "code": "unterminated)";
-  static const Expected truncated{BodyShape::TruncatedObject, "", std::string(kCommentary), "",
-                                  false};
+  static const Expected truncated{BodyShape::TruncatedObject, "", std::string(kCommentary), "", false};
   static const std::map<std::string, Expected> m = {
       {"llm-ollama-badjson", {BodyShape::NotJson, "", "", bad, false}},
       {"llm-openai-badjson", {BodyShape::NotJson, "", "", bad, false}},
-      {"llm-ollama-plaintext",
-       {BodyShape::NotJson, "", "", "Just some plain text, no JSON at all.", false}},
+      {"llm-ollama-plaintext", {BodyShape::NotJson, "", "", "Just some plain text, no JSON at all.", false}},
       {"llm-ollama-codefence", {BodyShape::NotJson, "", "", "fenced", false}},
-      {"llm-ollama-trailing",
-       {BodyShape::CompleteObject, "ok", std::string(kCommentary), "", true}},
+      {"llm-ollama-trailing", {BodyShape::CompleteObject, "ok", std::string(kCommentary), "", true}},
       {"llm-ollama-die", truncated},
       {"llm-openai-die", truncated},
       {"llm-ollama-stall", truncated},
@@ -161,8 +154,7 @@ const std::map<std::string, Expected>& special_captures() {
 }
 
 Expected expected_for(const std::string& name, const std::string& body) {
-  if (const auto it = special_captures().find(name); it != special_captures().end())
-    return it->second;
+  if (const auto it = special_captures().find(name); it != special_captures().end()) return it->second;
   const json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     ADD_FAILURE() << name << ": not a JSON object; give it an entry in special_captures()";
@@ -181,13 +173,10 @@ Expected expected_for(const std::string& name, const std::string& body) {
   if (run.code != want.code) return ::testing::AssertionFailure() << "code: " << run.code;
   if (run.commentary != want.commentary)
     return ::testing::AssertionFailure() << "commentary: " << run.commentary;
-  if (o.fallback != want.fallback)
-    return ::testing::AssertionFailure() << "fallback: " << o.fallback;
-  if (o.code_was_string != want.code_was_string)
-    return ::testing::AssertionFailure() << "code_was_string";
+  if (o.fallback != want.fallback) return ::testing::AssertionFailure() << "fallback: " << o.fallback;
+  if (o.code_was_string != want.code_was_string) return ::testing::AssertionFailure() << "code_was_string";
   if (o.syntax_error) return ::testing::AssertionFailure() << "syntax_error";
-  if (!o.rest.code.empty() || !o.rest.commentary.empty())
-    return ::testing::AssertionFailure() << "rest";
+  if (!o.rest.code.empty() || !o.rest.commentary.empty()) return ::testing::AssertionFailure() << "rest";
   return ::testing::AssertionSuccess();
 }
 
@@ -244,7 +233,9 @@ class OkCapture : public ::testing::TestWithParam<std::string> {
   FieldOracle code_, commentary_;
 };
 
-TEST_P(OkCapture, WholeBody) { feed_checked({capture_.body}); }
+TEST_P(OkCapture, WholeBody) {
+  feed_checked({capture_.body});
+}
 
 TEST_P(OkCapture, EverySplitPosition) {
   const std::string_view body = capture_.body;
@@ -265,12 +256,11 @@ TEST_P(OkCapture, OriginalChunks) {
   feed_checked(std::vector<std::string_view>(capture_.chunks.begin(), capture_.chunks.end()));
 }
 
-INSTANTIATE_TEST_SUITE_P(Wire, OkCapture, ::testing::ValuesIn(ok_capture_names()),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Wire, OkCapture, ::testing::ValuesIn(ok_capture_names()), [](const auto& info) {
+  std::string name = info.param;
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+});
 
 TEST(WireCaptures, InventoryCoversEveryOkCapture) {
   const auto names = ok_capture_names();
@@ -286,8 +276,7 @@ TEST(WireCaptures, ErrorBodiesAreProseOrEmpty) {
     if (capture.status == 200) continue;
     ++checked;
     const Fed run = feed_all({capture.body});
-    EXPECT_EQ(run.outcome.shape, capture.body.empty() ? BodyShape::Empty : BodyShape::NotJson)
-        << path;
+    EXPECT_EQ(run.outcome.shape, capture.body.empty() ? BodyShape::Empty : BodyShape::NotJson) << path;
     EXPECT_EQ(run.outcome.fallback, capture.body) << path;
     EXPECT_EQ(run.code + run.commentary, "") << path;
   }
@@ -318,8 +307,8 @@ TEST(ChunkedBody, DecodesCaptures) {
   EXPECT_TRUE(empty.terminated);
   EXPECT_EQ(empty.body, "");
 
-  const auto cut = test::parse_captured_response(
-      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
+  const auto cut =
+      test::parse_captured_response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
   EXPECT_EQ(cut.body, "hel");
   EXPECT_FALSE(cut.terminated);
 }
@@ -338,15 +327,8 @@ TEST(FragmentStreamParser, ExplicitBodies) {
   const std::vector<Case> cases = {
       {"escape split after the backslash", {R"({"code":"ld\"!\)", R"(n"})"}, {"ld\"!", "\n"}, ""},
       {"\\u split after the backslash", {R"({"code":"\u4e2d\)", R"(u6587"})"}, {"中", "文"}, ""},
-      {"empty code",
-       {R"({"commentary":"Only commentary here.","code":""})"},
-       {""},
-       "Only commentary here."},
-      {"schema mismatch",
-       {R"({"commentary":"missing fields","code":42})"},
-       {""},
-       "missing fields",
-       false},
+      {"empty code", {R"({"commentary":"Only commentary here.","code":""})"}, {""}, "Only commentary here."},
+      {"schema mismatch", {R"({"commentary":"missing fields","code":42})"}, {""}, "missing fields", false},
       {"code null", {R"({"code":null,"commentary":"c"})"}, {""}, "c", false},
       {"code array", {R"({"code":["x"],"commentary":"c"})"}, {""}, "c", false},
       {"code object", {R"({"code":{"code":"x"},"commentary":"c"})"}, {""}, "c", false},
@@ -387,8 +369,7 @@ TEST(FragmentStreamParser, SurrogatePairSplitAnywhere) {
   const std::string body = R"({"code":"a\ud83d\ude00b"})";
   const std::size_t pair = body.find("\\ud83d");
   for (std::size_t i = 0; i <= body.size(); ++i) {
-    const Fed run =
-        feed_all({std::string_view(body).substr(0, i), std::string_view(body).substr(i)});
+    const Fed run = feed_all({std::string_view(body).substr(0, i), std::string_view(body).substr(i)});
     const char* first = i < pair ? "" : i < pair + 12 ? "a" : i < pair + 13 ? "a😀" : "a😀b";
     EXPECT_EQ(run.pieces[0].code, first) << i;
     EXPECT_EQ(run.code, "a😀b") << i;
@@ -401,8 +382,7 @@ TEST(FragmentStreamParser, RawMultiByteSplitAnywhere) {
   const std::string body = "{\"code\":\"中😀é\"}";
   const std::size_t start = body.find("中");
   for (std::size_t i = 0; i <= body.size(); ++i) {
-    const Fed run =
-        feed_all({std::string_view(body).substr(0, i), std::string_view(body).substr(i)});
+    const Fed run = feed_all({std::string_view(body).substr(0, i), std::string_view(body).substr(i)});
     const char* first = i < start + 3 ? "" : i < start + 7 ? "中" : i < start + 9 ? "中😀" : "中😀é";
     EXPECT_EQ(run.pieces[0].code, first) << i;
     EXPECT_EQ(run.code, "中😀é") << i;
@@ -509,8 +489,8 @@ TEST(FragmentStreamParser, NestingIsBounded) {
   const Fed deep = feed_all({"{\"x\":" + std::string(100000, '['), std::string(100000, ']') + "}"});
   EXPECT_TRUE(deep.outcome.syntax_error);
   const std::size_t ok_depth = kMaxNesting - 1;  // plus the root object
-  const Fed fine = feed_all({"{\"x\":" + std::string(ok_depth, '[') + std::string(ok_depth, ']') +
-                             ",\"code\":\"deep\"}"});
+  const Fed fine =
+      feed_all({"{\"x\":" + std::string(ok_depth, '[') + std::string(ok_depth, ']') + ",\"code\":\"deep\"}"});
   EXPECT_EQ(fine.code, "deep");
   EXPECT_EQ(fine.outcome.shape, BodyShape::CompleteObject);
 }

@@ -53,9 +53,15 @@ json chat_with(json extra) {
   return chat;
 }
 
-json text_part(const std::string& text) { return {{"type", "text"}, {"text", text}}; }
-json image_part(const std::string& url) { return {{"type", "image_url"}, {"image_url", {{"url", url}}}}; }
-json user_text(const std::string& text) { return {{"role", "user"}, {"content", json::array({text_part(text)})}}; }
+json text_part(const std::string& text) {
+  return {{"type", "text"}, {"text", text}};
+}
+json image_part(const std::string& url) {
+  return {{"type", "image_url"}, {"image_url", {{"url", url}}}};
+}
+json user_text(const std::string& text) {
+  return {{"role", "user"}, {"content", json::array({text_part(text)})}};
+}
 
 constexpr const char* kDataUrl = "data:image/png;base64,iVBORw0KGgo=";
 
@@ -187,16 +193,15 @@ TEST(MapMessages, UserStringBecomesOneTextPart) {
 
 TEST(MapMessages, TextPartsAreJoinedWithNewline) {
   const json out = ok(map_messages(
-      json::array({{{"role", "user"}, {"content", {text_part("a"), text_part("b"), text_part("c")}}}}), false));
+      json::array({{{"role", "user"}, {"content", {text_part("a"), text_part("b"), text_part("c")}}}}),
+      false));
   EXPECT_EQ(out, json::array({user_text("a\nb\nc")}));
 }
 
 TEST(MapMessages, AssistantKeepsItsRole) {
-  const json out = ok(map_messages(json::array({{{"role", "user"}, {"content", "q"}},
-                                                {{"role", "assistant"}, {"content", "a"}}}),
-                                   false));
-  EXPECT_EQ(out, (json::array({user_text("q"),
-                               {{"role", "assistant"}, {"content", {text_part("a")}}}})));
+  const json out = ok(map_messages(
+      json::array({{{"role", "user"}, {"content", "q"}}, {{"role", "assistant"}, {"content", "a"}}}), false));
+  EXPECT_EQ(out, (json::array({user_text("q"), {{"role", "assistant"}, {"content", {text_part("a")}}}})));
 }
 
 TEST(MapMessages, ConsecutiveSameRoleMessagesAreMerged) {
@@ -244,21 +249,26 @@ TEST(MapMessages, NoTwoConsecutiveOutputMessagesShareARole) {
 
 TEST(MapMessages, ImageBecomesFragmentsImagePartForMultimodalModel) {
   const json out = ok(map_messages(
-      json::array({{{"role", "user"}, {"content", {text_part("What is this?"), image_part(kDataUrl)}}}}), true));
-  EXPECT_EQ(out, (json::array({{{"role", "user"},
-                                {"content",
-                                 {text_part("What is this?"), {{"type", "image"}, {"image", kDataUrl}}}}}})));
+      json::array({{{"role", "user"}, {"content", {text_part("What is this?"), image_part(kDataUrl)}}}}),
+      true));
+  EXPECT_EQ(
+      out,
+      (json::array({{{"role", "user"},
+                     {"content", {text_part("What is this?"), {{"type", "image"}, {"image", kDataUrl}}}}}})));
 }
 
 TEST(MapMessages, ImageOnlyUserMessageIsKept) {
-  const json out = ok(map_messages(json::array({{{"role", "user"}, {"content", {image_part(kDataUrl)}}}}), true));
-  EXPECT_EQ(out, (json::array({{{"role", "user"}, {"content", {{{"type", "image"}, {"image", kDataUrl}}}}}})));
+  const json out =
+      ok(map_messages(json::array({{{"role", "user"}, {"content", {image_part(kDataUrl)}}}}), true));
+  EXPECT_EQ(out,
+            (json::array({{{"role", "user"}, {"content", {{{"type", "image"}, {"image", kDataUrl}}}}}})));
 }
 
 TEST(MapMessages, MergedUserMessagesKeepAllImages) {
-  const json out = ok(map_messages(json::array({{{"role", "user"}, {"content", {text_part("a"), image_part("data:1")}}},
-                                                {{"role", "user"}, {"content", {text_part("b"), image_part("data:2")}}}}),
-                                   true));
+  const json out =
+      ok(map_messages(json::array({{{"role", "user"}, {"content", {text_part("a"), image_part("data:1")}}},
+                                   {{"role", "user"}, {"content", {text_part("b"), image_part("data:2")}}}}),
+                      true));
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0]["content"], (json::array({text_part("a\nb"),
                                              {{"type", "image"}, {"image", "data:1"}},
@@ -266,9 +276,10 @@ TEST(MapMessages, MergedUserMessagesKeepAllImages) {
 }
 
 TEST(MapMessages, ImageForTextOnlyModelIsRejected) {
-  expect_400(map_messages(json::array({{{"role", "user"}, {"content", {text_part("x"), image_part(kDataUrl)}}}}),
-                          false),
-             "image_not_supported", "messages[0].content[1]");
+  expect_400(
+      map_messages(json::array({{{"role", "user"}, {"content", {text_part("x"), image_part(kDataUrl)}}}}),
+                   false),
+      "image_not_supported", "messages[0].content[1]");
 }
 
 TEST(MapMessages, ImageInAssistantMessageIsRejected) {
@@ -284,9 +295,11 @@ TEST(MapMessages, ImageInSystemMessageIsRejected) {
 }
 
 TEST(MapMessages, ImageWithoutUrlIsRejected) {
-  expect_400(map_messages(json::array({{{"role", "user"}, {"content", {{{"type", "image_url"}, {"image_url", json::object()}}}}}}),
-                          true),
-             "invalid_value", "messages[0].content[0].image_url.url");
+  expect_400(
+      map_messages(json::array({{{"role", "user"},
+                                 {"content", {{{"type", "image_url"}, {"image_url", json::object()}}}}}}),
+                   true),
+      "invalid_value", "messages[0].content[0].image_url.url");
   expect_400(map_messages(json::array({{{"role", "user"}, {"content", {{{"type", "image_url"}}}}}}), true),
              "invalid_value", "messages[0].content[0].image_url.url");
 }
@@ -300,15 +313,17 @@ TEST(MapMessages, AudioAndFilePartsAreUnsupported) {
 }
 
 TEST(MapMessages, UnknownPartTypeIsRejected) {
-  expect_400(map_messages(json::array({{{"role", "user"}, {"content", {text_part("a"), {{"type", "video"}}}}}}), true),
+  expect_400(map_messages(
+                 json::array({{{"role", "user"}, {"content", {text_part("a"), {{"type", "video"}}}}}}), true),
              "invalid_value", "messages[0].content[1].type");
 }
 
 TEST(MapMessages, ToolResultBecomesUserText) {
-  const json out = ok(map_messages(json::array({{{"role", "user"}, {"content", "What is 6*7?"}},
-                                                {{"role", "assistant"}, {"content", "Let me compute."}},
-                                                {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "42"}}}),
-                                   false));
+  const json out =
+      ok(map_messages(json::array({{{"role", "user"}, {"content", "What is 6*7?"}},
+                                   {{"role", "assistant"}, {"content", "Let me compute."}},
+                                   {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "42"}}}),
+                      false));
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[2], user_text("Tool result:\n42"));
 }
@@ -337,7 +352,9 @@ struct Rejection {
   std::string param;
 };
 
-void PrintTo(const Rejection& r, std::ostream* os) { *os << r.extra.dump(); }
+void PrintTo(const Rejection& r, std::ostream* os) {
+  *os << r.extra.dump();
+}
 
 class RejectUnsupported : public testing::TestWithParam<Rejection> {};
 
@@ -347,9 +364,12 @@ TEST_P(RejectUnsupported, Returns400NamingTheParameter) {
   expect_400(*response, "unsupported_parameter", GetParam().param);
 }
 
-const json kTool = {{"type", "function"}, {"function", {{"name", "get_weather"}, {"parameters", json::object()}}}};
+const json kTool = {{"type", "function"},
+                    {"function", {{"name", "get_weather"}, {"parameters", json::object()}}}};
 
-Rejection rejects(json extra, std::string param) { return Rejection{std::move(extra), std::move(param)}; }
+Rejection rejects(json extra, std::string param) {
+  return Rejection{std::move(extra), std::move(param)};
+}
 
 INSTANTIATE_TEST_SUITE_P(
     Parameters, RejectUnsupported,
@@ -358,14 +378,16 @@ INSTANTIATE_TEST_SUITE_P(
         rejects({{"tools", json::array({kTool})}}, "tools"),
         rejects({{"functions", json::array({{{"name", "f"}, {"parameters", json::object()}}})}}, "functions"),
         rejects({{"tool_choice", "required"}}, "tool_choice"),
-        rejects({{"tool_choice", {{"type", "function"}, {"function", {{"name", "get_weather"}}}}}}, "tool_choice"),
+        rejects({{"tool_choice", {{"type", "function"}, {"function", {{"name", "get_weather"}}}}}},
+                "tool_choice"),
         rejects({{"function_call", {{"name", "f"}}}}, "function_call"),
         rejects({{"logprobs", true}}, "logprobs"), rejects({{"top_logprobs", 3}}, "top_logprobs"),
         rejects({{"audio", {{"voice", "alloy"}, {"format", "wav"}}}}, "audio"),
         rejects({{"modalities", {"text", "audio"}}}, "modalities"),
         rejects({{"response_format", {{"type", "json_object"}}}}, "response_format"),
         rejects({{"response_format",
-                  {{"type", "json_schema"}, {"json_schema", {{"name", "r"}, {"schema", {{"type", "object"}}}}}}}},
+                  {{"type", "json_schema"},
+                   {"json_schema", {{"name", "r"}, {"schema", {{"type", "object"}}}}}}}},
                 "response_format")),
     [](const testing::TestParamInfo<Rejection>& info) {
       return info.param.param + "_" + std::to_string(info.index);
@@ -396,7 +418,8 @@ TEST(StableUserId, IsDeterministic) {
 
 TEST(StableUserId, IsUuidShaped) {
   static const std::regex uuid("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
-  for (const std::string& seed : std::vector<std::string>{"", "key_123", "another key", std::string(1000, 'x')}) {
+  for (const std::string& seed :
+       std::vector<std::string>{"", "key_123", "another key", std::string(1000, 'x')}) {
     const std::string id = stable_user_id(seed);
     EXPECT_TRUE(std::regex_match(id, uuid)) << '"' << seed.substr(0, 20) << "\" -> " << id;
   }
@@ -440,17 +463,18 @@ class BuildFragmentsRequest : public testing::Test {
 TEST_F(BuildFragmentsRequest, ProducesTheFullBody) {
   settings.provider_api_keys = {{"openai", "sk-provider"}};
   const std::string user_id = stable_user_id("key_1");
-  const json chat = chat_with({{"messages",
-                                {{{"role", "system"}, {"content", "Be kind."}}, {{"role", "user"}, {"content", "hi"}}}},
-                               {"temperature", 0.3},
-                               {"max_tokens", 50},
-                               {"stream", true}});
+  const json chat = chat_with(
+      {{"messages", {{{"role", "system"}, {"content", "Be kind."}}, {{"role", "user"}, {"content", "hi"}}}},
+       {"temperature", 0.3},
+       {"max_tokens", 50},
+       {"stream", true}});
   const json body = ok(build_fragments_request(chat, model, settings, user_id));
   ASSERT_TRUE(body.is_object());
 
   EXPECT_EQ(body.size(), 5u) << body.dump();
   EXPECT_EQ(body["userID"], user_id);
-  EXPECT_EQ(body["messages"], (json::array({{{"role", "system"}, {"content", "Be kind."}}, user_text("hi")})));
+  EXPECT_EQ(body["messages"],
+            (json::array({{{"role", "system"}, {"content", "Be kind."}}, user_text("hi")})));
 
   ASSERT_TRUE(body["template"].is_object());
   ASSERT_EQ(body["template"].size(), 1u);
@@ -500,28 +524,33 @@ TEST_F(BuildFragmentsRequest, NoApiKeyWhenTheKeyIsEmptyOrNotAString) {
 
 TEST_F(BuildFragmentsRequest, InstructionsWithOnlyOneSourceHaveNoNewline) {
   model.instructions.clear();
-  EXPECT_EQ(ok(build_fragments_request(chat_with({}), model, settings, "u"))["template"]["text"]["instructions"],
-            "Reply with plain text in the code field.");
+  EXPECT_EQ(
+      ok(build_fragments_request(chat_with({}), model, settings, "u"))["template"]["text"]["instructions"],
+      "Reply with plain text in the code field.");
   model.instructions = "Use short sentences.";
   settings.chat_instructions.clear();
-  EXPECT_EQ(ok(build_fragments_request(chat_with({}), model, settings, "u"))["template"]["text"]["instructions"],
-            "Use short sentences.");
+  EXPECT_EQ(
+      ok(build_fragments_request(chat_with({}), model, settings, "u"))["template"]["text"]["instructions"],
+      "Use short sentences.");
   model.instructions.clear();
-  EXPECT_EQ(ok(build_fragments_request(chat_with({}), model, settings, "u"))["template"]["text"]["instructions"], "");
+  EXPECT_EQ(
+      ok(build_fragments_request(chat_with({}), model, settings, "u"))["template"]["text"]["instructions"],
+      "");
 }
 
 TEST_F(BuildFragmentsRequest, PassesTheMultimodalFlagAndImages) {
   model.multimodal = true;
   const json body = ok(build_fragments_request(
-      chat_with({{"messages", {{{"role", "user"}, {"content", {text_part("see"), image_part(kDataUrl)}}}}}}), model,
-      settings, "u"));
+      chat_with({{"messages", {{{"role", "user"}, {"content", {text_part("see"), image_part(kDataUrl)}}}}}}),
+      model, settings, "u"));
   EXPECT_EQ(body["model"]["multiModal"], true);
   EXPECT_EQ(body["messages"][0]["content"][1], (json{{"type", "image"}, {"image", kDataUrl}}));
 }
 
 TEST_F(BuildFragmentsRequest, SnakeCaseParametersNeverReachTheConfig) {
   const json body = ok(build_fragments_request(
-      chat_with({{"top_p", 0.5}, {"max_completion_tokens", 10}, {"frequency_penalty", 1}}), model, settings, "u"));
+      chat_with({{"top_p", 0.5}, {"max_completion_tokens", 10}, {"frequency_penalty", 1}}), model, settings,
+      "u"));
   const json& config = body["config"];
   for (const char* snake : {"top_p", "max_tokens", "max_completion_tokens", "frequency_penalty"}) {
     EXPECT_FALSE(config.contains(snake)) << snake;
@@ -532,18 +561,20 @@ TEST_F(BuildFragmentsRequest, SnakeCaseParametersNeverReachTheConfig) {
 }
 
 TEST_F(BuildFragmentsRequest, RejectsUnsupportedParameters) {
-  expect_400(build_fragments_request(chat_with({{"n", 3}}), model, settings, "u"), "unsupported_parameter", "n");
+  expect_400(build_fragments_request(chat_with({{"n", 3}}), model, settings, "u"), "unsupported_parameter",
+             "n");
 }
 
 TEST_F(BuildFragmentsRequest, RejectsImagesForTextOnlyModel) {
   expect_400(build_fragments_request(
-                 chat_with({{"messages", {{{"role", "user"}, {"content", {image_part(kDataUrl)}}}}}}), model, settings, "u"),
+                 chat_with({{"messages", {{{"role", "user"}, {"content", {image_part(kDataUrl)}}}}}}), model,
+                 settings, "u"),
              "image_not_supported", "messages[0].content[0]");
 }
 
 TEST_F(BuildFragmentsRequest, RejectsParametersOfTheWrongType) {
-  expect_400(build_fragments_request(chat_with({{"temperature", "hot"}}), model, settings, "u"), "invalid_type",
-             "temperature");
+  expect_400(build_fragments_request(chat_with({{"temperature", "hot"}}), model, settings, "u"),
+             "invalid_type", "temperature");
 }
 
 }  // namespace
