@@ -9,21 +9,7 @@
 using namespace harness;
 using nlohmann::json;
 
-class ChatTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    upstream_ = new FakeUpstream();
-    GatewayOptions options;
-    options.upstream_base = upstream_->base_url();
-    gateway_ = new Gateway(options);
-  }
-  static void TearDownTestSuite() {
-    delete gateway_;
-    delete upstream_;
-  }
-  static inline FakeUpstream* upstream_ = nullptr;
-  static inline Gateway* gateway_ = nullptr;
-};
+class ChatTest : public GatewaySuite<DefaultSettings> {};
 
 TEST_F(ChatTest, NonStreamAnswerIsTheCodeFieldByteForByte) {
   json body{

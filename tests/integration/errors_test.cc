@@ -23,27 +23,20 @@ json openai_error(const Response& r) {
 
 }  // namespace
 
-class ErrorsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    upstream_ = new FakeUpstream();
-    GatewayOptions options;
-    options.upstream_base = upstream_->base_url();
+struct ErrorSettings {
+  static void apply(GatewayOptions& options) {
     options.first_byte_timeout_ms = 1500;
     options.idle_timeout_ms = 1000;
     options.max_request_bytes = 64 * 1024;
-    gateway_ = new Gateway(options);
   }
-  static void TearDownTestSuite() {
-    delete gateway_;
-    delete upstream_;
-  }
+};
+
+class ErrorsTest : public GatewaySuite<ErrorSettings> {
+ protected:
   Response post_chat(const std::string& body) {
     return http(gateway_->port(), "POST", "/v1/chat/completions",
                 {{"Authorization", "Bearer " + gateway_->key()}, {"Content-Type", "application/json"}}, body);
   }
-  static inline FakeUpstream* upstream_ = nullptr;
-  static inline Gateway* gateway_ = nullptr;
 };
 
 TEST_F(ErrorsTest, MalformedJsonIs400) {

@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include <memory>
 #include <nlohmann/json.hpp>
 
 namespace harness {
@@ -153,5 +156,30 @@ nlohmann::json scenario_request(const std::string& scenario, bool stream,
 bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 5s);
 
 std::filesystem::path source_dir();
+
+/// A test suite sharing one fake upstream and one gateway; `Configure::apply(GatewayOptions&)`
+/// adjusts the gateway's settings.
+template <typename Configure>
+class GatewaySuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    upstream_ = std::make_unique<FakeUpstream>();
+    GatewayOptions options;
+    options.upstream_base = upstream_->base_url();
+    Configure::apply(options);
+    gateway_ = std::make_unique<Gateway>(options);
+  }
+  static void TearDownTestSuite() {
+    gateway_.reset();
+    upstream_.reset();
+  }
+  static inline std::unique_ptr<FakeUpstream> upstream_;
+  static inline std::unique_ptr<Gateway> gateway_;
+};
+
+/// The shipped defaults, unchanged.
+struct DefaultSettings {
+  static void apply(GatewayOptions&) {}
+};
 
 }  // namespace harness

@@ -79,31 +79,32 @@ TEST(CheckConfigTest, ShippedConfigIsValidAndListsTheChain) {
   EXPECT_NE(out.find("fragments [upstream]"), std::string::npos);
 }
 
-TEST(CheckConfigTest, BadPluginSettingNamesPluginAndField) {
+/// Runs `e2b-gateway <command> --config <file with yaml>`.
+std::pair<int, std::string> run_with_config(const std::string& command, const std::string& yaml) {
   TempDir dir;
   const auto path = dir.path() / "config.yaml";
-  std::ofstream(path)
-      << "plugin_dir: " << GATEWAY_PLUGIN_DIR << "\n"
-      << "plugins:\n  - name: cors\n  - name: fragments\n    config: {commentray: reasoning}\n";
-  const auto [status, out] = run(std::string(GATEWAY_BINARY) + " check-config --config " + path.string());
+  std::ofstream(path) << yaml;
+  return run(std::string(GATEWAY_BINARY) + " " + command + " --config " + path.string());
+}
+
+TEST(CheckConfigTest, BadPluginSettingNamesPluginAndField) {
+  const auto [status, out] =
+      run_with_config("check-config", std::string("plugin_dir: ") + GATEWAY_PLUGIN_DIR +
+                                          "\nplugins:\n  - name: cors\n  - name: fragments\n"
+                                          "    config: {commentray: reasoning}\n");
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("plugins[1] (fragments).config.commentray"), std::string::npos) << out;
 }
 
 TEST(CheckConfigTest, BadCoreSettingNamesTheField) {
-  TempDir dir;
-  const auto path = dir.path() / "config.yaml";
-  std::ofstream(path) << "listen: {port: 99999}\n";
-  const auto [status, out] = run(std::string(GATEWAY_BINARY) + " check-config --config " + path.string());
+  const auto [status, out] = run_with_config("check-config", "listen: {port: 99999}\n");
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("listen.port"), std::string::npos) << out;
 }
 
 TEST(CheckConfigTest, ServeRefusesToStartWithABadConfig) {
-  TempDir dir;
-  const auto path = dir.path() / "config.yaml";
-  std::ofstream(path) << "plugin_dir: " << GATEWAY_PLUGIN_DIR << "\nplugins:\n  - name: nosuchplugin\n";
-  const auto [status, out] = run(std::string(GATEWAY_BINARY) + " --config " + path.string());
+  const auto [status, out] = run_with_config(
+      "serve", std::string("plugin_dir: ") + GATEWAY_PLUGIN_DIR + "\nplugins:\n  - name: nosuchplugin\n");
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("nosuchplugin"), std::string::npos) << out;
 }

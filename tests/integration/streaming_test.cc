@@ -34,24 +34,15 @@ std::string chat_request_text(const std::string& key, const json& body) {
 
 }  // namespace
 
-class StreamingTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    upstream_ = new FakeUpstream();
-    GatewayOptions options;
-    options.upstream_base = upstream_->base_url();
+struct StreamingSettings {
+  static void apply(GatewayOptions& options) {
     options.header_timeout_ms = 400;  // short on purpose: streams must outlive them
     options.keepalive_timeout_ms = 600;
     options.idle_timeout_ms = 5000;
-    gateway_ = new Gateway(options);
   }
-  static void TearDownTestSuite() {
-    delete gateway_;
-    delete upstream_;
-  }
-  static inline FakeUpstream* upstream_ = nullptr;
-  static inline Gateway* gateway_ = nullptr;
 };
+
+class StreamingTest : public GatewaySuite<StreamingSettings> {};
 
 TEST_F(StreamingTest, ClientDisconnectCancelsTheUpstreamRequest) {
   const int before = upstream_->stats()["cancelled"];

@@ -141,18 +141,36 @@ const char* finish_reason_name(FinishReason reason) {
   return reason == FinishReason::Length ? "length" : "stop";
 }
 
-nlohmann::json chunk(const std::string& id, std::int64_t created, const std::string& model,
-                     nlohmann::json delta, const char* finish_reason) {
+namespace {
+
+/// The fields every completion object and chunk share, with one choice.
+nlohmann::json envelope(const char* object, const std::string& id, std::int64_t created,
+                        const std::string& model, nlohmann::json choices) {
   return {{"id", id},
-          {"object", "chat.completion.chunk"},
+          {"object", object},
           {"created", created},
           {"model", model},
           {"system_fingerprint", nullptr},
-          {"choices", nlohmann::json::array({{{"index", 0},
-                                              {"delta", std::move(delta)},
-                                              {"logprobs", nullptr},
-                                              {"finish_reason", finish_reason ? nlohmann::json(finish_reason)
-                                                                              : nlohmann::json(nullptr)}}})}};
+          {"choices", std::move(choices)}};
+}
+
+}  // namespace
+
+nlohmann::json chunk(const std::string& id, std::int64_t created, const std::string& model,
+                     nlohmann::json delta, const char* finish_reason) {
+  nlohmann::json choice{
+      {"index", 0},
+      {"delta", std::move(delta)},
+      {"logprobs", nullptr},
+      {"finish_reason", finish_reason ? nlohmann::json(finish_reason) : nlohmann::json(nullptr)}};
+  return envelope("chat.completion.chunk", id, created, model, nlohmann::json::array({std::move(choice)}));
+}
+
+nlohmann::json usage_chunk(const std::string& id, std::int64_t created, const std::string& model,
+                           const Usage& usage) {
+  auto value = envelope("chat.completion.chunk", id, created, model, nlohmann::json::array());
+  value["usage"] = usage_json(usage);
+  return value;
 }
 
 nlohmann::json completion(const std::string& id, std::int64_t created, const std::string& model,
@@ -160,16 +178,13 @@ nlohmann::json completion(const std::string& id, std::int64_t created, const std
                           const Usage& usage) {
   nlohmann::json message{{"role", "assistant"}, {"content", content}, {"refusal", nullptr}};
   if (!reasoning.empty()) message["reasoning_content"] = reasoning;
-  return {{"id", id},
-          {"object", "chat.completion"},
-          {"created", created},
-          {"model", model},
-          {"system_fingerprint", nullptr},
-          {"choices", nlohmann::json::array({{{"index", 0},
-                                              {"message", std::move(message)},
-                                              {"logprobs", nullptr},
-                                              {"finish_reason", finish_reason_name(reason)}}})},
-          {"usage", usage_json(usage)}};
+  nlohmann::json choice{{"index", 0},
+                        {"message", std::move(message)},
+                        {"logprobs", nullptr},
+                        {"finish_reason", finish_reason_name(reason)}};
+  auto value = envelope("chat.completion", id, created, model, nlohmann::json::array({std::move(choice)}));
+  value["usage"] = usage_json(usage);
+  return value;
 }
 
 std::string sse_event(const nlohmann::json& value) {

@@ -54,6 +54,10 @@ const char* finish_reason_name(FinishReason reason);
 nlohmann::json chunk(const std::string& id, std::int64_t created, const std::string& model,
                      nlohmann::json delta, const char* finish_reason);
 
+/// The stream's last chunk before [DONE] when include_usage is set: no choices, the usage.
+nlohmann::json usage_chunk(const std::string& id, std::int64_t created, const std::string& model,
+                           const Usage& usage);
+
 /// The final non-streamed `chat.completion` object.
 nlohmann::json completion(const std::string& id, std::int64_t created, const std::string& model,
                           const std::string& content, const std::string& reasoning, FinishReason reason,

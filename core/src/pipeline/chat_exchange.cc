@@ -152,14 +152,8 @@ void ChatExchange::finish(FinishReason reason, std::optional<Usage> usage) {
     flush_open_delta_locked();
     bytes += chunk_event(nlohmann::json::object(), openai::finish_reason_name(reason));
     if (info_.include_usage) {
-      nlohmann::json usage_chunk{{"id", completion_id_},
-                                 {"object", "chat.completion.chunk"},
-                                 {"created", created_},
-                                 {"model", model_->id},
-                                 {"system_fingerprint", nullptr},
-                                 {"choices", nlohmann::json::array()},
-                                 {"usage", openai::usage_json(final_usage)}};
-      bytes += chunked(openai::sse_event(usage_chunk));
+      bytes +=
+          chunked(openai::sse_event(openai::usage_chunk(completion_id_, created_, model_->id, final_usage)));
     }
     bytes += chunked("data: [DONE]\n\n");
     bytes += kLastChunk;
