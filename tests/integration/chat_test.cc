@@ -232,3 +232,32 @@ TEST_F(ChatTest, SeedReadmeCurlExamplesWorkVerbatim) {
   EXPECT_EQ(json::parse(run(chat_cmd))["choices"][0]["message"]["content"], "Echo: 你好，介绍一下自己");
   EXPECT_EQ(streamed_content(run(stream_cmd)), "Echo: 你好，介绍一下自己");
 }
+
+struct ReasoningSettings {
+  static void apply(GatewayOptions& options) { options.fragments_config_yaml = "{commentary: reasoning}"; }
+};
+
+class ReasoningTest : public GatewaySuite<ReasoningSettings> {};
+
+TEST_F(ReasoningTest, CommentaryStreamsAsReasoningContentBeforeTheAnswer) {
+  const auto r = chat(gateway_->port(), gateway_->key(), scenario_request("ok", true));
+  ASSERT_EQ(r.status, 200);
+  std::string reasoning;
+  bool content_seen = false;
+  bool reasoning_after_content = false;
+  for (const auto& data : sse_data(r.body)) {
+    if (data == "[DONE]") continue;
+    const auto delta = json::parse(data)["choices"][0]["delta"];
+    if (delta.contains("reasoning_content")) {
+      reasoning += delta["reasoning_content"].get<std::string>();
+      reasoning_after_content = reasoning_after_content || content_seen;
+    }
+    if (delta.contains("content") && !delta["content"].get<std::string>().empty()) content_seen = true;
+  }
+  EXPECT_EQ(reasoning, "I will answer the user in plain text inside the code field.");
+  EXPECT_FALSE(reasoning_after_content);
+  EXPECT_EQ(streamed_content(r.body), "Echo: scenario:ok");
+  const auto plain = chat(gateway_->port(), gateway_->key(), scenario_request("ok", false));
+  EXPECT_EQ(json::parse(plain.body)["choices"][0]["message"]["reasoning_content"],
+            "I will answer the user in plain text inside the code field.");
+}
