@@ -70,13 +70,16 @@ def main():
     w("- upstream: tests/fake_fragments (single-threaded Python asyncio) on 127.0.0.1")
     w("- load generator: bench/loadgen.py (single-threaded Python asyncio); every answer's "
       "content is checked against the fake's deterministic reply")
+    if "background_busy_pct_before" in meta:
+        w("- machine busy with other processes just before the run: %d%% of all cores"
+          % meta["background_busy_pct_before"])
     w("")
     w("## Load")
     w("")
     w("| scenario | conns | requests | ok | errors | req/s | MB/s | latency p50 / p90 / p99 ms "
       "| TTFB p50 / p99 ms | TTFT p50 / p90 / p99 ms | gateway CPU s (% of 1 core) "
-      "| gateway peak RSS MB | gateway threads min–max | fake CPU % | loadgen CPU % |")
-    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "| gateway peak RSS MB | gateway threads min–max | fake CPU % | loadgen CPU % | other processes CPU % |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in names:
         r = results[n]
         g, fk = mon(r, "gateway"), mon(r, "fake")
@@ -84,15 +87,18 @@ def main():
         rss = f(round(g["rss_kb_peak"] / 1024, 1)) if "rss_kb_peak" in g else "–"
         thr = "%d–%d" % (g["threads_min"], g["threads_max"]) if "threads_min" in g else "–"
         lg = 100.0 * r["loadgen_cpu_s"] / r["wall_s"] if r["wall_s"] else 0
-        w("| %s | %d | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        w("| %s | %d | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             TITLES.get(n, n), r["connections"], r["requests"], r["ok"], r["errors"], f(r["rps"]),
             f(r["mb_per_s"], 2), trio(r["latency_ms"]), trio(r["ttfb_ms"], ("p50", "p99")),
-            trio(r["ttft_ms"]), gw_cpu, rss, thr, f(fk.get("cpu_pct"), 0), f(lg, 0)))
+            trio(r["ttft_ms"]), gw_cpu, rss, thr, f(fk.get("cpu_pct"), 0), f(lg, 0),
+            f(r.get("other_processes_pct"), 0)))
     w("")
     w("TTFB = request written → first response byte. TTFT = request written → first non-empty "
       "`delta.content` (gateway) or the first character of the `code` value (direct). Latency = "
-      "request written → answer complete. CPU %% is of one core (the machine has %s)."
-      % meta.get("cores", "?"))
+      "request written → answer complete. CPU %% is of one core (the machine has %s, so 200%% is "
+      "everything). \"Other processes\" is CPU used by anything but the gateway, the fake and the "
+      "load generator during that scenario (builds, tests): when it is high, every number is "
+      "pessimistic and noisy." % meta.get("cores", "?"))
     w("")
 
     # overhead
@@ -152,12 +158,15 @@ def main():
     if t:
         w("## Gateway process over the whole run")
         w("")
-        w("| CPU s (user+sys) | peak RSS (VmHWM) MB | RSS at end MB | threads min–max (all samples) "
-          "| fds max | exit on SIGTERM |")
-        w("|---|---|---|---|---|---|")
-        w("| %s | %s | %s | %s | %s | %s |" % (
-            f(t.get("cpu_s"), 2), f(t.get("hwm_mb")), f(t.get("rss_mb")), t.get("threads", "?"),
-            t.get("fds_max", "?"), t.get("shutdown", "?")))
+        w("| CPU s (user+sys) | RSS idle after start MB | peak RSS (VmHWM) MB | RSS at end MB "
+          "| threads min–max (all samples) | fds max | exit on SIGTERM |")
+        w("|---|---|---|---|---|---|---|")
+        w("| %s | %s | %s | %s | %s | %s | %s |" % (
+            f(t.get("cpu_s"), 2), f(t.get("idle_rss_mb")), f(t.get("hwm_mb")), f(t.get("rss_mb")),
+            t.get("threads", "?"), t.get("fds_max", "?"), t.get("shutdown", "?")))
+        if t.get("thread_names"):
+            w("")
+            w("Threads (by name): %s." % t["thread_names"])
         w("")
         gws = [mon(results[n], "gateway") for n in names if "threads_min" in mon(results[n], "gateway")]
         if gws:

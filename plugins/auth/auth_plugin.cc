@@ -55,8 +55,8 @@ std::optional<std::string> presented_key(const HttpRequest& request) {
 
 class AuthPlugin : public Plugin {
  public:
-  AuthPlugin(std::vector<StaticKey> keys, std::vector<std::string> prefixes)
-      : keys_(std::move(keys)), prefixes_(std::move(prefixes)) {}
+  AuthPlugin(std::vector<StaticKey> keys, std::vector<std::string> prefixes, const KeyDirectory* stored)
+      : keys_(std::move(keys)), prefixes_(std::move(prefixes)), stored_(stored) {}
 
   std::optional<LocalResponse> on_request_headers(RequestContext& ctx) override {
     const auto& request = ctx.request();
@@ -72,12 +72,19 @@ class AuthPlugin : public Plugin {
     for (const auto& candidate : keys_) {  // no early exit: every key costs the same
       if (CRYPTO_memcmp(candidate.digest.data(), presented.data(), presented.size()) == 0) match = &candidate;
     }
-    if (match == nullptr) {
-      return openai_error(401, "invalid_request_error", "invalid_api_key",
-                          "Incorrect API key provided: " + mask_secret(*key) + ".");
+    if (match != nullptr) {
+      ctx.principal() = match->principal;
+      return std::nullopt;
     }
-    ctx.principal() = match->principal;
-    return std::nullopt;
+    if (stored_ != nullptr) {
+      if (auto principal = stored_->authenticate(*key)) {
+        ctx.principal() = std::move(*principal);
+        return std::nullopt;
+      }
+    }
+    return openai_error(401, "invalid_request_error", "invalid_api_key",
+                        "Incorrect API key provided: " + mask_secret(*key) +
+                            ". It is unknown, disabled, expired or revoked.");
   }
 
  private:
@@ -90,6 +97,7 @@ class AuthPlugin : public Plugin {
 
   std::vector<StaticKey> keys_;
   std::vector<std::string> prefixes_;
+  const KeyDirectory* stored_;
 };
 
 StaticKey make_key(const std::string& key, const std::string& user, std::vector<std::string> models) {
@@ -133,13 +141,13 @@ std::unique_ptr<Plugin> make_auth_plugin(const PluginHost& host, const nlohmann:
       keys.push_back(make_key(value, "static", {}));
   }
   auto prefixes = r.get<std::vector<std::string>>("protected_prefixes", {"/v1/", "/chat/", "/models"});
+  const bool use_stored = r.get<bool>("stored_keys", true);
   r.reject_unknown();
-  if (keys.empty() && host.log) {
-    host.log(
-        LogLevel::Warn,
-        "auth: no client keys configured; set E2B_API_KEY or auth.keys — every API request will get 401");
+  const KeyDirectory* stored = use_stored ? host.keys : nullptr;
+  if (keys.empty() && stored == nullptr && host.log) {
+    host.log(LogLevel::Warn, "auth: no client keys configured; every API request will get 401");
   }
-  return std::make_unique<AuthPlugin>(std::move(keys), std::move(prefixes));
+  return std::make_unique<AuthPlugin>(std::move(keys), std::move(prefixes), stored);
 }
 
 }  // namespace

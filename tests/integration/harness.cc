@@ -138,6 +138,7 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
        << "\n  connect_timeout_ms: 2000\n  first_byte_timeout_ms: " << options_.first_byte_timeout_ms
        << "\n  idle_timeout_ms: " << options_.idle_timeout_ms << "\n"
        << "log:\n  level: info\n"
+       << "storage:\n  path: " << (options_.storage_path.empty() ? (dir_.path() / "gateway.db").string() : options_.storage_path) << "\n"
        << "plugin_dir: " << GATEWAY_PLUGIN_DIR << "\n"
        << "plugins:\n"
        << "  - name: cors\n"

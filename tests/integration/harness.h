@@ -75,6 +75,7 @@ struct GatewayOptions {
   int idle_timeout_ms = 10000;
   long max_request_bytes = 8 * 1024 * 1024;
   int threads = 2;
+  std::string storage_path;  ///< SQLite file; empty = a fresh one in the gateway's temp dir
 };
 
 /// A running gateway on an ephemeral loopback port.

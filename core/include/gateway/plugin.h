@@ -22,7 +22,7 @@
 namespace gateway {
 
 /// Bumped whenever anything in this header (or the headers it includes) changes layout.
-inline constexpr int kPluginAbiVersion = 1;
+inline constexpr int kPluginAbiVersion = 2;
 
 /// Which gateway route a request was matched to.
 enum class Route { ChatCompletions, Models, Health, Metrics, Other };
@@ -175,9 +175,20 @@ class Plugin {
 
 enum class LogLevel { Debug, Info, Warn, Error };
 
+/// The gateway's stored client keys (SQLite, indexed in memory). Thread-safe.
+class KeyDirectory {
+ public:
+  virtual ~KeyDirectory() = default;
+  /// The identity behind a presented key if it is valid now: active, not expired, of an active
+  /// tenant. Compares digests, never plaintext.
+  virtual std::optional<Principal> authenticate(std::string_view presented_key) const = 0;
+};
+
 /// What the gateway offers a plugin when creating it.
 struct PluginHost {
   const ModelCatalog* models = nullptr;
+  /// Stored per-user keys; null when the gateway runs without storage.
+  const KeyDirectory* keys = nullptr;
   std::string gateway_version;
   /// Gateway-wide upstream settings (base URL and timeouts) from config.yaml.
   UpstreamRequest upstream_defaults;

@@ -276,6 +276,11 @@ GatewayConfig parse_config(const nlohmann::json& document, const std::filesystem
     ConfigReader log(root.get<nlohmann::json>("log", nullptr), "log");
     config.log_level = log.get<std::string>("level", config.log_level);
     log.reject_unknown();
+    ConfigReader storage(root.get<nlohmann::json>("storage", nullptr), "storage");
+    config.storage_path = storage.get<std::string>("path", config.storage_path.string());
+    storage.reject_unknown();
+    if (const char* db = std::getenv("E2B_DB_PATH"); db && *db) config.storage_path = db;
+    if (config.storage_path.empty()) throw PluginConfigError("storage.path", "must not be empty");
     const auto dir = root.get<std::string>("plugin_dir", "");
     config.plugin_dir = dir.empty() ? default_plugin_dir : std::filesystem::path(dir);
     config.plugins = parse_plugins(root.get<nlohmann::json>("plugins", nullptr), config.plugin_dir);

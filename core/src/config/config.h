@@ -45,6 +45,7 @@ struct GatewayConfig {
   ServerOptions server;
   UpstreamSettings upstream;
   std::string log_level = "info";
+  std::filesystem::path storage_path = "data/gateway.db";  ///< SQLite file of keys and usage
   std::filesystem::path plugin_dir;
   std::vector<PluginSpec> plugins;
   ModelCatalog models;

@@ -1,0 +1,103 @@
+// Stored per-user keys: created with the CLI against a real SQLite file, used over HTTP.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "harness.h"
+
+using namespace harness;
+using nlohmann::json;
+
+namespace {
+
+/// Runs the gateway CLI against `config`; returns its standard output (trimmed).
+std::string cli(const std::filesystem::path& config, const std::string& args) {
+  std::string out;
+  const std::string command =
+      std::string(GATEWAY_BINARY) + " " + args + " --config " + config.string() + " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  char buf[4096];
+  while (pipe && fgets(buf, sizeof buf, pipe)) out += buf;
+  if (pipe) pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+class KeysTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = (dir_.path() / "gateway.db").string();
+    config_ = dir_.path() / "config.yaml";
+    std::ofstream(config_) << "storage: {path: " << db_ << "}\n";
+    tenant_ = cli(config_, "tenants create 'Team A'");
+    ASSERT_TRUE(tenant_.starts_with("ten_")) << tenant_;
+  }
+  Gateway start() {
+    GatewayOptions options;
+    options.upstream_base = upstream_.base_url();
+    options.storage_path = db_;
+    return Gateway(options);
+  }
+  TempDir dir_;
+  FakeUpstream upstream_;
+  std::string db_;
+  std::filesystem::path config_;
+  std::string tenant_;
+};
+
+TEST_F(KeysTest, CreatedKeyWorksAndOnlyItsDigestIsStored) {
+  const auto key =
+      cli(config_, "keys create --tenant " + tenant_ + " --user alice@example.com --alias laptop");
+  ASSERT_TRUE(key.starts_with("sk-e2b-")) << key;
+  EXPECT_GE(key.size(), 7u + 43u) << "32 random bytes, base64url";
+  auto gateway = start();
+  const auto r = chat(gateway.port(), key, scenario_request("ok", false));
+  EXPECT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(eventually([&] { return gateway.log().find("key=sk-e2b-") != std::string::npos; }));
+  EXPECT_EQ(gateway.log().find(key), std::string::npos) << "the key never reaches the log";
+  std::ifstream db(db_, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes.find(key.substr(7)), std::string::npos) << "the secret is not in the database";
+  EXPECT_EQ(cli(config_, "keys list").find(key.substr(12)), std::string::npos)
+      << "listing never shows the secret";
+}
+
+TEST_F(KeysTest, RevokedKeyIsRefused) {
+  const auto key = cli(config_, "keys create --tenant " + tenant_ + " --user bob@example.com");
+  const auto list = cli(config_, "keys list");
+  const auto id = list.substr(0, list.find('\t'));
+  ASSERT_TRUE(id.starts_with("key_")) << list;
+  EXPECT_NE(cli(config_, "keys revoke " + id).find("revoked"), std::string::npos);
+  auto gateway = start();
+  const auto r = chat(gateway.port(), key, scenario_request("ok", false));
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "invalid_api_key");
+}
+
+TEST_F(KeysTest, ExpiredKeyIsRefused) {
+  const auto key = cli(config_, "keys create --tenant " + tenant_ + " --user carol@example.com --expires 1s");
+  ASSERT_TRUE(key.starts_with("sk-e2b-"));
+  auto gateway = start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  EXPECT_EQ(chat(gateway.port(), key, scenario_request("ok", false)).status, 401);
+}
+
+TEST_F(KeysTest, AllowedModelsAreEnforcedAndListed) {
+  const auto key =
+      cli(config_, "keys create --tenant " + tenant_ + " --user dan@example.com --models gpt-4o-mini");
+  auto gateway = start();
+  EXPECT_EQ(chat(gateway.port(), key, scenario_request("ok", false, "gpt-4o")).status, 403);
+  EXPECT_EQ(chat(gateway.port(), key, scenario_request("ok", false, "gpt-4o-mini")).status, 200);
+  const auto models =
+      json::parse(http(gateway.port(), "GET", "/v1/models", {{"Authorization", "Bearer " + key}}).body);
+  ASSERT_EQ(models["data"].size(), 1u);
+  EXPECT_EQ(models["data"][0]["id"], "gpt-4o-mini");
+}
+
+TEST_F(KeysTest, UnknownTenantIsRefusedByTheCli) {
+  EXPECT_EQ(cli(config_, "keys create --tenant ten_missing --user x"), "");
+}
