@@ -16,6 +16,7 @@
 #include "server/http_server.h"
 #include "storage/key_store.h"
 #include "storage/migrations.h"
+#include "storage/usage_writer.h"
 #include "upstream/upstream_loop.h"
 #include "util/log.h"
 
@@ -156,8 +157,10 @@ int serve(const std::filesystem::path& path) {
       shutdown_logging();
       return 2;
     }
-    LogWorker log_worker([&chain](const RequestRecord& record) {
+    UsageWriter usage(config.storage_path.string());
+    LogWorker log_worker([&chain, &usage](const RequestRecord& record) {
       log_message(LogLevel::Info, access_line(record));
+      if (record.route == Route::ChatCompletions) usage.submit(usage_row(record));
       chain->on_log(record);
     });
     UpstreamLoop upstream(config.upstream.max_connections);
@@ -189,6 +192,7 @@ int serve(const std::filesystem::path& path) {
     upstream.stop();    // no more posts from the upstream thread
     server.stop();      // reactors stop; connections close
     log_worker.stop();  // every finished request reaches the log phase
+    usage.stop();       // and every usage row is committed
   }
   curl_global_cleanup();
   log_message(LogLevel::Info, "stopped");

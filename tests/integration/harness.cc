@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -138,7 +139,9 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
        << "\n  connect_timeout_ms: 2000\n  first_byte_timeout_ms: " << options_.first_byte_timeout_ms
        << "\n  idle_timeout_ms: " << options_.idle_timeout_ms << "\n"
        << "log:\n  level: info\n"
-       << "storage:\n  path: " << (options_.storage_path.empty() ? (dir_.path() / "gateway.db").string() : options_.storage_path) << "\n"
+       << "storage:\n  path: "
+       << (options_.storage_path.empty() ? (dir_.path() / "gateway.db").string() : options_.storage_path)
+       << "\n"
        << "plugin_dir: " << GATEWAY_PLUGIN_DIR << "\n"
        << "plugins:\n"
        << "  - name: cors\n"
@@ -184,6 +187,31 @@ std::string Gateway::log() const {
 
 int Gateway::stop() {
   return process_->stop(SIGTERM);
+}
+
+void Gateway::kill() {
+  process_->stop(SIGKILL);
+}
+
+std::vector<std::string> sql_column(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::vector<std::string> out;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open " + db_path);
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK) {
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      const auto* text = sqlite3_column_text(stmt, 0);
+      out.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+    }
+  }
+  const std::string error = stmt ? "" : sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  if (!error.empty()) throw std::runtime_error(error);
+  return out;
 }
 
 Connection::Connection(int port, std::chrono::milliseconds timeout) : timeout_(timeout) {

@@ -90,6 +90,8 @@ class Gateway {
   std::string log() const;
   /// SIGTERM and wait; returns the exit status.
   int stop();
+  /// SIGKILL: no chance to clean up.
+  void kill();
 
  private:
   GatewayOptions options_;
@@ -157,6 +159,9 @@ nlohmann::json scenario_request(const std::string& scenario, bool stream,
 bool eventually(const std::function<bool()>& predicate, std::chrono::milliseconds timeout = 5s);
 
 std::filesystem::path source_dir();
+
+/// Runs one SQL query against a SQLite file and returns the first column of every row.
+std::vector<std::string> sql_column(const std::string& db_path, const std::string& sql);
 
 /// A test suite sharing one fake upstream and one gateway; `Configure::apply(GatewayOptions&)`
 /// adjusts the gateway's settings.
