@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import sys
 import time
@@ -129,12 +130,13 @@ class Response:
         else:
             buf = data
         pos, n = 0, len(buf)
+        out = []  # decoded body bytes of this read, handed to the consumer once at the end
         # Parse with a moving index; keep only the unparsed tail (no per-chunk copies).
         while not self.done and pos < n:
             state = self.state
             if state == "chunk":
                 take = min(self.remaining, n - pos)
-                self.consumer.data(buf[pos:pos + take])
+                out.append(buf[pos:pos + take])
                 pos += take
                 self.remaining -= take
                 if self.remaining == 0:
@@ -161,11 +163,11 @@ class Response:
                 self.state = "size"
             elif state == "fixed":
                 if self.until_close:
-                    self.consumer.data(buf[pos:])
+                    out.append(buf[pos:])
                     pos = n
                     break
                 take = min(self.remaining, n - pos)
-                self.consumer.data(buf[pos:pos + take])
+                out.append(buf[pos:pos + take])
                 pos += take
                 self.remaining -= take
                 if self.remaining == 0:
@@ -210,12 +212,17 @@ class Response:
                     self.until_close, self.state = True, "fixed"
                     self.keep_alive = False
         self.buf = bytearray(buf[pos:]) if pos < n else bytearray()
+        if out:
+            self.consumer.data(out[0] if len(out) == 1 else b"".join(out))
         if self.done and self.buf:
             raise ProtocolError("unexpected bytes after the response (%d)" % len(self.buf))
 
     def eof(self):
         if self.until_close and self.state == "fixed":
             self.done = True
+
+
+CODE_VALUE = re.compile(rb'"code"\s*:\s*"[^"]')  # the first character of the code string
 
 
 class BodyCollector:
@@ -232,13 +239,12 @@ class BodyCollector:
         if self.watch_code:
             # first character after "code":" in the Fragments JSON object
             self.seen += d
-            i = self.seen.find(b'"code":"')
-            if i >= 0 and len(self.seen) > i + 8:
+            if CODE_VALUE.search(self.seen):
                 self.watch_code = False
                 self.seen = b""
                 self.on_token()
-            elif len(self.seen) > 16:
-                self.seen = self.seen[-16:]
+            elif len(self.seen) > 64:
+                self.seen = self.seen[-64:]
 
     def body(self):
         return b"".join(self.parts)
@@ -386,12 +392,33 @@ def read_proc(pid):
     return out
 
 
+def read_threads(pid):
+    """{tid: (name, cpu seconds)} for every thread of pid."""
+    out = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[tid] = (name, (int(fields[11]) + int(fields[12])) / CLK_TCK)
+    return out
+
+
 class Monitor:
     def __init__(self, name, pid, interval):
         self.name, self.pid, self.interval = name, pid, interval
         self.samples = []
         self.start = None
         self.error = None
+        self.threads_start = read_threads(pid)
+        self.threads_end = {}
 
     def sample(self):
         try:
@@ -410,12 +437,18 @@ class Monitor:
             except asyncio.TimeoutError:
                 pass
             self.sample()
+        self.threads_end = read_threads(self.pid)
 
     def summary(self, wall):
         if not self.samples or self.start is None:
             return {"name": self.name, "pid": self.pid, "error": self.error or "no samples"}
         first, last = self.start, self.samples[-1]
         cpu = last["cpu"] - first["cpu"]
+        per_thread = []
+        for tid, (tname, end) in self.threads_end.items():
+            begin = self.threads_start.get(tid, (tname, 0.0))[1]
+            per_thread.append((round(100.0 * (end - begin) / wall, 1) if wall > 0 else 0, tname, tid))
+        per_thread.sort(reverse=True)
         return {"name": self.name, "pid": self.pid, "samples": len(self.samples),
                 "cpu_s": round(cpu, 2), "cpu_pct": round(100.0 * cpu / wall, 1) if wall > 0 else 0,
                 "rss_kb_start": first.get("VmRSS"),
@@ -424,7 +457,8 @@ class Monitor:
                 "hwm_kb": last.get("VmHWM"),
                 "threads_min": min(s.get("Threads", 0) for s in self.samples),
                 "threads_max": max(s.get("Threads", 0) for s in self.samples),
-                "fds_max": max(s.get("fds", 0) for s in self.samples)}
+                "fds_max": max(s.get("fds", 0) for s in self.samples),
+                "busiest_threads": [{"name": n, "tid": t, "cpu_pct": c} for c, n, t in per_thread[:4]]}
 
 
 # --------------------------------------------------------------------------- load
@@ -646,9 +680,11 @@ def human(r):
         r["loadgen_cpu_s"], r["machine_busy_pct"], r["other_processes_pct"])
     for name, m in r["monitors"].items():
         if "cpu_s" in m:
-            s += "  [%s cpu %.2fs (%.0f%%) rss %d MB thr %d-%d fds %d]" % (
+            top = m.get("busiest_threads") or []
+            s += "  [%s cpu %.2fs (%.0f%%) rss %d MB thr %d-%d fds %d; busiest threads %s]" % (
                 name, m["cpu_s"], m["cpu_pct"], m["rss_kb_peak"] // 1024, m["threads_min"],
-                m["threads_max"], m["fds_max"])
+                m["threads_max"], m["fds_max"],
+                ", ".join("%s/%s %.0f%%" % (t["name"], t["tid"], t["cpu_pct"]) for t in top[:3]))
     if r["errors"]:
         s += "\n  errors: %s\n  %s" % (r["error_kinds"], "\n  ".join(r["error_samples"]))
     return s

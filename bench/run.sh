@@ -1,30 +1,34 @@
 #!/usr/bin/env bash
 # Benchmarks e2b-gateway against the fake Fragments upstream, all on 127.0.0.1.
 #
-#   bench/run.sh [--quick] [--no-build]
+#   bench/run.sh [--quick] [--rebuild | --clean]
 #
-# Builds build-bench/ (Release, no tests): configures it when missing, then always runs the
-# incremental build (a no-op when up to date) so the binary matches the sources and the shipped
-# config.yaml; --no-build skips that. Starts the fake upstream and the gateway (E2B_LOG_LEVEL=warn),
-# runs the bounded scenarios below with bench/loadgen.py, prints a Markdown report and writes it to
+# Builds build-bench/ (Release, no tests) if its binary is missing; --rebuild runs the incremental
+# build first (use it after pulling changes); --clean deletes build-bench/ and builds from scratch
+# (when sources changed while a build was running, make can keep objects compiled from the old
+# headers, e.g. a plugin that reports an old plugin ABI). Starts the fake upstream and the gateway
+# (E2B_LOG_LEVEL=warn, a bench config equivalent to the shipped plugin chain), runs the bounded
+# scenarios below with bench/loadgen.py, prints a Markdown report and writes it to
 # bench/results/latest.md (raw JSON in bench/results/latest/). Everything it starts is stopped on
-# exit. --quick divides the request counts by 10 (a smoke test, ~30 s).
+# exit. --quick divides the request counts by 10 (a smoke test, ~1 min).
 # Environment: BENCH_KEEP=1 keeps the temporary work directory (logs, config);
-# BENCH_IDLE_WAIT=N waits up to N s (default 60) for other processes to leave the CPU idle first.
+# BENCH_IDLE_WAIT=N waits up to N s (default 60) for other processes to leave the CPU idle first;
+# BENCH_THREADS=N sets listen.threads (default 2, as shipped).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench=$root/bench
 build=$root/build-bench
 bin=$build/e2b-gateway
-build_it=1
+rebuild=0
+clean=0
 div=1
 for arg in "$@"; do
   case $arg in
-    --no-build) build_it=0 ;;
-    --rebuild) build_it=1 ;;   # the default; kept for compatibility
+    --rebuild) rebuild=1 ;;
+    --clean) rebuild=1; clean=1 ;;
     --quick) div=10 ;;
-    -h|--help) sed -n 2,15p "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -32,16 +36,17 @@ done
 say() { printf '\n== %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------------------- build
-if [ "$build_it" = 1 ] || [ ! -x "$bin" ]; then
-  if [ ! -f "$build/CMakeCache.txt" ] || [ ! -x "$bin" ]; then
+if [ "$clean" = 1 ]; then rm -rf "$build"; fi
+if [ ! -x "$bin" ] || [ ! -f "$build/plugins/fragments.so" ] || [ "$rebuild" = 1 ]; then
+  if [ ! -f "$build/CMakeCache.txt" ]; then
     say "configuring $build (Release, no tests)"
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGATEWAY_BUILD_TESTS=OFF >/dev/null
   fi
-  say "building $build (incremental)"
+  say "building $build"
   cmake --build "$build" -j"$(nproc)" >"$build/bench-build.log" 2>&1 \
-    || { tail -30 "$build/bench-build.log" >&2; echo "run.sh: build failed" >&2; exit 1; }
+    || { tail -20 "$build/bench-build.log" >&2; echo "run.sh: build failed (log: $build/bench-build.log)" >&2; exit 1; }
 fi
-[ -f "$build/plugins/fragments.so" ] || { echo "run.sh: $build/plugins/fragments.so missing" >&2; exit 1; }
+[ -x "$bin" ] && [ -f "$build/plugins/fragments.so" ] || { echo "run.sh: no gateway build in $build" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------- processes
 work=$(mktemp -d /tmp/e2b-bench.XXXXXX)
@@ -79,8 +84,56 @@ fake_port=$(tr -d '\n' <"$work/fake.port")
 # A free high port for the gateway (it logs its port only at info level; we run it at warn).
 gw_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 key="sk-bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-cp "$root/config.yaml" "$work/config.yaml"   # the shipped config: cors, auth, fragments, 30 models
-threads=$(sed -n 's/^  threads: *\([0-9]*\).*/\1/p' "$work/config.yaml" | head -1)
+threads=${BENCH_THREADS:-2}
+# The shipped config.yaml's listen/upstream values and plugin chain (cors -> auth -> fragments),
+# written here rather than copied so the bench does not break while config.yaml gains settings
+# that an older build-bench binary does not know yet.
+cat >"$work/config.yaml" <<EOF
+listen:
+  host: 127.0.0.1
+  port: 8080
+  threads: $threads
+  max_request_bytes: 8388608
+  header_timeout_ms: 30000
+  keepalive_timeout_ms: 75000
+  write_timeout_ms: 120000
+upstream:
+  base_url: http://127.0.0.1:1
+  connect_timeout_ms: 10000
+  first_byte_timeout_ms: 300000
+  idle_timeout_ms: 120000
+  max_connections: 1024
+log:
+  level: warn
+plugins:
+  - name: cors
+    config:
+      allow_origins: ["*"]
+      allow_methods: [GET, POST, OPTIONS]
+      allow_headers: ["*"]
+      expose_headers: [X-Request-ID, Retry-After]
+      max_age_seconds: 86400
+      allow_credentials: false
+  - name: auth
+    config:
+      env_key: E2B_API_KEY
+      keys: []
+      protected_prefixes: [/v1/, /chat/, /models]
+  - name: fragments
+    config:
+      path: /api/chat
+      template_id: text
+      template_file: pages/ChatWithUsers.txt
+      commentary: fallback
+      provider_api_keys: {}
+providers:
+  openai: {name: OpenAI, limits: {temperature: 2, top_p: 1, top_k: 500}}
+  anthropic: {name: Anthropic, limits: {temperature: 1, top_p: 0.999}}
+models:
+  - {id: gpt-4o, provider_id: openai, name: GPT-4o, multimodal: true}
+  - {id: gpt-4o-mini, provider_id: openai, name: GPT-4o Mini, multimodal: true}
+  - {id: claude-sonnet-4-5-20250929, provider_id: anthropic, name: Claude Sonnet 4.5, multimodal: true}
+EOF
 
 say "starting the gateway on 127.0.0.1:$gw_port (upstream 127.0.0.1:$fake_port)"
 # Run from the work directory so no .env of the checkout is read.
@@ -98,7 +151,8 @@ for _ in $(seq 100); do
   kill -0 "$gw_pid" 2>/dev/null || break
   sleep 0.1
 done
-[ "$up" = 1 ] || { echo "gateway did not start:" >&2; cat "$work/gateway.log" >&2; exit 1; }
+[ "$up" = 1 ] || { echo "gateway did not start:" >&2; cat "$work/gateway.log" >&2;
+                   echo "(an outdated build? try bench/run.sh --rebuild, or --clean)" >&2; exit 1; }
 version=$(curl -fsS --max-time 2 "http://127.0.0.1:$gw_port/health" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("version","?"))')
 idle_rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$gw_pid/status")
 thread_names=$(for t in /proc/"$gw_pid"/task/*; do cat "$t/comm"; done | sort | uniq -c | awk '{printf "%s%s x%s", sep, $2, $1; sep=", "}')

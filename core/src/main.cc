@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "admin/admin_api.h"
 #include "config/config.h"
 #include "pipeline/gateway_app.h"
 #include "pipeline/log_worker.h"
@@ -167,8 +168,23 @@ int serve(const std::filesystem::path& path) {
     GatewayServices services{&config, &*chain, &upstream, &log_worker, GATEWAY_VERSION};
     GatewayApp app(services);
     HttpServer server(config.server, app);
+    std::unique_ptr<admin::AdminApi> admin_api;
+    std::unique_ptr<HttpServer> admin_server;
+    if (config.admin_token.empty()) {
+      log_message(LogLevel::Warn,
+                  "admin API disabled: set admin.token in config.yaml or E2B_ADMIN_TOKEN (16+ characters) to "
+                  "enable it");
+    } else {
+      admin_api = std::make_unique<admin::AdminApi>(*key_store, config.admin_token);
+      admin_server = std::make_unique<HttpServer>(config.admin_server, *admin_api);
+    }
     try {
       server.start();
+      if (admin_server) {
+        admin_server->start();
+        log_message(LogLevel::Info, "admin API listening on " + config.admin_server.host + ":" +
+                                        std::to_string(admin_server->port()));
+      }
     } catch (const std::exception& e) {
       log_message(LogLevel::Error, "cannot listen on " + config.server.host + ":" +
                                        std::to_string(config.server.port) + ": " + e.what());
@@ -189,6 +205,8 @@ int serve(const std::filesystem::path& path) {
                                       " answers in flight (a second signal stops at once)");
       wait_for_drain(services, signals, config.server.shutdown_grace);
     }
+    if (admin_api) admin_api->stop();  // no more posts from the admin worker
+    if (admin_server) admin_server->stop();
     upstream.stop();    // no more posts from the upstream thread
     server.stop();      // reactors stop; connections close
     log_worker.stop();  // every finished request reaches the log phase

@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -139,6 +140,7 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
        << "\n  connect_timeout_ms: 2000\n  first_byte_timeout_ms: " << options_.first_byte_timeout_ms
        << "\n  idle_timeout_ms: " << options_.idle_timeout_ms << "\n"
        << "log:\n  level: info\n"
+       << "admin:\n  listen: 127.0.0.1:0\n  token: '" << options_.admin_token << "'\n"
        << "storage:\n  path: "
        << (options_.storage_path.empty() ? (dir_.path() / "gateway.db").string() : options_.storage_path)
        << "\n"
@@ -162,11 +164,15 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
   if (!eventually(
           [&] {
             const auto text = log();
-            const auto at = text.find("listening on ");
-            if (at == std::string::npos) return false;
-            const auto colon = text.find(':', at + 13);
-            port_ = std::atoi(text.c_str() + colon + 1);
-            return port_ > 0;
+            auto port_after = [&](const std::string& line_start, const std::string& marker) {
+              const auto line = text.find(line_start);
+              const auto at = line == std::string::npos ? line : text.find(marker, line);
+              if (at == std::string::npos) return 0;
+              return std::atoi(text.c_str() + text.find(':', at + marker.size()) + 1);
+            };
+            port_ = port_after("info e2b-gateway ", " listening on ");
+            admin_port_ = port_after("info admin API ", " listening on ");
+            return port_ > 0 && admin_port_ > 0;
           },
           10s)) {
     throw std::runtime_error("gateway did not start: " + log());
@@ -174,8 +180,13 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
 }
 
 Gateway::~Gateway() {
-  if (process_) process_->stop(SIGTERM);
+  const int status = process_ ? process_->stop(SIGTERM) : -1;
   const auto text = log();
+  if (status > 0) ADD_FAILURE() << "the gateway exited with status " << status << " (crash?)";
+  if (::testing::Test::HasFailure()) {  // the gateway's side of the story, for diagnosis
+    std::cerr << "---- gateway log (last 4 KiB) ----\n" << text.substr(text.size() > 4096 ? text.size() - 4096 : 0)
+              << "\n----\n";
+  }
   for (const char* report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
     if (text.find(report) != std::string::npos) ADD_FAILURE() << "the gateway reported: " << text;
   }

@@ -76,6 +76,7 @@ struct GatewayOptions {
   long max_request_bytes = 8 * 1024 * 1024;
   int threads = 2;
   std::string storage_path;  ///< SQLite file; empty = a fresh one in the gateway's temp dir
+  std::string admin_token = "test-admin-token-0123456789";
 };
 
 /// A running gateway on an ephemeral loopback port.
@@ -85,7 +86,9 @@ class Gateway {
   /// Stops the gateway and fails the current test if it reported a sanitizer error.
   ~Gateway();
   int port() const { return port_; }
+  int admin_port() const { return admin_port_; }
   const std::string& key() const { return options_.api_key; }
+  const std::string& admin_token() const { return options_.admin_token; }
   /// Everything the gateway has logged so far.
   std::string log() const;
   /// SIGTERM and wait; returns the exit status.
@@ -98,6 +101,7 @@ class Gateway {
   TempDir dir_;
   std::optional<Process> process_;
   int port_ = 0;
+  int admin_port_ = 0;
 };
 
 struct Response {

@@ -281,6 +281,26 @@ GatewayConfig parse_config(const nlohmann::json& document, const std::filesystem
     storage.reject_unknown();
     if (const char* db = std::getenv("E2B_DB_PATH"); db && *db) config.storage_path = db;
     if (config.storage_path.empty()) throw PluginConfigError("storage.path", "must not be empty");
+    ConfigReader admin(root.get<nlohmann::json>("admin", nullptr), "admin");
+    const auto admin_listen = admin.get<std::string>("listen", "127.0.0.1:8081");
+    const auto colon = admin_listen.rfind(':');
+    try {
+      if (colon == std::string::npos) throw std::invalid_argument("no port");
+      std::size_t used = 0;
+      const int port = std::stoi(admin_listen.substr(colon + 1), &used);
+      if (used != admin_listen.size() - colon - 1 || port < 0 || port > 65535)
+        throw std::out_of_range("port");
+      config.admin_server.host = admin_listen.substr(0, colon);
+      config.admin_server.port = static_cast<std::uint16_t>(port);
+    } catch (const std::exception&) {
+      throw PluginConfigError("admin.listen", "must be HOST:PORT, e.g. 127.0.0.1:8081");
+    }
+    config.admin_token = admin.get<std::string>("token", "");
+    admin.reject_unknown();
+    if (const char* token = std::getenv("E2B_ADMIN_TOKEN"); token && *token) config.admin_token = token;
+    if (!config.admin_token.empty() && config.admin_token.size() < 16) {
+      throw PluginConfigError("admin.token", "must be at least 16 characters");
+    }
     const auto dir = root.get<std::string>("plugin_dir", "");
     config.plugin_dir = dir.empty() ? default_plugin_dir : std::filesystem::path(dir);
     config.plugins = parse_plugins(root.get<nlohmann::json>("plugins", nullptr), config.plugin_dir);

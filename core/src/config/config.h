@@ -46,6 +46,8 @@ struct GatewayConfig {
   UpstreamSettings upstream;
   std::string log_level = "info";
   std::filesystem::path storage_path = "data/gateway.db";  ///< SQLite file of keys and usage
+  ServerOptions admin_server{"127.0.0.1", 8081, 1};         ///< the admin API's own listener
+  std::string admin_token;                                   ///< empty: the admin API stays off
   std::filesystem::path plugin_dir;
   std::vector<PluginSpec> plugins;
   ModelCatalog models;

@@ -115,6 +115,14 @@ void Connection::mark_gone() {
   }
 }
 
+void Connection::respond(int status, const Headers& headers, const std::string& body, bool keep_alive,
+                         bool head_only) {
+  std::string bytes = response_head(status, headers, static_cast<long long>(body.size()), keep_alive);
+  if (!head_only) bytes += body;
+  send(bytes);
+  end_response(keep_alive);
+}
+
 void Connection::reject(int status, std::string_view code, std::string_view message) {
   const auto body = openai_error_body("invalid_request_error", code, message).dump();
   Headers headers{{"Content-Type", "application/json"}};

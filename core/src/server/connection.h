@@ -57,6 +57,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void retry_write();
   /// The client left (EOF, reset) or the server is closing the socket.
   void mark_gone();
+  /// Writes a complete response (Content-Length framing) and ends it.
+  void respond(int status, const Headers& headers, const std::string& body, bool keep_alive,
+               bool head_only = false);
   /// Sends `response` (an error the server produced itself) and closes.
   void reject(int status, std::string_view code, std::string_view message);
   bool busy() const { return busy_; }

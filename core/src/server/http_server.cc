@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "util/log.h"
 #include "util/unique_fd.h"
 
 namespace gateway {
@@ -185,13 +186,13 @@ class GatewayTransport : public Tcp::Transport {
 
   void onReady(const Aio::FdSet& fds) override {
     std::vector<Polling::Event> rest;
+    bool tasks_ready = false;
+    bool tick_ready = false;
     for (const auto& entry : fds) {
       if (entry.getTag() == tasks_.tag()) {
-        while (auto task = tasks_.popSafe()) (*task)();
+        tasks_ready = true;
       } else if (entry.getTag() == Polling::Tag(static_cast<uint64_t>(tick_.get()))) {
-        std::uint64_t expirations = 0;
-        [[maybe_unused]] auto r = ::read(tick_.get(), &expirations, sizeof expirations);
-        handler_->tick();
+        tick_ready = true;
       } else {
         Polling::Event event(entry.getTag());
         if (entry.isReadable()) event.flags.setFlag(Polling::NotifyOn::Read);
@@ -200,7 +201,23 @@ class GatewayTransport : public Tcp::Transport {
         rest.push_back(std::move(event));
       }
     }
-    if (!rest.empty()) Tcp::Transport::onReady(Aio::FdSet(std::move(rest)));
+    // Pistache's own events first: our tasks and tick may close sockets, and Pistache throws on
+    // an event for a socket that is no longer registered within the same batch.
+    if (!rest.empty()) {
+      try {
+        Tcp::Transport::onReady(Aio::FdSet(std::move(rest)));
+      } catch (const std::exception& e) {
+        log_message(LogLevel::Warn, std::string("reactor event skipped: ") + e.what());
+      }
+    }
+    if (tasks_ready) {
+      while (auto task = tasks_.popSafe()) (*task)();
+    }
+    if (tick_ready) {
+      std::uint64_t expirations = 0;
+      [[maybe_unused]] auto r = ::read(tick_.get(), &expirations, sizeof expirations);
+      handler_->tick();
+    }
   }
 
   std::shared_ptr<Aio::Handler> clone() const override {

@@ -169,6 +169,44 @@ std::vector<KeyRecord> KeyStore::keys() {
   return out;
 }
 
+std::optional<TenantRecord> KeyStore::tenant(const std::string& id) {
+  for (auto& t : tenants()) {
+    if (t.id == id) return t;
+  }
+  return std::nullopt;
+}
+
+std::optional<KeyRecord> KeyStore::key(const std::string& id) {
+  auto q = db_.prepare(std::string("SELECT ") + kKeyColumns + " FROM api_keys k WHERE k.id = ?");
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  return read_key(q, 0);
+}
+
+bool KeyStore::set_key_status(const std::string& id, const std::string& status) {
+  if (status != "active" && status != "disabled")
+    throw std::invalid_argument("status: must be active or disabled");
+  db_.prepare("UPDATE api_keys SET status = ?, updated_at = ? WHERE id = ? AND status != 'revoked'")
+      .bind(1, status)
+      .bind(2, unix_now())
+      .bind(3, id)
+      .run();
+  const bool changed = db_.changes() > 0;
+  reload();
+  return changed;
+}
+
+void KeyStore::audit(const std::string& action, const std::string& target_id, const std::string& actor,
+                     const std::string& request_id) {
+  db_.prepare("INSERT INTO audit_log (ts, action, target_id, actor, request_id) VALUES (?, ?, ?, ?, ?)")
+      .bind(1, unix_now())
+      .bind(2, action)
+      .bind(3, target_id)
+      .bind(4, actor)
+      .bind(5, request_id)
+      .run();
+}
+
 bool KeyStore::revoke_key(const std::string& id) {
   const auto now = unix_now();
   db_.prepare("UPDATE api_keys SET status = 'revoked', revoked_at = ?, updated_at = ? WHERE id = ?")

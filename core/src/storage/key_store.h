@@ -64,6 +64,7 @@ class KeyStore : public KeyDirectory {
 
   TenantRecord create_tenant(const std::string& name, nlohmann::json metadata = nlohmann::json::object());
   std::vector<TenantRecord> tenants();
+  std::optional<TenantRecord> tenant(const std::string& id);
 
   struct CreatedKey {
     KeyRecord key;
@@ -72,6 +73,13 @@ class KeyStore : public KeyDirectory {
   /// Throws std::invalid_argument naming the field when `request` is invalid.
   CreatedKey create_key(const NewKey& request);
   std::vector<KeyRecord> keys();
+  std::optional<KeyRecord> key(const std::string& id);
+  /// Sets an active or disabled key's status ("active"/"disabled"). False for an unknown or
+  /// revoked key.
+  bool set_key_status(const std::string& id, const std::string& status);
+  /// Records an admin write in the audit log (no secrets).
+  void audit(const std::string& action, const std::string& target_id, const std::string& actor,
+             const std::string& request_id);
   /// Revokes at once; the row stays for usage history. False for an unknown id.
   bool revoke_key(const std::string& id);
 
