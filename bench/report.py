@@ -70,6 +70,12 @@ def main():
     w("- upstream: tests/fake_fragments (single-threaded Python asyncio) on 127.0.0.1")
     w("- load generator: bench/loadgen.py (single-threaded Python asyncio); every answer's "
       "content is checked against the fake's deterministic reply")
+    fs = meta.get("fake_stats") or {}
+    if fs:
+        w("- fake upstream counters over the whole run: %s requests, %s completed, %s cancelled by "
+          "the client side, %s aborted, %s active at the end" % (
+              fs.get("requests"), fs.get("completed"), fs.get("cancelled"), fs.get("aborted"),
+              fs.get("active")))
     if "background_busy_pct_before" in meta:
         w("- machine busy with other processes just before the run: %d%% of all cores"
           % meta["background_busy_pct_before"])
@@ -199,6 +205,11 @@ def main():
             w("- %s: %s" % (n, r["error_kinds"]))
             for s in r["error_samples"]:
                 w("  - `%s`" % s.replace("`", "'"))
+        if any(r["mode"] == "openai" and r["error_kinds"].get("timeout") for _, r in errs):
+            w("")
+            w("A `timeout` through the gateway while the fake upstream finished every answer is the "
+              "lost wake-up described in bench/README.md (\"Known gateway issue\"): the stream's last "
+              "bytes wait in the reactor's task queue until some other request wakes that reactor.")
         w("")
     sys.stdout.write("\n".join(lines) + "\n")
 

@@ -215,10 +215,14 @@ load s2_stream_gateway 120 --url "$gw_url" --stream -c 200 -n "$(n 2000)" --scen
 load s2_stream_direct 120 --url "$fake_url" --mode fragments -c 200 -n "$(n 2000)" --scenario "$long" --timeout 90
 
 say "3. time to first token, one connection, $(n 300) requests: gateway vs direct"
-load s3_ttft_gateway 60 --url "$gw_url" --stream -c 1 -n "$(n 300)" --scenario "$long"
-load s3_ttft_direct 60 --url "$fake_url" --mode fragments -c 1 -n "$(n 300)" --scenario "$long"
+# --timeout 10: a request that hangs (see bench/README.md, "lost wake-up") costs 10 s, not the run.
+load s3_ttft_gateway 60 --url "$gw_url" --stream -c 1 -n "$(n 300)" --scenario "$long" --timeout 10
+load s3_ttft_direct 60 --url "$fake_url" --mode fragments -c 1 -n "$(n 300)" --scenario "$long" --timeout 10
 
 # ---------------------------------------------------------------------------- totals
+fake_stats=$(curl -fsS --max-time 5 "http://127.0.0.1:$fake_port/_stats" 2>/dev/null \
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps({k: d[k] for k in ("requests","completed","cancelled","aborted","active")}))' \
+  2>/dev/null || echo '{}')
 say "stopping the gateway"
 totals=$(python3 - "$gw_pid" "$out" <<'EOF'
 import glob, json, os, sys
@@ -253,9 +257,9 @@ fi
 gw_pid_done=$gw_pid
 gw_pid=""
 
-python3 - "$out/meta.json" "$totals" "$shutdown" "$version" "$bin" "$threads" "$idle_rss_kb" "$thread_names" "$background" <<'EOF'
+python3 - "$out/meta.json" "$totals" "$shutdown" "$version" "$bin" "$threads" "$idle_rss_kb" "$thread_names" "$background" "$fake_stats" <<'EOF'
 import datetime, json, os, platform, sys
-path, totals, shutdown, version, binary, threads, idle_rss_kb, thread_names, background = sys.argv[1:]
+path, totals, shutdown, version, binary, threads, idle_rss_kb, thread_names, background, fake_stats = sys.argv[1:]
 t = json.loads(totals)
 t["shutdown"] = shutdown
 t["idle_rss_mb"] = round(int(idle_rss_kb) / 1024, 1)
@@ -278,7 +282,8 @@ json.dump({"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-
                os.cpu_count(), model, mem, platform.release(), platform.python_version()),
            "cores": os.cpu_count(), "gateway_version": version, "binary": os.path.relpath(binary),
            "threads": threads, "gateway_totals": t,
-           "background_busy_pct_before": int(background)}, open(path, "w"))
+           "background_busy_pct_before": int(background),
+           "fake_stats": json.loads(fake_stats)}, open(path, "w"))
 EOF
 
 # ---------------------------------------------------------------------------- report

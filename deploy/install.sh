@@ -143,6 +143,10 @@ E2B_HOST=127.0.0.1
 # E2B_PORT=8080
 # E2B_LOG_LEVEL=info
 # E2B_BASE_URL=https://fragments.e2b.dev
+# SQLite database (storage.path); relative paths are under WorkingDirectory=/var/lib/e2b-gateway.
+# E2B_DB_PATH=/var/lib/e2b-gateway/data/gateway.db
+# Admin API token (16+ characters); the admin API stays disabled without one.
+# E2B_ADMIN_TOKEN=
 
 # A static client key (clients send "Authorization: Bearer <key>"). Generate one with:
 #   echo "sk-e2b-$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"

@@ -6,7 +6,10 @@
 #include <pistache/peer.h>
 #include <pistache/tcp.h>
 #include <pistache/transport.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
+
+#include <mutex>
 
 #include <sstream>
 #include <unordered_map>
@@ -175,7 +178,9 @@ class GatewayTransport : public Tcp::Transport {
 
   void registerPoller(Polling::Epoll& poller) override {
     Tcp::Transport::registerPoller(poller);
-    tasks_.bind(poller);
+    tasks_wakeup_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    poller.addFd(tasks_wakeup_.get(), Flags<Polling::NotifyOn>(Polling::NotifyOn::Read),
+                 Polling::Tag(static_cast<uint64_t>(tasks_wakeup_.get())));
     tick_.reset(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
     const long tick_ns = std::chrono::nanoseconds(kTick).count();
     itimerspec spec{{0, tick_ns}, {0, tick_ns}};
@@ -189,7 +194,7 @@ class GatewayTransport : public Tcp::Transport {
     bool tasks_ready = false;
     bool tick_ready = false;
     for (const auto& entry : fds) {
-      if (entry.getTag() == tasks_.tag()) {
+      if (entry.getTag() == Polling::Tag(static_cast<uint64_t>(tasks_wakeup_.get()))) {
         tasks_ready = true;
       } else if (entry.getTag() == Polling::Tag(static_cast<uint64_t>(tick_.get()))) {
         tick_ready = true;
@@ -210,9 +215,7 @@ class GatewayTransport : public Tcp::Transport {
         log_message(LogLevel::Warn, std::string("reactor event skipped: ") + e.what());
       }
     }
-    if (tasks_ready) {
-      while (auto task = tasks_.popSafe()) (*task)();
-    }
+    if (tasks_ready) run_tasks();
     if (tick_ready) {
       std::uint64_t expirations = 0;
       [[maybe_unused]] auto r = ::read(tick_.get(), &expirations, sizeof expirations);
@@ -224,7 +227,28 @@ class GatewayTransport : public Tcp::Transport {
     return std::make_shared<GatewayTransport>(std::static_pointer_cast<ConnectionHandler>(handler_->clone()));
   }
 
-  void post(std::function<void()> task) { tasks_.push(std::move(task)); }
+  /// Queues `task` for this reactor (any thread).
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard lock(tasks_mutex_);
+      tasks_.push_back(std::move(task));
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto w = ::write(tasks_wakeup_.get(), &one, sizeof one);
+  }
+
+  /// Clears the wakeup before taking the tasks, so a post that races with us always leaves
+  /// either its task in this batch or a pending wakeup (Pistache's PollableQueue can lose one).
+  void run_tasks() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] auto r = ::read(tasks_wakeup_.get(), &count, sizeof count);
+    std::vector<std::function<void()>> batch;
+    {
+      std::lock_guard lock(tasks_mutex_);
+      batch.swap(tasks_);
+    }
+    for (auto& task : batch) task();
+  }
 
   /// Closes the peer's socket if it is still the one registered on its fd.
   void remove_if_registered(const std::shared_ptr<Tcp::Peer>& peer) {
@@ -234,7 +258,9 @@ class GatewayTransport : public Tcp::Transport {
 
  private:
   std::shared_ptr<ConnectionHandler> handler_;
-  PollableQueue<std::function<void()>> tasks_;
+  std::mutex tasks_mutex_;
+  std::vector<std::function<void()>> tasks_;
+  UniqueFd tasks_wakeup_;
   UniqueFd tick_;
 };
 

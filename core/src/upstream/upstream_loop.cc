@@ -4,6 +4,8 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <stdexcept>
 
@@ -178,18 +180,19 @@ int UpstreamLoop::on_socket(void* /*easy*/, int fd, int what, void* self, void* 
   ev.data.fd = fd;
   if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
   if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
-  CURLM* multi = static_cast<CURLM*>(loop->multi_.get());
-  if (socket_data == nullptr) {
+  // Whatever curl remembers about the socket, make epoll agree: modify, or add if unknown.
+  (void)socket_data;
+  if (epoll_ctl(loop->epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
     epoll_ctl(loop->epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
-    curl_multi_assign(multi, fd, loop);  // marks the fd as registered
-  } else {
-    epoll_ctl(loop->epoll_.get(), EPOLL_CTL_MOD, fd, &ev);
   }
   return 0;
 }
 
 int UpstreamLoop::on_timer(void* /*multi*/, long timeout_ms, void* self) {
-  static_cast<UpstreamLoop*>(self)->curl_timeout_ms_ = timeout_ms;
+  auto* loop = static_cast<UpstreamLoop*>(self);
+  loop->curl_timeout_ms_ = timeout_ms;
+  loop->curl_deadline_ =
+      timeout_ms < 0 ? Clock::time_point::max() : Clock::now() + std::chrono::milliseconds(timeout_ms);
   return 0;
 }
 
@@ -201,7 +204,11 @@ void UpstreamLoop::run() {
   auto last_check = Clock::now();
   while (!stopping) {
     int wait_ms = kDeadlineCheckMs;
-    if (curl_timeout_ms_ >= 0 && curl_timeout_ms_ < wait_ms) wait_ms = static_cast<int>(curl_timeout_ms_);
+    if (curl_deadline_ != Clock::time_point::max()) {
+      const auto until =
+          std::chrono::duration_cast<std::chrono::milliseconds>(curl_deadline_ - Clock::now()).count();
+      wait_ms = static_cast<int>(std::clamp<long long>(until, 0, kDeadlineCheckMs));
+    }
     const int n = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), wait_ms);
     int running = 0;
     bool acted = false;
@@ -220,7 +227,9 @@ void UpstreamLoop::run() {
       curl_multi_socket_action(multi, fd, mask, &running);
       acted = true;
     }
-    if (!acted || curl_timeout_ms_ == 0) {
+    // curl's own timer: fire it whenever it is due, even while sockets keep the loop busy.
+    if (!acted || Clock::now() >= curl_deadline_) {
+      curl_deadline_ = Clock::time_point::max();
       curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
     collect_done();

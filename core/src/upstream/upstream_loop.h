@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -78,6 +79,7 @@ class UpstreamLoop {
   UniqueFd epoll_;
   UniqueFd wakeup_;
   long curl_timeout_ms_ = -1;
+  std::chrono::steady_clock::time_point curl_deadline_ = std::chrono::steady_clock::time_point::max();
 
   std::mutex commands_mutex_;
   std::vector<Command> commands_;
