@@ -50,25 +50,33 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
-/// The JSON object body of a write request, or the 400 that explains why not.
-std::variant<json, LocalResponse> object_body(const HttpRequest& request) {
-  if (request.body.empty()) return json::object();
-  auto body = json::parse(request.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
-    return admin_error(400, "invalid_json", "The body must be a JSON object");
-  return body;
-}
-
-template <typename T>
-std::optional<T> field(const json& body, const char* name, LocalResponse& error) {
-  if (!body.contains(name) || body[name].is_null()) return std::nullopt;
-  try {
-    return body[name].get<T>();
-  } catch (const json::exception&) {
-    error = admin_error(400, "invalid_field", std::string("'") + name + "' has the wrong type");
-    return std::nullopt;
+/// Reads the fields of a JSON object body; the first problem becomes a 400 in error().
+class BodyReader {
+ public:
+  explicit BodyReader(const HttpRequest& request) {
+    if (request.body.empty()) return;
+    body_ = json::parse(request.body, nullptr, false);
+    if (body_.is_discarded() || !body_.is_object()) {
+      body_ = json::object();
+      error_ = admin_error(400, "invalid_json", "The body must be a JSON object");
+    }
   }
-}
+  template <typename T>
+  std::optional<T> get(const char* name) {
+    if (error_ || !body_.contains(name) || body_[name].is_null()) return std::nullopt;
+    try {
+      return body_[name].get<T>();
+    } catch (const json::exception&) {
+      error_ = admin_error(400, "invalid_field", std::string("'") + name + "' has the wrong type");
+      return std::nullopt;
+    }
+  }
+  const std::optional<LocalResponse>& error() const { return error_; }
+
+ private:
+  json body_ = json::object();
+  std::optional<LocalResponse> error_;
+};
 
 }  // namespace
 
@@ -152,13 +160,10 @@ LocalResponse AdminApi::tenants(const HttpRequest& request, const std::vector<st
     return json_response(200, {{"object", "list"}, {"data", data}});
   }
   if (parts.size() == 3 && request.method == "POST") {
-    auto body = object_body(request);
-    if (auto* error = std::get_if<LocalResponse>(&body)) return *error;
-    const auto& b = std::get<json>(body);
-    LocalResponse error;
-    const auto name = field<std::string>(b, "name", error);
-    const auto metadata = field<json>(b, "metadata", error);
-    if (error.status != 200) return error;
+    BodyReader body(request);
+    const auto name = body.get<std::string>("name");
+    const auto metadata = body.get<json>("metadata");
+    if (body.error()) return *body.error();
     if (!name || name->empty()) return admin_error(400, "invalid_field", "'name' is required");
     const auto tenant = store_.create_tenant(*name, metadata.value_or(json::object()));
     store_.audit("tenant.create", tenant.id, "admin", request_id);
@@ -188,18 +193,15 @@ LocalResponse AdminApi::keys(const HttpRequest& request, const std::vector<std::
     return json_response(200, {{"object", "list"}, {"data", data}});
   }
   if (parts.size() == 3 && request.method == "POST") {
-    auto body = object_body(request);
-    if (auto* error = std::get_if<LocalResponse>(&body)) return *error;
-    const auto& b = std::get<json>(body);
-    LocalResponse error;
+    BodyReader body(request);
     NewKey k;
-    k.tenant_id = field<std::string>(b, "tenant", error).value_or("");
-    k.user = field<std::string>(b, "user", error).value_or("");
-    k.alias = field<std::string>(b, "alias", error).value_or("");
-    k.models = field<std::vector<std::string>>(b, "models", error).value_or(std::vector<std::string>{});
-    k.expires_at = field<std::int64_t>(b, "expires_at", error);
-    k.metadata = field<json>(b, "metadata", error).value_or(json::object());
-    if (error.status != 200) return error;
+    k.tenant_id = body.get<std::string>("tenant").value_or("");
+    k.user = body.get<std::string>("user").value_or("");
+    k.alias = body.get<std::string>("alias").value_or("");
+    k.models = body.get<std::vector<std::string>>("models").value_or(std::vector<std::string>{});
+    k.expires_at = body.get<std::int64_t>("expires_at");
+    k.metadata = body.get<json>("metadata").value_or(json::object());
+    if (body.error()) return *body.error();
     if (k.tenant_id.empty()) return admin_error(400, "invalid_field", "'tenant' is required");
     if (!store_.tenant(k.tenant_id)) return admin_error(404, "not_found", "No tenant " + k.tenant_id);
     const auto created = store_.create_key(k);
