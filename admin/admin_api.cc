@@ -169,6 +169,17 @@ LocalResponse AdminApi::tenants(const HttpRequest& request, const std::vector<st
     store_.audit("tenant.create", tenant.id, "admin", request_id);
     return json_response(201, tenant_json(tenant));
   }
+  if (parts.size() == 4 && request.method == "PATCH") {
+    BodyReader body(request);
+    const auto status = body.get<std::string>("status");
+    if (body.error()) return *body.error();
+    if (!store_.tenant(parts[3])) return admin_error(404, "not_found", "No tenant " + parts[3]);
+    if (status) {
+      store_.set_tenant_status(parts[3], *status);
+      store_.audit("tenant.update", parts[3], "admin", request_id);
+    }
+    return json_response(200, tenant_json(*store_.tenant(parts[3])));
+  }
   if (parts.size() == 4 && request.method == "GET") {
     const auto tenant = store_.tenant(parts[3]);
     if (!tenant) return admin_error(404, "not_found", "No tenant " + parts[3]);
@@ -219,6 +230,17 @@ LocalResponse AdminApi::keys(const HttpRequest& request, const std::vector<std::
     store_.revoke_key(id);
     store_.audit("key.delete", id, "admin", request_id);
     return json_response(200, key_json(*store_.key(id)));
+  }
+  if (parts.size() == 5 && request.method == "POST" && parts[4] == "rotate") {
+    BodyReader body(request);
+    const auto grace = body.get<std::int64_t>("grace_seconds").value_or(0);
+    if (body.error()) return *body.error();
+    const auto secret = store_.rotate_key(id, grace);
+    if (!secret) return admin_error(409, "conflict", "Key " + id + " is revoked");
+    store_.audit("key.rotate", id, "admin", request_id);
+    auto out = key_json(*store_.key(id));
+    out["key"] = *secret;  // the new secret, shown this once
+    return json_response(200, out);
   }
   if (parts.size() == 5 && request.method == "POST" && (parts[4] == "disable" || parts[4] == "enable")) {
     if (!store_.set_key_status(id, parts[4] == "disable" ? "disabled" : "active")) {

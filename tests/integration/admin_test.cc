@@ -1,6 +1,8 @@
 // The admin REST API over real HTTP against the running binary and a real SQLite file.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "harness.h"
 
 using namespace harness;
@@ -32,7 +34,9 @@ TEST_F(AdminTest, EveryRouteRejectsMissingWrongAndUserTokens) {
                                                         {"GET", "/admin/v1/keys/x"},
                                                         {"DELETE", "/admin/v1/keys/x"},
                                                         {"POST", "/admin/v1/keys/x/disable"},
-                                                        {"POST", "/admin/v1/keys/x/enable"}}) {
+                                                        {"POST", "/admin/v1/keys/x/enable"},
+                                                        {"POST", "/admin/v1/keys/x/rotate"},
+                                                        {"PATCH", "/admin/v1/tenants/x"}}) {
     EXPECT_EQ(http(gateway_->admin_port(), method, path).status, 401) << method << " " << path;
     EXPECT_EQ(admin(method, path, nullptr, "wrong-token-0123456789").status, 401) << method << " " << path;
     const auto user = admin(method, path, nullptr, gateway_->key());
@@ -80,4 +84,41 @@ TEST_F(AdminTest, InvalidInputIsExplained) {
   EXPECT_EQ(admin("GET", "/admin/v1/keys/key_missing").status, 404);
   EXPECT_EQ(admin("GET", "/admin/v1/tenants/ten_missing").status, 404);
   EXPECT_EQ(admin("GET", "/admin/v1/nothing").status, 404);
+}
+
+TEST_F(AdminTest, DisabledTenantLocksOutItsKeys) {
+  const auto tenant = new_tenant();
+  const auto key = json::parse(
+      admin("POST", "/admin/v1/keys", {{"tenant", tenant}, {"user", "t@example.com"}}).body)["key"];
+  EXPECT_EQ(chat(gateway_->port(), key, scenario_request("ok", false)).status, 200);
+  ASSERT_EQ(admin("PATCH", "/admin/v1/tenants/" + tenant, {{"status", "disabled"}}).status, 200);
+  EXPECT_EQ(chat(gateway_->port(), key, scenario_request("ok", false)).status, 401);
+  ASSERT_EQ(admin("PATCH", "/admin/v1/tenants/" + tenant, {{"status", "active"}}).status, 200);
+  EXPECT_EQ(chat(gateway_->port(), key, scenario_request("ok", false)).status, 200);
+  EXPECT_EQ(admin("PATCH", "/admin/v1/tenants/" + tenant, {{"status", "sleeping"}}).status, 400);
+}
+
+TEST_F(AdminTest, RotationKeepsTheOldSecretForTheGracePeriodOnly) {
+  const auto tenant = new_tenant();
+  const auto created =
+      json::parse(admin("POST", "/admin/v1/keys", {{"tenant", tenant}, {"user", "r@example.com"}}).body);
+  const std::string old_key = created["key"];
+  const std::string id = created["id"];
+  const auto rotated = admin("POST", "/admin/v1/keys/" + id + "/rotate", {{"grace_seconds", 2}});
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  const std::string new_key = json::parse(rotated.body)["key"];
+  EXPECT_NE(new_key, old_key);
+  EXPECT_EQ(json::parse(rotated.body)["id"], id) << "usage history stays on the same id";
+  EXPECT_EQ(chat(gateway_->port(), new_key, scenario_request("ok", false)).status, 200);
+  EXPECT_EQ(chat(gateway_->port(), old_key, scenario_request("ok", false)).status, 200)
+      << "within the grace period";
+  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  EXPECT_EQ(chat(gateway_->port(), old_key, scenario_request("ok", false)).status, 401)
+      << "after the grace period";
+  EXPECT_EQ(chat(gateway_->port(), new_key, scenario_request("ok", false)).status, 200);
+  const auto again = admin("POST", "/admin/v1/keys/" + id + "/rotate", json::object());
+  const std::string newest = json::parse(again.body)["key"];
+  EXPECT_EQ(chat(gateway_->port(), new_key, scenario_request("ok", false)).status, 401)
+      << "default grace is 0";
+  EXPECT_EQ(chat(gateway_->port(), newest, scenario_request("ok", false)).status, 200);
 }

@@ -90,9 +90,17 @@ KeyStore::KeyStore(const std::string& path) : db_(path) {
 void KeyStore::reload() {
   std::unordered_map<std::string, Entry> index;
   auto q = db_.prepare(std::string("SELECT ") + kKeyColumns +
-                       ", k.digest, t.status FROM api_keys k JOIN tenants t ON t.id = k.tenant_id "
-                       "WHERE k.status != 'revoked'");
-  while (q.step()) index[q.text(10)] = Entry{read_key(q, 0), q.text(11)};
+                       ", k.digest, t.status, k.previous_digest, k.previous_valid_until FROM api_keys k "
+                       "JOIN tenants t ON t.id = k.tenant_id WHERE k.status != 'revoked'");
+  const auto now = unix_now();
+  while (q.step()) {
+    Entry entry{read_key(q, 0), q.text(11), std::nullopt};
+    const auto previous_until = q.optional_integer(13);
+    if (!q.is_null(12) && previous_until && *previous_until > now) {
+      index[q.text(12)] = Entry{entry.key, entry.tenant_status, previous_until};
+    }
+    index[q.text(10)] = std::move(entry);
+  }
   std::unique_lock lock(mutex_);
   by_digest_ = std::move(index);
 }
@@ -183,6 +191,37 @@ std::optional<KeyRecord> KeyStore::key(const std::string& id) {
   return read_key(q, 0);
 }
 
+bool KeyStore::set_tenant_status(const std::string& id, const std::string& status) {
+  if (status != "active" && status != "disabled")
+    throw std::invalid_argument("status: must be active or disabled");
+  db_.prepare("UPDATE tenants SET status = ?, updated_at = ? WHERE id = ?")
+      .bind(1, status)
+      .bind(2, unix_now())
+      .bind(3, id)
+      .run();
+  const bool changed = db_.changes() > 0;
+  reload();
+  return changed;
+}
+
+std::optional<std::string> KeyStore::rotate_key(const std::string& id, std::int64_t grace_seconds) {
+  if (grace_seconds < 0) throw std::invalid_argument("grace_seconds: must not be negative");
+  const std::string secret = generate_key_secret();
+  const auto now = unix_now();
+  db_.prepare(
+         "UPDATE api_keys SET previous_digest = digest, previous_valid_until = ?, digest = ?, prefix = ?, "
+         "updated_at = ? WHERE id = ? AND status != 'revoked'")
+      .bind(1, now + grace_seconds)
+      .bind(2, key_digest(secret))
+      .bind(3, mask_secret(secret))
+      .bind(4, now)
+      .bind(5, id)
+      .run();
+  if (db_.changes() == 0) return std::nullopt;
+  reload();
+  return secret;
+}
+
 bool KeyStore::set_key_status(const std::string& id, const std::string& status) {
   if (status != "active" && status != "disabled")
     throw std::invalid_argument("status: must be active or disabled");
@@ -224,9 +263,11 @@ std::optional<Principal> KeyStore::authenticate(std::string_view secret, std::in
   std::shared_lock lock(mutex_);
   const auto it = by_digest_.find(digest);
   if (it == by_digest_.end()) return std::nullopt;
-  const auto& [key, tenant_status] = it->second;
+  const auto& key = it->second.key;
+  const auto& tenant_status = it->second.tenant_status;
   if (key.status != "active" || tenant_status != "active") return std::nullopt;
   if (key.expires_at && *key.expires_at <= now) return std::nullopt;
+  if (it->second.valid_until && *it->second.valid_until <= now) return std::nullopt;
   Principal p;
   p.authenticated = true;
   p.key_id = key.id;

@@ -65,6 +65,8 @@ class KeyStore : public KeyDirectory {
   TenantRecord create_tenant(const std::string& name, nlohmann::json metadata = nlohmann::json::object());
   std::vector<TenantRecord> tenants();
   std::optional<TenantRecord> tenant(const std::string& id);
+  /// Sets a tenant's status ("active"/"disabled"); its keys follow at once. False if unknown.
+  bool set_tenant_status(const std::string& id, const std::string& status);
 
   struct CreatedKey {
     KeyRecord key;
@@ -77,6 +79,9 @@ class KeyStore : public KeyDirectory {
   /// Sets an active or disabled key's status ("active"/"disabled"). False for an unknown or
   /// revoked key.
   bool set_key_status(const std::string& id, const std::string& status);
+  /// Issues a new secret for the same key id; the old one keeps working for `grace_seconds`.
+  /// Nullopt for an unknown or revoked key.
+  std::optional<std::string> rotate_key(const std::string& id, std::int64_t grace_seconds);
   /// Records an admin write in the audit log (no secrets).
   void audit(const std::string& action, const std::string& target_id, const std::string& actor,
              const std::string& request_id);
@@ -96,6 +101,7 @@ class KeyStore : public KeyDirectory {
   struct Entry {
     KeyRecord key;
     std::string tenant_status;
+    std::optional<std::int64_t> valid_until;  ///< set for a rotated-out secret in its grace period
   };
   db::Database db_;
   mutable std::shared_mutex mutex_;
