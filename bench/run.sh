@@ -52,10 +52,11 @@ fi
 work=$(mktemp -d /tmp/e2b-bench.XXXXXX)
 fake_pid=""
 gw_pid=""
+lg_pid=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  for pid in $gw_pid $fake_pid; do
+  for pid in $lg_pid $gw_pid $fake_pid; do
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -185,11 +186,21 @@ gw_url="http://127.0.0.1:$gw_port/v1/chat/completions"
 fake_url="http://127.0.0.1:$fake_port/api/chat"
 
 # load NAME MAX_SECONDS LOADGEN-ARGS...   (hard-bounded by timeout(1) as well)
+# run_lg MAX_SECONDS LOADGEN-ARGS...: one bounded loadgen run, in the background so that an
+# interrupt reaches the trap at once (and the trap stops it).
+run_lg() {
+  local max=$1 rc=0
+  shift
+  timeout -k 5 $((max + 30)) python3 "$bench/loadgen.py" --max-seconds "$max" --key "$key" "$@" &
+  lg_pid=$!
+  wait "$lg_pid" || rc=$?
+  lg_pid=""
+  return $rc
+}
 load() {
   local name=$1 max=$2
   shift 2
-  if ! timeout -k 5 $((max + 30)) python3 "$bench/loadgen.py" --name "$name" --max-seconds "$max" \
-       --key "$key" --monitor "gateway:$gw_pid" --monitor "fake:$fake_pid" \
+  if ! run_lg "$max" --name "$name" --monitor "gateway:$gw_pid" --monitor "fake:$fake_pid" \
        --json "$out/$name.json" "$@"; then
     failed=1
     echo "!! $name reported errors (or did not finish)" >&2
@@ -201,9 +212,9 @@ small='delay_ms=0'                 # "Echo: <unique text>", ~80 nasty 1-7 byte c
 long='long=20000,tag=r{i}'         # 20,000-character reply, unique per request, 1-64 byte chunks
 
 say "warm-up"
-python3 "$bench/loadgen.py" --name warmup --url "$gw_url" --key "$key" -c 10 -n 50 --scenario "$small" --max-seconds 30 \
+run_lg 30 --name warmup --url "$gw_url" -c 10 -n 50 --scenario "$small" \
   || { echo "warm-up failed; gateway log:" >&2; tail -20 "$work/gateway.log" >&2; exit 1; }
-python3 "$bench/loadgen.py" --name warmup-stream --url "$gw_url" --key "$key" -c 10 -n 50 --stream --scenario "$long" --max-seconds 30 \
+run_lg 30 --name warmup-stream --url "$gw_url" -c 10 -n 50 --stream --scenario "$long" \
   || { echo "warm-up failed; gateway log:" >&2; tail -20 "$work/gateway.log" >&2; exit 1; }
 
 say "1. small non-stream answers: 50 connections, $(n 5000) requests"

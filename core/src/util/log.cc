@@ -30,7 +30,7 @@ spdlog::level::level_enum to_spdlog(LogLevel level) {
 
 void init_logging(const std::string& level) {
   if (!logger()) {
-    spdlog::init_thread_pool(65536, 1);
+    spdlog::init_thread_pool(8192, 1);  // 8192 slots of ~400 bytes; a full queue drops the oldest line
     logger() = spdlog::create_async_nb<spdlog::sinks::stderr_sink_mt>("gateway");
     logger()->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
     logger()->flush_on(spdlog::level::info);
