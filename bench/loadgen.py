@@ -39,28 +39,16 @@ import sys
 import time
 import urllib.parse
 
+# The fake upstream defines what each scenario answers; the benchmark checks against the same code.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fake_fragments"))
+from fake_fragments_lib import long_reply, parse_options  # noqa: E402
+
 DEFAULT_INSTRUCTIONS = (
     "You are chatting with a user. Reply to their latest message in plain text and put the whole "
     "reply in the `code` field, exactly as it should be shown to them.")
 
 
 # --------------------------------------------------------------------------- expected replies
-
-def parse_options(spec):
-    opts = {}
-    for item in spec.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        key, sep, value = item.partition("=")
-        opts[key.strip().lower()] = value.strip() if sep else True
-    return opts
-
-
-def long_reply(token, n):
-    per = len(token) + 11
-    return "".join("%s line %04d\n" % (token, i) for i in range(n // per + 2))[:n]
-
 
 def user_text(scenario, i):
     spec = scenario.replace("{i}", str(i))
