@@ -178,10 +178,10 @@ std::vector<KeyRecord> KeyStore::keys() {
 }
 
 std::optional<TenantRecord> KeyStore::tenant(const std::string& id) {
-  for (auto& t : tenants()) {
-    if (t.id == id) return t;
-  }
-  return std::nullopt;
+  auto q = db_.prepare("SELECT id, name, status, metadata, created_at FROM tenants WHERE id = ?");
+  q.bind(1, id);
+  if (!q.step()) return std::nullopt;
+  return TenantRecord{q.text(0), q.text(1), q.text(2), nlohmann::json::parse(q.text(3)), q.integer(4)};
 }
 
 std::optional<KeyRecord> KeyStore::key(const std::string& id) {
@@ -191,17 +191,22 @@ std::optional<KeyRecord> KeyStore::key(const std::string& id) {
   return read_key(q, 0);
 }
 
-bool KeyStore::set_tenant_status(const std::string& id, const std::string& status) {
+bool KeyStore::update_status(const char* sql, const std::string& id, const std::string& status) {
   if (status != "active" && status != "disabled")
     throw std::invalid_argument("status: must be active or disabled");
-  db_.prepare("UPDATE tenants SET status = ?, updated_at = ? WHERE id = ?")
-      .bind(1, status)
-      .bind(2, unix_now())
-      .bind(3, id)
-      .run();
+  db_.prepare(sql).bind(1, status).bind(2, unix_now()).bind(3, id).run();
   const bool changed = db_.changes() > 0;
   reload();
   return changed;
+}
+
+bool KeyStore::set_tenant_status(const std::string& id, const std::string& status) {
+  return update_status("UPDATE tenants SET status = ?, updated_at = ? WHERE id = ?", id, status);
+}
+
+bool KeyStore::set_key_status(const std::string& id, const std::string& status) {
+  return update_status("UPDATE api_keys SET status = ?, updated_at = ? WHERE id = ? AND status != 'revoked'",
+                       id, status);
 }
 
 std::optional<std::string> KeyStore::rotate_key(const std::string& id, std::int64_t grace_seconds) {
@@ -220,19 +225,6 @@ std::optional<std::string> KeyStore::rotate_key(const std::string& id, std::int6
   if (db_.changes() == 0) return std::nullopt;
   reload();
   return secret;
-}
-
-bool KeyStore::set_key_status(const std::string& id, const std::string& status) {
-  if (status != "active" && status != "disabled")
-    throw std::invalid_argument("status: must be active or disabled");
-  db_.prepare("UPDATE api_keys SET status = ?, updated_at = ? WHERE id = ? AND status != 'revoked'")
-      .bind(1, status)
-      .bind(2, unix_now())
-      .bind(3, id)
-      .run();
-  const bool changed = db_.changes() > 0;
-  reload();
-  return changed;
 }
 
 void KeyStore::audit(const std::string& action, const std::string& target_id, const std::string& actor,

@@ -103,6 +103,9 @@ class KeyStore : public KeyDirectory {
     std::string tenant_status;
     std::optional<std::int64_t> valid_until;  ///< set for a rotated-out secret in its grace period
   };
+  /// Runs a status UPDATE (`?` = status, updated_at, id) and refreshes the index.
+  bool update_status(const char* sql, const std::string& id, const std::string& status);
+
   db::Database db_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Entry> by_digest_;
