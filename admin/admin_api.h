@@ -1,46 +1,50 @@
-// The admin REST API (/admin/v1): tenants and keys, on its own listener, behind an admin token.
-// Requests are parsed on the admin listener's reactor; every database call runs on one admin
-// worker thread, and the answer is posted back to the connection's reactor.
+// The admin REST API (/admin/v1): tenants, keys, usage, the request log and the audit log, on
+// its own listener, behind admin tokens. Requests are authenticated and routed on the admin
+// listener's reactor; every database call runs as a job on the storage worker, and the answer
+// is posted back to the connection's reactor.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
+#include <vector>
 
+#include "config/config.h"
 #include "server/http_server.h"
-#include "storage/key_store.h"
+#include "storage/storage_worker.h"
 
 namespace gateway::admin {
 
+/// One authenticated admin request on its way through a route handler.
+struct AdminCall {
+  KeyStore& store;
+  const ModelCatalog& models;
+  const HttpRequest& request;
+  std::string id;          ///< the {id} path segment, if the route has one
+  std::string actor;       ///< label of the admin token used
+  std::string request_id;  ///< for the audit log
+};
+
 class AdminApi : public RequestHandler {
  public:
-  /// `token` must not be empty.
-  AdminApi(KeyStore& store, const std::string& token);
-  ~AdminApi() override;
+  /// `tokens` must not be empty; `models` checks the models a key may use.
+  AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens, const ModelCatalog& models);
   void handle(const std::shared_ptr<Connection>& connection, HttpRequest request) override;
-  /// Finishes queued work and stops the worker.
-  void stop();
 
-  /// Answers one authenticated admin request (worker thread; public for tests).
-  LocalResponse route(const HttpRequest& request, const std::string& request_id);
+  /// Every route as "METHOD /admin/v1/…/{id}", in the order they are matched.
+  static std::vector<std::string> routes();
+  /// admin/openapi.yaml, compiled into the binary, as JSON.
+  static const nlohmann::json& openapi();
 
  private:
-  void run();
-  LocalResponse tenants(const HttpRequest& request, const std::vector<std::string>& parts,
-                        const std::string& request_id);
-  LocalResponse keys(const HttpRequest& request, const std::vector<std::string>& parts,
-                     const std::string& request_id);
+  struct Token {
+    std::string label;
+    std::string digest;
+  };
+  /// The label of the admin token `request` presents, or empty.
+  std::string authenticate(const HttpRequest& request) const;
 
-  KeyStore& store_;
-  std::string token_digest_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::function<void()>> jobs_;
-  bool stopping_ = false;
-  std::thread worker_;
+  StorageWorker& storage_;
+  std::vector<Token> tokens_;
+  const ModelCatalog& models_;
 };
 
 }  // namespace gateway::admin

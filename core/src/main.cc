@@ -17,7 +17,7 @@
 #include "server/http_server.h"
 #include "storage/key_store.h"
 #include "storage/migrations.h"
-#include "storage/usage_writer.h"
+#include "storage/storage_worker.h"
 #include "upstream/upstream_loop.h"
 #include "util/log.h"
 
@@ -158,24 +158,24 @@ int serve(const std::filesystem::path& path) {
       shutdown_logging();
       return 2;
     }
-    UsageWriter usage(config.storage_path.string());
-    LogWorker log_worker([&chain, &usage](const RequestRecord& record) {
+    StorageWorker storage(*key_store);
+    LogWorker log_worker([&chain, &storage](const RequestRecord& record) {
       log_message(LogLevel::Info, access_line(record));
-      if (record.route == Route::ChatCompletions) usage.submit(usage_row(record));
+      if (record.route == Route::ChatCompletions) storage.submit(usage_row(record));
       chain->on_log(record);
     });
     UpstreamLoop upstream(config.upstream.max_connections);
-    GatewayServices services{&config, &*chain, &upstream, &log_worker, GATEWAY_VERSION};
+    GatewayServices services{&config, &*chain, &upstream, &log_worker, &storage, GATEWAY_VERSION};
     GatewayApp app(services);
     HttpServer server(config.server, app);
     std::unique_ptr<admin::AdminApi> admin_api;
     std::unique_ptr<HttpServer> admin_server;
-    if (config.admin_token.empty()) {
+    if (config.admin_tokens.empty()) {
       log_message(LogLevel::Warn,
                   "admin API disabled: set admin.token in config.yaml or E2B_ADMIN_TOKEN (16+ characters) to "
                   "enable it");
     } else {
-      admin_api = std::make_unique<admin::AdminApi>(*key_store, config.admin_token);
+      admin_api = std::make_unique<admin::AdminApi>(storage, config.admin_tokens, config.models);
       admin_server = std::make_unique<HttpServer>(config.admin_server, *admin_api);
     }
     try {
@@ -205,12 +205,12 @@ int serve(const std::filesystem::path& path) {
                                       " answers in flight (a second signal stops at once)");
       wait_for_drain(services, signals, config.server.shutdown_grace);
     }
-    if (admin_api) admin_api->stop();  // no more posts from the admin worker
+    storage.close_jobs();  // no more posts from storage jobs
     if (admin_server) admin_server->stop();
     upstream.stop();    // no more posts from the upstream thread
     server.stop();      // reactors stop; connections close
     log_worker.stop();  // every finished request reaches the log phase
-    usage.stop();       // and every usage row is committed
+    storage.stop();     // and every usage row is committed
   }
   curl_global_cleanup();
   log_message(LogLevel::Info, "stopped");

@@ -295,12 +295,26 @@ GatewayConfig parse_config(const nlohmann::json& document, const std::filesystem
     } catch (const std::exception&) {
       throw PluginConfigError("admin.listen", "must be HOST:PORT, e.g. 127.0.0.1:8081");
     }
-    config.admin_token = admin.get<std::string>("token", "");
-    admin.reject_unknown();
-    if (const char* token = std::getenv("E2B_ADMIN_TOKEN"); token && *token) config.admin_token = token;
-    if (!config.admin_token.empty() && config.admin_token.size() < 16) {
-      throw PluginConfigError("admin.token", "must be at least 16 characters");
+    const auto check_length = [](const std::string& token, const std::string& field) {
+      if (token.size() < 16) throw PluginConfigError(field, "must be at least 16 characters");
+    };
+    std::string token = admin.get<std::string>("token", "");
+    if (const char* env = std::getenv("E2B_ADMIN_TOKEN"); env && *env) token = env;
+    if (!token.empty()) {
+      check_length(token, "admin.token");
+      config.admin_tokens.push_back({"admin", token});
     }
+    const auto listed = admin.get<nlohmann::json>("tokens", nlohmann::json::array());
+    if (!listed.is_array()) throw PluginConfigError("admin.tokens", "must be a list of {label, token}");
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+      ConfigReader entry(listed[i], "admin.tokens[" + std::to_string(i) + "]");
+      AdminToken t{entry.require<std::string>("label"), entry.require<std::string>("token")};
+      entry.reject_unknown();
+      if (t.label.empty()) throw PluginConfigError(entry.path("label"), "must not be empty");
+      check_length(t.token, entry.path("token"));
+      config.admin_tokens.push_back(std::move(t));
+    }
+    admin.reject_unknown();
     const auto dir = root.get<std::string>("plugin_dir", "");
     config.plugin_dir = dir.empty() ? default_plugin_dir : std::filesystem::path(dir);
     config.plugins = parse_plugins(root.get<nlohmann::json>("plugins", nullptr), config.plugin_dir);

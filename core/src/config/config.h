@@ -40,14 +40,20 @@ struct UpstreamSettings {
   long max_connections = 1024;
 };
 
+/// An admin bearer token and the label the audit log records for it.
+struct AdminToken {
+  std::string label;
+  std::string token;
+};
+
 struct GatewayConfig {
   std::filesystem::path source;  ///< the file it came from
   ServerOptions server;
   UpstreamSettings upstream;
   std::string log_level = "info";
   std::filesystem::path storage_path = "data/gateway.db";  ///< SQLite file of keys and usage
-  ServerOptions admin_server{"127.0.0.1", 8081, 1};         ///< the admin API's own listener
-  std::string admin_token;                                   ///< empty: the admin API stays off
+  ServerOptions admin_server{"127.0.0.1", 8081, 1};        ///< the admin API's own listener
+  std::vector<AdminToken> admin_tokens;                    ///< none: the admin API stays off
   std::filesystem::path plugin_dir;
   std::vector<PluginSpec> plugins;
   ModelCatalog models;

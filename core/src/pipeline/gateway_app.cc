@@ -7,6 +7,7 @@
 
 #include "openai/chat_format.h"
 #include "pipeline/chat_exchange.h"
+#include "pipeline/self_service.h"
 
 namespace gateway {
 namespace {
@@ -77,15 +78,20 @@ void GatewayApp::handle(const std::shared_ptr<Connection>& connection, HttpReque
     serve_chat(connection, std::move(request), std::move(request_id));
     return;
   }
-  RequestState ctx(services_, connection, std::move(request), std::move(request_id), route);
+  auto ctx =
+      std::make_shared<RequestState>(services_, connection, std::move(request), std::move(request_id), route);
   try {
-    if (auto answer = services_.chain->on_request_headers(ctx)) {
-      ctx.respond(std::move(*answer), Outcome::Rejected);
+    if (auto answer = services_.chain->on_request_headers(*ctx)) {
+      ctx->respond(std::move(*answer), Outcome::Rejected);
       return;
     }
-    serve_local(ctx);
+    if (is_self_service_path(ctx->request().path)) {
+      serve_self_service(ctx, services_);
+      return;
+    }
+    serve_local(*ctx);
   } catch (const std::exception& e) {
-    ctx.respond(openai_error(500, "server_error", "internal_error", e.what()), Outcome::Rejected);
+    ctx->respond(openai_error(500, "server_error", "internal_error", e.what()), Outcome::Rejected);
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "pipeline/log_worker.h"
 #include "pipeline/plugin_chain.h"
 #include "server/connection.h"
+#include "storage/storage_worker.h"
 #include "upstream/upstream_loop.h"
 
 namespace gateway {
@@ -21,6 +23,7 @@ struct GatewayServices {
   PluginChain* chain = nullptr;
   UpstreamLoop* upstream = nullptr;
   LogWorker* log = nullptr;
+  StorageWorker* storage = nullptr;  ///< null: no database (self-service usage answers 503)
   std::string version;
   /// Chat requests between their upstream start and their last byte.
   std::atomic<int> in_flight{0};
@@ -50,6 +53,8 @@ class RequestState : public RequestContext {
 
   /// Writes a complete response now (reactor thread), ends it and logs the request.
   void respond(LocalResponse response, Outcome outcome);
+  /// Runs `task` on this request's reactor thread (callable from any thread).
+  void post(std::function<void()> task) { connection_->post(std::move(task)); }
 
  protected:
   /// The response head with the gateway's own headers and the plugins' head phase applied.

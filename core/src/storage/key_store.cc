@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 
@@ -44,12 +45,42 @@ KeyRecord read_key(db::Statement& q, int from) {
   k.metadata = nlohmann::json::parse(q.text(from + 7));
   k.created_at = q.integer(from + 8);
   k.expires_at = q.optional_integer(from + 9);
+  k.limits = nlohmann::json::parse(q.text(from + 10));
   return k;
 }
 
 constexpr const char* kKeyColumns =
     "k.id, k.tenant_id, k.user, k.alias, k.prefix, k.status, k.models, k.metadata, k.created_at, "
-    "k.expires_at";
+    "k.expires_at, k.limits";
+constexpr int kKeyColumnCount = 11;
+
+TenantRecord read_tenant(db::Statement& q) {
+  return {q.text(0),
+          q.text(1),
+          q.text(2),
+          nlohmann::json::parse(q.text(3)),
+          nlohmann::json::parse(q.text(4)),
+          q.integer(5),
+          q.optional_integer(6)};
+}
+
+constexpr const char* kTenantColumns = "id, name, status, metadata, limits, created_at, deleted_at";
+
+/// Null counts as an empty object.
+void check_object(const nlohmann::json& value, const char* field) {
+  if (!value.is_object() && !value.is_null())
+    throw std::invalid_argument(std::string(field) + ": must be an object");
+}
+
+/// Limits are named non-negative integers (e.g. requests_per_minute), read by rate limiting.
+void check_limits(const nlohmann::json& limits) {
+  check_object(limits, "limits");
+  if (limits.is_null()) return;
+  for (const auto& [name, value] : limits.items()) {
+    if (!value.is_number_integer() || value.get<std::int64_t>() < 0)
+      throw std::invalid_argument("limits." + name + ": must be a non-negative integer");
+  }
+}
 
 }  // namespace
 
@@ -93,51 +124,66 @@ void KeyStore::reload() {
                        ", k.digest, t.status, k.previous_digest, k.previous_valid_until FROM api_keys k "
                        "JOIN tenants t ON t.id = k.tenant_id WHERE k.status != 'revoked'");
   const auto now = unix_now();
+  constexpr int digest = kKeyColumnCount, tenant_status = digest + 1, previous = digest + 2,
+                previous_until_column = digest + 3;
   while (q.step()) {
-    Entry entry{read_key(q, 0), q.text(11), std::nullopt};
-    const auto previous_until = q.optional_integer(13);
-    if (!q.is_null(12) && previous_until && *previous_until > now) {
-      index[q.text(12)] = Entry{entry.key, entry.tenant_status, previous_until};
+    Entry entry{read_key(q, 0), q.text(tenant_status), std::nullopt};
+    const auto previous_until = q.optional_integer(previous_until_column);
+    if (!q.is_null(previous) && previous_until && *previous_until > now) {
+      index[q.text(previous)] = Entry{entry.key, entry.tenant_status, previous_until};
     }
-    index[q.text(10)] = std::move(entry);
+    index[q.text(digest)] = std::move(entry);
   }
   std::unique_lock lock(mutex_);
   by_digest_ = std::move(index);
 }
 
-TenantRecord KeyStore::create_tenant(const std::string& name, nlohmann::json metadata) {
+TenantRecord KeyStore::create_tenant(const std::string& name, nlohmann::json metadata,
+                                     nlohmann::json limits) {
   if (name.empty()) throw std::invalid_argument("name: must not be empty");
-  if (!metadata.is_object()) throw std::invalid_argument("metadata: must be an object");
-  TenantRecord t{random_id("ten_"), name, "active", std::move(metadata), unix_now()};
+  check_object(metadata, "metadata");
+  check_limits(limits);
+  if (metadata.is_null()) metadata = nlohmann::json::object();
+  if (limits.is_null()) limits = nlohmann::json::object();
+  TenantRecord t{random_id("ten_"), name,       "active",    std::move(metadata),
+                 std::move(limits), unix_now(), std::nullopt};
   db_.prepare(
-         "INSERT INTO tenants (id, name, status, metadata, created_at, updated_at) VALUES (?, ?, 'active', "
-         "?, ?, ?)")
+         "INSERT INTO tenants (id, name, status, metadata, limits, created_at, updated_at) VALUES (?, ?, "
+         "'active', ?, ?, ?, ?)")
       .bind(1, t.id)
       .bind(2, t.name)
       .bind(3, t.metadata.dump())
-      .bind(4, t.created_at)
+      .bind(4, t.limits.dump())
       .bind(5, t.created_at)
+      .bind(6, t.created_at)
       .run();
   return t;
 }
 
 std::vector<TenantRecord> KeyStore::tenants() {
+  return tenants({"", std::numeric_limits<int>::max() - 1}, false);
+}
+
+std::vector<TenantRecord> KeyStore::tenants(const PageRequest& page, bool include_deleted) {
   std::vector<TenantRecord> out;
-  auto q = db_.prepare("SELECT id, name, status, metadata, created_at FROM tenants ORDER BY id");
-  while (q.step()) {
-    out.push_back({q.text(0), q.text(1), q.text(2), nlohmann::json::parse(q.text(3)), q.integer(4)});
-  }
+  auto q = db_.prepare(std::string("SELECT ") + kTenantColumns +
+                       " FROM tenants WHERE id > ? AND (? OR deleted_at IS NULL) ORDER BY id LIMIT ?");
+  q.bind(1, page.after).bind(2, std::int64_t{include_deleted}).bind(3, std::int64_t{page.limit} + 1);
+  while (q.step()) out.push_back(read_tenant(q));
   return out;
 }
 
 KeyStore::CreatedKey KeyStore::create_key(const NewKey& request) {
   if (request.user.empty()) throw std::invalid_argument("user: must not be empty");
-  auto tenant = db_.prepare("SELECT status FROM tenants WHERE id = ?");
+  auto tenant = db_.prepare("SELECT deleted_at FROM tenants WHERE id = ?");
   tenant.bind(1, request.tenant_id);
   if (!tenant.step()) throw std::invalid_argument("tenant: no tenant " + request.tenant_id);
+  if (!tenant.is_null(0)) throw std::invalid_argument("tenant: tenant " + request.tenant_id + " is deleted");
   if (request.expires_at && *request.expires_at <= unix_now()) {
     throw std::invalid_argument("expires_at: must be in the future");
   }
+  check_object(request.metadata, "metadata");
+  check_limits(request.limits);
   CreatedKey created;
   created.secret = generate_key_secret();
   auto& k = created.key;
@@ -147,13 +193,13 @@ KeyStore::CreatedKey KeyStore::create_key(const NewKey& request) {
   k.alias = request.alias;
   k.prefix = mask_secret(created.secret);
   k.models = request.models;
-  k.metadata = request.metadata;
+  k.metadata = request.metadata.is_null() ? nlohmann::json::object() : request.metadata;
+  k.limits = request.limits.is_null() ? nlohmann::json::object() : request.limits;
   k.created_at = unix_now();
   k.expires_at = request.expires_at;
   db_.prepare(
          "INSERT INTO api_keys (id, tenant_id, user, alias, prefix, digest, status, models, metadata, "
-         "created_at, "
-         "updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)")
+         "created_at, updated_at, expires_at, limits) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)")
       .bind(1, k.id)
       .bind(2, k.tenant_id)
       .bind(3, k.user)
@@ -165,23 +211,103 @@ KeyStore::CreatedKey KeyStore::create_key(const NewKey& request) {
       .bind(9, k.created_at)
       .bind(10, k.created_at)
       .bind(11, k.expires_at)
+      .bind(12, k.limits.dump())
       .run();
   reload();
   return created;
 }
 
 std::vector<KeyRecord> KeyStore::keys() {
+  return keys({}, {"", std::numeric_limits<int>::max() - 1});
+}
+
+std::vector<KeyRecord> KeyStore::keys(const KeyFilter& filter, const PageRequest& page) {
   std::vector<KeyRecord> out;
-  auto q = db_.prepare(std::string("SELECT ") + kKeyColumns + " FROM api_keys k ORDER BY k.id");
+  auto q = db_.prepare(std::string("SELECT ") + kKeyColumns +
+                       " FROM api_keys k WHERE k.id > ?1 AND (?2 = '' OR k.tenant_id = ?2) AND "
+                       "(?3 = '' OR k.user = ?3) AND (?4 = '' OR k.status = ?4) ORDER BY k.id LIMIT ?5");
+  q.bind(1, page.after)
+      .bind(2, filter.tenant_id)
+      .bind(3, filter.user)
+      .bind(4, filter.status)
+      .bind(5, std::int64_t{page.limit} + 1);
   while (q.step()) out.push_back(read_key(q, 0));
   return out;
 }
 
+void KeyStore::update_key(const KeyRecord& k) {
+  if (k.user.empty()) throw std::invalid_argument("user: must not be empty");
+  check_object(k.metadata, "metadata");
+  check_limits(k.limits);
+  db_.prepare(
+         "UPDATE api_keys SET user = ?, alias = ?, models = ?, metadata = ?, limits = ?, expires_at = ?, "
+         "updated_at = ? WHERE id = ?")
+      .bind(1, k.user)
+      .bind(2, k.alias)
+      .bind(3, nlohmann::json(k.models).dump())
+      .bind(4, k.metadata.dump())
+      .bind(5, k.limits.dump())
+      .bind(6, k.expires_at)
+      .bind(7, unix_now())
+      .bind(8, k.id)
+      .run();
+  reload();
+}
+
 std::optional<TenantRecord> KeyStore::tenant(const std::string& id) {
-  auto q = db_.prepare("SELECT id, name, status, metadata, created_at FROM tenants WHERE id = ?");
+  auto q = db_.prepare(std::string("SELECT ") + kTenantColumns + " FROM tenants WHERE id = ?");
   q.bind(1, id);
   if (!q.step()) return std::nullopt;
-  return TenantRecord{q.text(0), q.text(1), q.text(2), nlohmann::json::parse(q.text(3)), q.integer(4)};
+  return read_tenant(q);
+}
+
+void KeyStore::update_tenant(const TenantRecord& t) {
+  if (t.name.empty()) throw std::invalid_argument("name: must not be empty");
+  if (t.status != "active" && t.status != "disabled")
+    throw std::invalid_argument("status: must be active or disabled");
+  check_object(t.metadata, "metadata");
+  check_limits(t.limits);
+  db_.prepare(
+         "UPDATE tenants SET name = ?, status = ?, metadata = ?, limits = ?, updated_at = ? WHERE id = ?")
+      .bind(1, t.name)
+      .bind(2, t.status)
+      .bind(3, t.metadata.dump())
+      .bind(4, t.limits.dump())
+      .bind(5, unix_now())
+      .bind(6, t.id)
+      .run();
+  reload();
+}
+
+int KeyStore::live_key_count(const std::string& tenant_id) {
+  auto q = db_.prepare("SELECT COUNT(*) FROM api_keys WHERE tenant_id = ? AND status != 'revoked'");
+  q.bind(1, tenant_id);
+  q.step();
+  return static_cast<int>(q.integer(0));
+}
+
+void KeyStore::delete_tenant(const std::string& id) {
+  const auto now = unix_now();
+  {
+    db::Transaction tx(db_);
+    db_.prepare(
+           "UPDATE api_keys SET status = 'revoked', revoked_at = ?, updated_at = ? WHERE tenant_id = ? AND "
+           "status != 'revoked'")
+        .bind(1, now)
+        .bind(2, now)
+        .bind(3, id)
+        .run();
+    db_.prepare(
+           "UPDATE tenants SET status = 'disabled', deleted_at = ?, updated_at = ? WHERE id = ? AND "
+           "deleted_at "
+           "IS NULL")
+        .bind(1, now)
+        .bind(2, now)
+        .bind(3, id)
+        .run();
+    tx.commit();
+  }
+  reload();
 }
 
 std::optional<KeyRecord> KeyStore::key(const std::string& id) {
@@ -228,14 +354,30 @@ std::optional<std::string> KeyStore::rotate_key(const std::string& id, std::int6
 }
 
 void KeyStore::audit(const std::string& action, const std::string& target_id, const std::string& actor,
-                     const std::string& request_id) {
-  db_.prepare("INSERT INTO audit_log (ts, action, target_id, actor, request_id) VALUES (?, ?, ?, ?, ?)")
+                     const std::string& request_id, const nlohmann::json& details) {
+  db_.prepare(
+         "INSERT INTO audit_log (ts, action, target_id, actor, request_id, details) VALUES (?, ?, ?, ?, ?, "
+         "?)")
       .bind(1, unix_now())
       .bind(2, action)
       .bind(3, target_id)
       .bind(4, actor)
       .bind(5, request_id)
+      .bind(6, details.dump())
       .run();
+}
+
+std::vector<AuditEntry> KeyStore::audit_entries(std::int64_t before, int limit) {
+  std::vector<AuditEntry> out;
+  auto q = db_.prepare(
+      "SELECT id, ts, action, target_id, actor, request_id, details FROM audit_log WHERE (?1 = 0 OR id < ?1) "
+      "ORDER BY id DESC LIMIT ?2");
+  q.bind(1, before).bind(2, std::int64_t{limit} + 1);
+  while (q.step()) {
+    out.push_back({q.integer(0), q.integer(1), q.text(2), q.text(3), q.text(4), q.text(5),
+                   nlohmann::json::parse(q.text(6))});
+  }
+  return out;
 }
 
 bool KeyStore::revoke_key(const std::string& id) {

@@ -21,7 +21,9 @@ struct TenantRecord {
   std::string name;
   std::string status = "active";
   nlohmann::json metadata = nlohmann::json::object();
+  nlohmann::json limits = nlohmann::json::object();  ///< read by rate limiting
   std::int64_t created_at = 0;
+  std::optional<std::int64_t> deleted_at;  ///< set once deleted; the row stays for usage history
 };
 
 struct KeyRecord {
@@ -33,8 +35,20 @@ struct KeyRecord {
   std::string status = "active";
   std::vector<std::string> models;
   nlohmann::json metadata = nlohmann::json::object();
+  nlohmann::json limits = nlohmann::json::object();  ///< read by rate limiting
   std::int64_t created_at = 0;
   std::optional<std::int64_t> expires_at;
+};
+
+/// One admin write as recorded in the audit log.
+struct AuditEntry {
+  std::int64_t id = 0;
+  std::int64_t ts = 0;
+  std::string action;
+  std::string target_id;
+  std::string actor;  ///< label of the admin token that made the change
+  std::string request_id;
+  nlohmann::json details = nlohmann::json::object();
 };
 
 /// What a new key should look like.
@@ -45,6 +59,7 @@ struct NewKey {
   std::vector<std::string> models;
   std::optional<std::int64_t> expires_at;
   nlohmann::json metadata = nlohmann::json::object();
+  nlohmann::json limits = nlohmann::json::object();
 };
 
 /// Unix seconds now.
@@ -57,16 +72,39 @@ std::string key_digest(std::string_view secret);
 /// A random id with a readable prefix, e.g. "key_3f9a…".
 std::string random_id(std::string_view prefix);
 
+/// Where a listing starts and how long it may be.
+struct PageRequest {
+  std::string after;  ///< the last id of the previous page; empty = from the start
+  int limit = 50;
+};
+
+/// Owns the database connection. In the server every call except authenticate() runs on the
+/// storage worker thread; authenticate() reads only the in-memory index.
 class KeyStore : public KeyDirectory {
  public:
   /// Opens (creating) the database at `path` and applies pending migrations.
   explicit KeyStore(const std::string& path);
 
-  TenantRecord create_tenant(const std::string& name, nlohmann::json metadata = nlohmann::json::object());
+  /// The one read-write connection, for other stores running on the same thread.
+  db::Database& database() { return db_; }
+
+  /// Throws std::invalid_argument naming the field when one is invalid.
+  TenantRecord create_tenant(const std::string& name, nlohmann::json metadata = nlohmann::json::object(),
+                             nlohmann::json limits = nlohmann::json::object());
   std::vector<TenantRecord> tenants();
+  /// Up to `page.limit` + 1 tenants in id order after `page.after` (the extra one tells that
+  /// more follow); deleted ones only when asked.
+  std::vector<TenantRecord> tenants(const PageRequest& page, bool include_deleted);
   std::optional<TenantRecord> tenant(const std::string& id);
   /// Sets a tenant's status ("active"/"disabled"); its keys follow at once. False if unknown.
   bool set_tenant_status(const std::string& id, const std::string& status);
+  /// Writes a tenant's name, status, metadata and limits. Throws std::invalid_argument naming
+  /// the field when one is invalid.
+  void update_tenant(const TenantRecord& tenant);
+  /// Keys of the tenant that are not revoked.
+  int live_key_count(const std::string& tenant_id);
+  /// Marks the tenant deleted and revokes all its keys; rows stay for usage history.
+  void delete_tenant(const std::string& id);
 
   struct CreatedKey {
     KeyRecord key;
@@ -75,7 +113,18 @@ class KeyStore : public KeyDirectory {
   /// Throws std::invalid_argument naming the field when `request` is invalid.
   CreatedKey create_key(const NewKey& request);
   std::vector<KeyRecord> keys();
+  /// A filter on key listings; empty fields match everything.
+  struct KeyFilter {
+    std::string tenant_id;
+    std::string user;
+    std::string status;
+  };
+  /// Up to `page.limit` + 1 matching keys in id order after `page.after`.
+  std::vector<KeyRecord> keys(const KeyFilter& filter, const PageRequest& page);
   std::optional<KeyRecord> key(const std::string& id);
+  /// Writes a key's user, alias, models, metadata, limits and expiry. Throws
+  /// std::invalid_argument naming the field when one is invalid.
+  void update_key(const KeyRecord& key);
   /// Sets an active or disabled key's status ("active"/"disabled"). False for an unknown or
   /// revoked key.
   bool set_key_status(const std::string& id, const std::string& status);
@@ -84,7 +133,9 @@ class KeyStore : public KeyDirectory {
   std::optional<std::string> rotate_key(const std::string& id, std::int64_t grace_seconds);
   /// Records an admin write in the audit log (no secrets).
   void audit(const std::string& action, const std::string& target_id, const std::string& actor,
-             const std::string& request_id);
+             const std::string& request_id, const nlohmann::json& details = nlohmann::json::object());
+  /// Up to `limit` + 1 audit entries, newest first, older than entry id `before` (0 = newest).
+  std::vector<AuditEntry> audit_entries(std::int64_t before, int limit);
   /// Revokes at once; the row stays for usage history. False for an unknown id.
   bool revoke_key(const std::string& id);
 

@@ -1,0 +1,116 @@
+#include "storage/storage_worker.h"
+
+#include "util/log.h"
+
+namespace gateway {
+
+StorageWorker::StorageWorker(KeyStore& store, std::size_t usage_capacity,
+                             std::chrono::milliseconds flush_interval, std::size_t job_capacity)
+    : store_(store),
+      usage_capacity_(usage_capacity),
+      flush_interval_(flush_interval),
+      job_capacity_(job_capacity),
+      thread_([this] { run(); }) {}
+
+StorageWorker::~StorageWorker() {
+  stop();
+}
+
+void StorageWorker::submit(UsageRow row) {
+  std::lock_guard lock(mutex_);
+  if (usage_.size() >= usage_capacity_) {
+    const auto dropped = dropped_.fetch_add(1) + 1;
+    if ((dropped & (dropped - 1)) == 0) {
+      log_message(LogLevel::Error,
+                  "usage queue full: " + std::to_string(dropped) + " usage rows dropped so far");
+    }
+    return;
+  }
+  usage_.push_back(std::move(row));
+}
+
+bool StorageWorker::post(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || jobs_closed_ || jobs_.size() >= job_capacity_) return false;
+    jobs_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void StorageWorker::close_jobs() {
+  std::unique_lock lock(mutex_);
+  jobs_closed_ = true;
+  wake_.notify_one();
+  jobs_done_.wait(lock, [this] { return (jobs_.empty() && !job_running_); });
+}
+
+void StorageWorker::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool StorageWorker::flush(std::deque<UsageRow>& batch, std::unique_lock<std::mutex>& lock) {
+  if (batch.empty()) return true;
+  lock.unlock();
+  bool ok = false;
+  try {
+    write_usage(store_.database(), batch);
+    written_.fetch_add(batch.size());
+    ok = true;
+  } catch (const std::exception& e) {
+    log_message(LogLevel::Error, std::string("usage write failed, will retry: ") + e.what());
+  }
+  lock.lock();
+  if (!ok) {  // keep the rows, ahead of newer ones, and try again next time
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) usage_.push_front(std::move(*it));
+  }
+  batch.clear();
+  return ok;
+}
+
+void StorageWorker::run() {
+  std::unique_lock lock(mutex_);
+  auto next_flush = std::chrono::steady_clock::now() + flush_interval_;
+  for (;;) {
+    wake_.wait_until(lock, next_flush, [this] { return stopping_ || !jobs_.empty(); });
+    const bool due = std::chrono::steady_clock::now() >= next_flush;
+    if (!jobs_.empty() || due || stopping_) {
+      // A job may read usage: commit the rows queued before it first.
+      std::deque<UsageRow> batch;
+      batch.swap(usage_);
+      const bool flushed = flush(batch, lock);
+      if (due || !flushed) next_flush = std::chrono::steady_clock::now() + flush_interval_;
+      while (!jobs_.empty()) {
+        auto job = std::move(jobs_.front());
+        jobs_.pop_front();
+        job_running_ = true;
+        lock.unlock();
+        try {
+          job(store_);
+        } catch (const std::exception& e) {
+          log_message(LogLevel::Error, std::string("storage job failed: ") + e.what());
+        }
+        lock.lock();
+        job_running_ = false;
+      }
+      jobs_done_.notify_all();
+      if (stopping_) {
+        if (usage_.empty() && jobs_.empty()) return;
+        if (!flushed && usage_.size() > 0) {
+          log_message(LogLevel::Error,
+                      std::to_string(usage_.size()) + " usage rows could not be written at shutdown");
+          return;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace gateway

@@ -1,0 +1,279 @@
+#include "storage/usage_store.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <ctime>
+#include <stdexcept>
+#include <variant>
+
+#include "pipeline/log_worker.h"
+
+namespace gateway {
+namespace {
+
+/// Parses one `from`/`to` value into unix milliseconds; a bare date as `to` means its end.
+std::int64_t parse_time(const std::string& text, const char* field, bool end_of_day) {
+  const auto invalid = [&] {
+    return std::invalid_argument(std::string(field) +
+                                 ": must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or unix seconds, not '" +
+                                 text.substr(0, 40) + "'");
+  };
+  if (!text.empty() &&
+      std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
+    std::int64_t seconds = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (ec != std::errc() || end != text.data() + text.size() || seconds > 100'000'000'000) throw invalid();
+    return seconds * 1000;
+  }
+  std::tm tm{};
+  char tail = 0;
+  const bool date_only = text.size() == 10;
+  int matched = 0;
+  if (date_only) {
+    matched = std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tail);
+    if (matched != 3) throw invalid();
+  } else if (text.size() == 20) {
+    matched = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                          &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &tail);
+    if (matched != 7 || tail != 'Z') throw invalid();
+  } else {
+    throw invalid();
+  }
+  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+      tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
+    throw invalid();
+  const int day = tm.tm_mday;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const std::time_t seconds = timegm(&tm);
+  if (tm.tm_mday != day) throw invalid();  // e.g. 2026-02-30 rolled over
+  return (static_cast<std::int64_t>(seconds) + (date_only && end_of_day ? 86400 : 0)) * 1000;
+}
+
+/// A WHERE clause assembled from the filters that are set, with its bound values in order.
+struct Conditions {
+  std::string sql;
+  std::vector<std::variant<std::string, std::int64_t>> values;
+
+  template <typename T>
+  void add(const char* condition, T value) {
+    sql += sql.empty() ? " WHERE " : " AND ";
+    sql += condition;
+    values.emplace_back(std::move(value));
+  }
+  void add_if(const char* condition, const std::string& value) {
+    if (!value.empty()) add(condition, value);
+  }
+  void bind(db::Statement& statement, int first = 1) const {
+    int i = first;
+    for (const auto& v : values) std::visit([&](const auto& x) { statement.bind(i++, x); }, v);
+  }
+};
+
+}  // namespace
+
+UsageRow usage_row(const RequestRecord& r) {
+  UsageRow row;
+  row.ts_ms = std::chrono::duration_cast<std::chrono::milliseconds>(r.started_at.time_since_epoch()).count();
+  row.request_id = r.request_id;
+  row.tenant_id = r.principal.tenant_id;
+  row.key_id = r.principal.key_id;
+  row.user = r.principal.user;
+  row.model = r.model;
+  row.upstream_model = r.upstream_model;
+  row.stream = r.stream;
+  row.status = r.status;
+  row.outcome = outcome_name(r.outcome);
+  row.prompt_tokens = r.usage.prompt_tokens;
+  row.completion_tokens = r.usage.completion_tokens;
+  row.estimated = r.usage.estimated;
+  row.duration_ms = r.duration.count();
+  if (r.time_to_first_token) row.ttft_ms = r.time_to_first_token->count();
+  return row;
+}
+
+std::string utc_day(std::int64_t ts_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(ts_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char day[16];
+  std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
+  return day;
+}
+
+void write_usage(db::Database& db, const std::deque<UsageRow>& batch) {
+  db::Transaction tx(db);
+  auto insert = db.prepare(
+      "INSERT INTO usage_requests (ts, request_id, tenant_id, key_id, user, model, upstream_model, stream, "
+      "status, outcome, prompt_tokens, completion_tokens, total_tokens, estimated, duration_ms, ttft_ms) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto daily = db.prepare(
+      "INSERT INTO usage_daily (day, key_id, model, tenant_id, requests, errors, prompt_tokens, "
+      "completion_tokens) "
+      "VALUES (?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT (day, key_id, model) DO UPDATE SET "
+      "requests = requests + 1, errors = errors + excluded.errors, "
+      "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
+      "completion_tokens = completion_tokens + excluded.completion_tokens");
+  for (const auto& r : batch) {
+    insert.bind(1, r.ts_ms)
+        .bind(2, r.request_id)
+        .bind(3, r.tenant_id)
+        .bind(4, r.key_id)
+        .bind(5, r.user)
+        .bind(6, r.model)
+        .bind(7, r.upstream_model)
+        .bind(8, std::int64_t{r.stream})
+        .bind(9, std::int64_t{r.status})
+        .bind(10, r.outcome)
+        .bind(11, r.prompt_tokens)
+        .bind(12, r.completion_tokens)
+        .bind(13, r.prompt_tokens + r.completion_tokens)
+        .bind(14, std::int64_t{r.estimated})
+        .bind(15, r.duration_ms)
+        .bind(16, r.ttft_ms)
+        .run();
+    daily.bind(1, utc_day(r.ts_ms))
+        .bind(2, r.key_id)
+        .bind(3, r.model)
+        .bind(4, r.tenant_id)
+        .bind(5, std::int64_t{r.outcome == "completed" ? 0 : 1})
+        .bind(6, r.prompt_tokens)
+        .bind(7, r.completion_tokens)
+        .run();
+  }
+  tx.commit();
+}
+
+TimeRange parse_time_range(const std::optional<std::string>& from, const std::optional<std::string>& to) {
+  TimeRange range;
+  if (from) range.from_ms = parse_time(*from, "from", false);
+  if (to) range.to_ms = parse_time(*to, "to", true);
+  if (range.from_ms >= range.to_ms) throw std::invalid_argument("to: must be after from");
+  return range;
+}
+
+nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
+                            const std::vector<std::string>& group_by) {
+  static const std::vector<std::pair<std::string, std::string>> columns{
+      {"day", "day"}, {"model", "model"}, {"key", "key_id"}, {"tenant", "tenant_id"}};
+  std::string select, group;
+  std::vector<std::string> names;
+  for (const auto& [name, column] : columns) {
+    if (std::find(group_by.begin(), group_by.end(), name) == group_by.end()) continue;
+    select += column + ", ";
+    group += (group.empty() ? "" : ", ") + column;
+    names.push_back(name);
+  }
+  Conditions where;
+  const bool bounded_from = filter.range.from_ms > 0, bounded_to = filter.range.to_ms != INT64_MAX;
+  if (bounded_from) where.add("day >= ?", utc_day(filter.range.from_ms));
+  if (bounded_to) where.add("day <= ?", utc_day(filter.range.to_ms - 1));
+  where.add_if("tenant_id = ?", filter.tenant_id);
+  where.add_if("key_id = ?", filter.key_id);
+  where.add_if("model = ?", filter.model);
+  std::string sql =
+      "SELECT " + select +
+      "SUM(requests), SUM(errors), SUM(prompt_tokens), SUM(completion_tokens) FROM usage_daily" + where.sql;
+  if (!group.empty()) sql += " GROUP BY " + group + " ORDER BY " + group;
+  auto q = db.prepare(sql);
+  where.bind(q);
+  const auto sums = [](std::int64_t requests, std::int64_t errors, std::int64_t prompt,
+                       std::int64_t completion) {
+    return nlohmann::json{{"requests", requests},
+                          {"errors", errors},
+                          {"prompt_tokens", prompt},
+                          {"completion_tokens", completion},
+                          {"total_tokens", prompt + completion}};
+  };
+  auto data = nlohmann::json::array();
+  std::int64_t totals[4] = {0, 0, 0, 0};
+  const int first = static_cast<int>(names.size());
+  while (q.step()) {
+    if (q.is_null(first)) continue;  // no matching rows: SUM() of nothing
+    std::int64_t values[4];
+    for (int i = 0; i < 4; ++i) totals[i] += values[i] = q.integer(first + i);
+    auto row = sums(values[0], values[1], values[2], values[3]);
+    for (int i = 0; i < first; ++i) row[names[static_cast<std::size_t>(i)]] = q.text(i);
+    data.push_back(std::move(row));
+  }
+  nlohmann::json report{{"object", "usage_report"},
+                        {"group_by", names},
+                        {"from", bounded_from ? nlohmann::json(utc_day(filter.range.from_ms)) : nullptr},
+                        {"to", bounded_to ? nlohmann::json(utc_day(filter.range.to_ms - 1)) : nullptr},
+                        {"totals", sums(totals[0], totals[1], totals[2], totals[3])}};
+  if (!names.empty()) report["data"] = std::move(data);
+  return report;
+}
+
+std::string RequestCursor::encode() const {
+  return std::to_string(ts_ms) + "_" + std::to_string(id);
+}
+
+RequestCursor RequestCursor::decode(const std::string& text) {
+  RequestCursor cursor;
+  const auto split = text.find('_');
+  const auto number = [&](std::size_t from, std::size_t to, std::int64_t& out) {
+    const auto [end, ec] = std::from_chars(text.data() + from, text.data() + to, out);
+    return ec == std::errc() && end == text.data() + to && to > from;
+  };
+  if (split == std::string::npos || !number(0, split, cursor.ts_ms) ||
+      !number(split + 1, text.size(), cursor.id))
+    throw std::invalid_argument("cursor: not a cursor from this listing");
+  return cursor;
+}
+
+nlohmann::json request_log(db::Database& db, const UsageFilter& filter, const std::string& outcome,
+                           const RequestCursor& after, int limit) {
+  Conditions where;
+  if (filter.range.from_ms > 0) where.add("ts >= ?", filter.range.from_ms);
+  where.add("ts < ?", std::min(filter.range.to_ms, after.ts_ms == INT64_MAX ? INT64_MAX : after.ts_ms + 1));
+  where.add("(ts < ? OR id < ?)", after.ts_ms);
+  where.values.emplace_back(after.id);
+  where.add_if("tenant_id = ?", filter.tenant_id);
+  where.add_if("key_id = ?", filter.key_id);
+  where.add_if("user = ?", filter.user);
+  where.add_if("model = ?", filter.model);
+  where.add_if("outcome = ?", outcome);
+  auto q = db.prepare(
+      "SELECT id, ts, request_id, tenant_id, key_id, user, model, upstream_model, stream, status, outcome, "
+      "prompt_tokens, completion_tokens, total_tokens, estimated, duration_ms, ttft_ms FROM usage_requests" +
+      where.sql + " ORDER BY ts DESC, id DESC LIMIT " + std::to_string(limit + 1));
+  where.bind(q);
+  auto data = nlohmann::json::array();
+  RequestCursor last;
+  bool more = false;
+  while (q.step()) {
+    if (static_cast<int>(data.size()) == limit) {
+      more = true;
+      break;
+    }
+    last = {q.integer(1), q.integer(0)};
+    const auto ttft = q.optional_integer(16);
+    data.push_back({{"object", "request"},
+                    {"request_id", q.text(2)},
+                    {"ts_ms", q.integer(1)},
+                    {"tenant", q.text(3)},
+                    {"key", q.text(4)},
+                    {"user", q.text(5)},
+                    {"model", q.text(6)},
+                    {"upstream_model", q.text(7)},
+                    {"stream", q.integer(8) != 0},
+                    {"status", q.integer(9)},
+                    {"outcome", q.text(10)},
+                    {"usage",
+                     {{"prompt_tokens", q.integer(11)},
+                      {"completion_tokens", q.integer(12)},
+                      {"total_tokens", q.integer(13)},
+                      {"estimated", q.integer(14) != 0}}},
+                    {"duration_ms", q.integer(15)},
+                    {"ttft_ms", ttft ? nlohmann::json(*ttft) : nullptr}});
+  }
+  return {{"object", "list"},
+          {"data", std::move(data)},
+          {"has_more", more},
+          {"next_cursor", more ? nlohmann::json(last.encode()) : nullptr}};
+}
+
+}  // namespace gateway

@@ -1,0 +1,90 @@
+// Usage accounting in SQLite: one row per chat request in usage_requests, and the
+// day × key × model aggregate in usage_daily kept in step on every write, so reports never scan
+// the request log.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "gateway/plugin.h"
+#include "storage/sqlite.h"
+
+namespace gateway {
+
+struct UsageRow {
+  std::int64_t ts_ms = 0;
+  std::string request_id;
+  std::string tenant_id;
+  std::string key_id;
+  std::string user;
+  std::string model;
+  std::string upstream_model;
+  bool stream = false;
+  int status = 0;
+  std::string outcome;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  bool estimated = true;
+  std::int64_t duration_ms = 0;
+  std::optional<std::int64_t> ttft_ms;
+};
+
+/// The usage row for a finished chat request.
+UsageRow usage_row(const RequestRecord& record);
+
+/// Inserts `batch` and updates the daily aggregate, in one transaction.
+void write_usage(db::Database& db, const std::deque<UsageRow>& batch);
+
+/// "YYYY-MM-DD" (UTC) of a unix-milliseconds time.
+std::string utc_day(std::int64_t ts_ms);
+
+/// A time range [from_ms, to_ms) in unix milliseconds.
+struct TimeRange {
+  std::int64_t from_ms = 0;
+  std::int64_t to_ms = INT64_MAX;
+};
+
+/// Parses the `from`/`to` query values: "YYYY-MM-DD" (UTC; as `to` it means the end of that
+/// day), "YYYY-MM-DDTHH:MM:SSZ" or unix seconds. Throws std::invalid_argument naming the field.
+TimeRange parse_time_range(const std::optional<std::string>& from, const std::optional<std::string>& to);
+
+/// Filters shared by usage reports and the request log; empty fields match everything.
+struct UsageFilter {
+  std::string tenant_id;
+  std::string key_id;
+  std::string user;
+  std::string model;
+  TimeRange range;
+};
+
+/// Dimensions a usage report can be grouped by.
+inline const std::vector<std::string>& usage_dimensions() {
+  static const std::vector<std::string> all{"day", "model", "key", "tenant"};
+  return all;
+}
+
+/// Sums of the daily aggregate matching `filter` (whole UTC days), grouped by `group_by` (a
+/// subset of usage_dimensions(), in that order; empty = one total). Returns
+/// {"object":"usage_report", "group_by", "from", "to", "data":[…], "totals":{…}}.
+nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
+                            const std::vector<std::string>& group_by);
+
+/// Where a page of the request log starts: after the row at (ts_ms, id), newest first.
+struct RequestCursor {
+  std::int64_t ts_ms = INT64_MAX;
+  std::int64_t id = INT64_MAX;
+  std::string encode() const;
+  /// Throws std::invalid_argument for anything encode() did not make.
+  static RequestCursor decode(const std::string& text);
+};
+
+/// One page of the request log, newest first: {"data":[…], "has_more", "next_cursor"}.
+nlohmann::json request_log(db::Database& db, const UsageFilter& filter, const std::string& outcome,
+                           const RequestCursor& after, int limit);
+
+}  // namespace gateway
