@@ -352,8 +352,31 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"AliasesNotStrings", "models:\n  - id: a\n    provider_id: openai\n    aliases: [{x: 1}]\n",
                   "models[0].aliases"},
         BadConfig{"PluginWithoutName", "plugins:\n  - path: /x.so\n", "plugins[0].name"},
-        BadConfig{"PluginsNotAList", "plugins: auth\n", "plugins"}),
+        BadConfig{"PluginsNotAList", "plugins: auth\n", "plugins"},
+        BadConfig{"ShortAdminToken", "admin:\n  token: short\n", "admin.token"},
+        BadConfig{"AdminTokensNotAList", "admin:\n  tokens: x\n", "admin.tokens"},
+        BadConfig{"AdminTokenWithoutLabel", "admin:\n  tokens: [{token: 0123456789abcdefg}]\n",
+                  "admin.tokens[0].label"},
+        BadConfig{"ShortLabelledAdminToken", "admin:\n  tokens: [{label: ops, token: short}]\n",
+                  "admin.tokens[0].token"},
+        BadConfig{"AdminTokenUnknownKey",
+                  "admin:\n  tokens: [{label: ops, token: 0123456789abcdefg, role: x}]\n",
+                  "admin.tokens[0].role"}),
     [](const testing::TestParamInfo<BadConfig>& info) { return std::string(info.param.name); });
+
+TEST_F(ConfigTest, AdminTokensCarryTheirAuditLabels) {
+  env_.unset("E2B_ADMIN_TOKEN");
+  EXPECT_TRUE(parse("").admin_tokens.empty()) << "no token: the admin API stays off";
+  const auto config = parse(
+      "admin:\n  token: main-token-0123456789\n  tokens:\n    - {label: ops, token: ops-token-0123456789}\n");
+  ASSERT_EQ(config.admin_tokens.size(), 2u);
+  EXPECT_EQ(config.admin_tokens[0].label, "admin");
+  EXPECT_EQ(config.admin_tokens[0].token, "main-token-0123456789");
+  EXPECT_EQ(config.admin_tokens[1].label, "ops");
+  env_.set("E2B_ADMIN_TOKEN", "env-token-0123456789");
+  EXPECT_EQ(parse("admin:\n  token: main-token-0123456789\n").admin_tokens.at(0).token,
+            "env-token-0123456789");
+}
 
 TEST_F(ConfigTest, PortBoundsAreAccepted) {
   EXPECT_EQ(parse("listen:\n  port: 0\n").server.port, 0);
