@@ -90,11 +90,12 @@ std::int64_t parse_duration(const std::string& text) {
 }
 
 /// Runs one storage command of the CLI; returns the exit status.
-int run_storage_command(const std::string& config_path, const std::function<void(KeyStore&)>& command) {
+int run_storage_command(const std::string& config_path,
+                        const std::function<void(KeyStore&, const GatewayConfig&)>& command) {
   try {
     const auto config = load_config(config_path, executable_dir() / "plugins");
     auto store = open_key_store(config);
-    command(*store);
+    command(*store, config);
     return 0;
   } catch (const ConfigError& e) {
     std::cerr << "invalid configuration " << config_path << ": " << e.what() << "\n";
@@ -263,24 +264,27 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
   if (check_cmd->parsed()) return check_config(config_path);
   if (migrate_cmd->parsed()) {
-    return run_storage_command(config_path, [](KeyStore&) { std::cout << "database is up to date\n"; });
+    return run_storage_command(
+        config_path, [](KeyStore&, const GatewayConfig&) { std::cout << "database is up to date\n"; });
   }
   if (tenants_create->parsed()) {
-    return run_storage_command(config_path, [&](KeyStore& store) {
+    return run_storage_command(config_path, [&](KeyStore& store, const GatewayConfig&) {
       const auto tenant = store.create_tenant(tenant_name);
       std::cout << tenant.id << "\n";
     });
   }
   if (tenants_list->parsed()) {
-    return run_storage_command(config_path, [](KeyStore& store) {
+    return run_storage_command(config_path, [](KeyStore& store, const GatewayConfig&) {
       for (const auto& t : store.tenants()) std::cout << t.id << "\t" << t.status << "\t" << t.name << "\n";
     });
   }
   if (keys_create->parsed()) {
-    return run_storage_command(config_path, [&](KeyStore& store) {
+    return run_storage_command(config_path, [&](KeyStore& store, const GatewayConfig& config) {
       std::stringstream models(models_csv);
       for (std::string model; std::getline(models, model, ',');) {
-        if (!model.empty()) new_key.models.push_back(model);
+        if (model.empty()) continue;
+        if (!config.models.find(model)) throw std::invalid_argument("--models: unknown model " + model);
+        new_key.models.push_back(model);
       }
       if (!expires.empty()) new_key.expires_at = unix_now() + parse_duration(expires);
       const auto created = store.create_key(new_key);
@@ -290,7 +294,7 @@ int main(int argc, char** argv) {
     });
   }
   if (keys_list->parsed()) {
-    return run_storage_command(config_path, [](KeyStore& store) {
+    return run_storage_command(config_path, [](KeyStore& store, const GatewayConfig&) {
       for (const auto& k : store.keys()) {
         std::cout << k.id << "\t" << k.status << "\t" << k.prefix << "\t" << k.tenant_id << "\t" << k.user
                   << "\t" << k.alias << "\n";
@@ -298,7 +302,7 @@ int main(int argc, char** argv) {
     });
   }
   if (keys_revoke->parsed()) {
-    return run_storage_command(config_path, [&](KeyStore& store) {
+    return run_storage_command(config_path, [&](KeyStore& store, const GatewayConfig&) {
       if (!store.revoke_key(key_id)) throw std::invalid_argument("no key " + key_id);
       std::cout << "revoked " << key_id << "\n";
     });

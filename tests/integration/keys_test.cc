@@ -101,3 +101,9 @@ TEST_F(KeysTest, AllowedModelsAreEnforcedAndListed) {
 TEST_F(KeysTest, UnknownTenantIsRefusedByTheCli) {
   EXPECT_EQ(cli(config_, "keys create --tenant ten_missing --user x"), "");
 }
+
+TEST_F(KeysTest, UnknownModelIsRefusedByTheCli) {
+  EXPECT_EQ(cli(config_, "keys create --tenant " + tenant_ + " --user x --models gpt-4o,no-such-model"), "");
+  EXPECT_TRUE(
+      cli(config_, "keys create --tenant " + tenant_ + " --user x --models gpt-4o").starts_with("sk-e2b-"));
+}
