@@ -32,7 +32,10 @@ class KeysTest : public ::testing::Test {
   void SetUp() override {
     db_ = (dir_.path() / "gateway.db").string();
     config_ = dir_.path() / "config.yaml";
-    std::ofstream(config_) << "storage: {path: " << db_ << "}\n";
+    // The CLI checks a key's models against the catalog of the configuration it is given.
+    std::ofstream(config_) << "storage: {path: " << db_ << "}\nproviders: {openai: {name: OpenAI}}\n"
+                           << "models:\n  - {id: gpt-4o, provider_id: openai}\n"
+                           << "  - {id: gpt-4o-mini, provider_id: openai}\n";
     tenant_ = cli(config_, "tenants create 'Team A'");
     ASSERT_TRUE(tenant_.starts_with("ten_")) << tenant_;
   }

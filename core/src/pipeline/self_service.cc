@@ -78,7 +78,7 @@ void serve_self_service(const std::shared_ptr<RequestState>& ctx, GatewayService
   if (request.method != "GET" && request.method != "HEAD") {
     auto response = openai_error(405, "invalid_request_error", "method_not_allowed",
                                  "Method not allowed on this path; use GET");
-    response.headers.emplace_back("Allow", "GET");
+    response.headers.emplace_back("Allow", "GET, HEAD");
     ctx->respond(std::move(response), Outcome::Rejected);
     return;
   }

@@ -18,11 +18,11 @@ StorageWorker::~StorageWorker() {
 
 void StorageWorker::submit(UsageRow row) {
   std::lock_guard lock(mutex_);
-  if (usage_.size() >= usage_capacity_) {
+  if (usage_.size() >= usage_capacity_ || stopped_) {
     const auto dropped = dropped_.fetch_add(1) + 1;
     if ((dropped & (dropped - 1)) == 0) {
-      log_message(LogLevel::Error,
-                  "usage queue full: " + std::to_string(dropped) + " usage rows dropped so far");
+      log_message(LogLevel::Error, std::string(stopped_ ? "usage writer stopped" : "usage queue full") +
+                                       ": " + std::to_string(dropped) + " usage rows dropped so far");
     }
     return;
   }
@@ -83,11 +83,17 @@ void StorageWorker::run() {
     const bool due = std::chrono::steady_clock::now() >= next_flush;
     if (!jobs_.empty() || due || stopping_) {
       // A job may read usage: commit the rows queued before it first.
-      std::deque<UsageRow> batch;
-      batch.swap(usage_);
-      const bool flushed = flush(batch, lock);
+      const auto flush_queued = [&] {
+        std::deque<UsageRow> batch;
+        batch.swap(usage_);
+        return flush(batch, lock);
+      };
+      bool flushed = flush_queued();
       if (due || !flushed) next_flush = std::chrono::steady_clock::now() + flush_interval_;
       while (!jobs_.empty()) {
+        // Rows queued while the lock was released (during the flush or the previous job) were
+        // submitted before this job may have been posted: commit them too.
+        if (flushed && !usage_.empty()) flushed = flush_queued();
         auto job = std::move(jobs_.front());
         jobs_.pop_front();
         job_running_ = true;
@@ -102,10 +108,14 @@ void StorageWorker::run() {
       }
       jobs_done_.notify_all();
       if (stopping_) {
-        if (usage_.empty() && jobs_.empty()) return;
+        if (usage_.empty() && jobs_.empty()) {
+          stopped_ = true;
+          return;
+        }
         if (!flushed && usage_.size() > 0) {
           log_message(LogLevel::Error,
                       std::to_string(usage_.size()) + " usage rows could not be written at shutdown");
+          stopped_ = true;
           return;
         }
       }

@@ -59,6 +59,7 @@ class StorageWorker {
   std::deque<Job> jobs_;
   bool stopping_ = false;
   bool jobs_closed_ = false;
+  bool stopped_ = false;  ///< the thread has exited: later rows are counted as dropped
   bool job_running_ = false;
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};

@@ -4,8 +4,10 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <stdexcept>
+#include <string_view>
 #include <variant>
 
 #include "pipeline/log_worker.h"
@@ -26,6 +28,14 @@ std::int64_t parse_time(const std::string& text, const char* field, bool end_of_
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
     if (ec != std::errc() || end != text.data() + text.size() || seconds > 100'000'000'000) throw invalid();
     return seconds * 1000;
+  }
+  // The exact shape first: sscanf alone would accept signs and blanks ("2026-+3-01", " 2026-3-01").
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:ddZ";
+  if (text.size() != 10 && text.size() != kShape.size()) throw invalid();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool ok =
+        kShape[i] == 'd' ? std::isdigit(static_cast<unsigned char>(text[i])) != 0 : text[i] == kShape[i];
+    if (!ok) throw invalid();
   }
   std::tm tm{};
   char tail = 0;

@@ -1,0 +1,793 @@
+// Usage accounting: time ranges, the daily report, the paginated request log, the query plans
+// behind them, and the storage worker that writes usage and runs jobs on one thread.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <future>
+#include <latch>
+#include <random>
+#include <set>
+
+#include "storage/key_store.h"
+#include "storage/migrations.h"
+#include "storage/storage_worker.h"
+#include "storage/usage_store.h"
+
+using namespace gateway;
+using nlohmann::json;
+
+namespace {
+
+class TempDb {
+ public:
+  TempDb() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("gw-usage-" + std::to_string(rd()) + ".db");
+  }
+  ~TempDb() {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// A migrated database in a temporary file.
+struct MigratedDb {
+  TempDb file;
+  db::Database db{file.path()};
+  MigratedDb() { db::migrate(db); }
+};
+
+/// Unix milliseconds of "YYYY-MM-DDTHH:MM:SSZ" plus `extra_ms`.
+std::int64_t at(const std::string& time, std::int64_t extra_ms = 0) {
+  return parse_time_range(time, std::nullopt).from_ms + extra_ms;
+}
+
+UsageRow row(std::int64_t ts_ms, const std::string& key, const std::string& model, const std::string& tenant,
+             const std::string& outcome = "completed", std::int64_t prompt = 10, std::int64_t completion = 5,
+             const std::string& user = "alice") {
+  UsageRow r;
+  r.ts_ms = ts_ms;
+  r.request_id = "req_" + std::to_string(ts_ms) + "_" + key + "_" + model + "_" + outcome;
+  r.tenant_id = tenant;
+  r.key_id = key;
+  r.user = user;
+  r.model = model;
+  r.upstream_model = model + "-upstream";
+  r.outcome = outcome;
+  r.status = outcome == "completed" ? 200 : 502;
+  r.prompt_tokens = prompt;
+  r.completion_tokens = completion;
+  r.duration_ms = 42;
+  return r;
+}
+
+std::int64_t count(db::Database& db, const std::string& sql) {
+  auto q = db.prepare(sql);
+  EXPECT_TRUE(q.step()) << sql;
+  return q.integer(0);
+}
+
+/// Expects `f` to throw std::invalid_argument whose message starts with `field` + ":".
+template <typename F>
+void expect_invalid(F&& f, const std::string& field, const std::string& what) {
+  try {
+    f();
+    ADD_FAILURE() << what << ": no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_TRUE(std::string(e.what()).starts_with(field + ":")) << what << ": " << e.what();
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// parse_time_range
+
+TEST(ParseTimeRange, NothingGivenIsUnbounded) {
+  const auto range = parse_time_range(std::nullopt, std::nullopt);
+  EXPECT_EQ(range.from_ms, 0);
+  EXPECT_EQ(range.to_ms, INT64_MAX);
+}
+
+TEST(ParseTimeRange, DatesAreUtcAndABareToDateMeansTheEndOfThatDay) {
+  constexpr std::int64_t kMarch1 = 1772323200000;  // 2026-03-01T00:00:00Z
+  auto range = parse_time_range("2026-03-01", "2026-03-01");
+  EXPECT_EQ(range.from_ms, kMarch1);
+  EXPECT_EQ(range.to_ms, kMarch1 + 86'400'000) << "a bare date as `to` includes that whole day";
+  range = parse_time_range("2026-03-01", "2026-03-03");
+  EXPECT_EQ(range.to_ms, kMarch1 + 3 * 86'400'000);
+  range = parse_time_range("2024-02-29", std::nullopt);  // leap day
+  EXPECT_EQ(range.from_ms, 1709164800000);
+  EXPECT_EQ(range.to_ms, INT64_MAX);
+  range = parse_time_range(std::nullopt, "2026-03-01");
+  EXPECT_EQ(range.from_ms, 0);
+  EXPECT_EQ(range.to_ms, kMarch1 + 86'400'000);
+}
+
+TEST(ParseTimeRange, TimestampsAreExact) {
+  constexpr std::int64_t kMarch1 = 1772323200000;
+  const auto range = parse_time_range("2026-03-01T12:34:56Z", "2026-03-02T00:00:00Z");
+  EXPECT_EQ(range.from_ms, kMarch1 + (12 * 3600 + 34 * 60 + 56) * 1000);
+  EXPECT_EQ(range.to_ms, kMarch1 + 86'400'000) << "a full timestamp as `to` is not moved to the day's end";
+  EXPECT_EQ(parse_time_range("1970-01-01T00:00:01Z", std::nullopt).from_ms, 1000);
+}
+
+TEST(ParseTimeRange, UnixSeconds) {
+  const auto range = parse_time_range("1700000000", "1700000060");
+  EXPECT_EQ(range.from_ms, 1'700'000'000'000);
+  EXPECT_EQ(range.to_ms, 1'700'000'060'000) << "unix seconds as `to` are exact";
+  EXPECT_EQ(parse_time_range("0", "1").to_ms, 1000);
+}
+
+TEST(ParseTimeRange, InvalidValuesNameTheirField) {
+  const std::vector<std::string> invalid{"2026-02-30",
+                                         "2025-02-29",
+                                         "2026-13-01",
+                                         "2026-00-10",
+                                         "2026-01-00",
+                                         "2026-04-31",
+                                         "1969-12-31",
+                                         "garbage",
+                                         "",
+                                         "2026-3-1",
+                                         "2026/03/01",
+                                         "2026-03-01T25:00:00Z",
+                                         "2026-03-01T12:60:00Z",
+                                         "2026-03-01T12:00:00",
+                                         "2026-03-01T12:00:00+",
+                                         "2026-03-01 12:00:00Z",
+                                         "2026-03-01T12:00:00.000Z",
+                                         "2026-+3-01",
+                                         "2026- 3-01",
+                                         " 2026-3-01",
+                                         "2026-03-+1",
+                                         "2026-03-01T+1:00:00Z",
+                                         "-1700000000",
+                                         "1700000000.5",
+                                         "99999999999999999999",
+                                         "100000000001"};
+  for (const auto& value : invalid) {
+    expect_invalid([&] { parse_time_range(value, std::nullopt); }, "from", "from=" + value);
+    expect_invalid([&] { parse_time_range(std::nullopt, value); }, "to", "to=" + value);
+  }
+}
+
+TEST(ParseTimeRange, FromMustBeBeforeTo) {
+  expect_invalid([] { parse_time_range("2026-03-02", "2026-03-01"); }, "to", "to before from");
+  expect_invalid([] { parse_time_range("1700000000", "1700000000"); }, "to", "empty range");
+  expect_invalid([] { parse_time_range("2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z"); }, "to",
+                 "empty range");
+  expect_invalid([] { parse_time_range(std::nullopt, "0"); }, "to", "to at the epoch");
+  EXPECT_NO_THROW(parse_time_range("2026-03-01T23:59:59Z", "2026-03-01")) << "inside the `to` day";
+}
+
+TEST(UtcDay, DayBoundaries) {
+  EXPECT_EQ(utc_day(0), "1970-01-01");
+  EXPECT_EQ(utc_day(at("2026-03-01T00:00:00Z")), "2026-03-01");
+  EXPECT_EQ(utc_day(at("2026-03-01T00:00:00Z") - 1), "2026-02-28");
+  EXPECT_EQ(utc_day(at("2026-03-01T23:59:59Z", 999)), "2026-03-01");
+}
+
+// ---------------------------------------------------------------------------------------------
+// write_usage + usage_report
+
+class UsageReportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Day 1: k1 (t1) three requests, two failing; day 2: one each for k2 (t1) and k3 (t2),
+    // the first at midnight exactly; day 3: one for k3.
+    batch_ = {row(at("2026-03-01T10:00:00Z"), "k1", "m1", "t1", "completed", 10, 5),
+              row(at("2026-03-01T23:59:59Z", 999), "k1", "m2", "t1", "upstream_error", 1, 0),
+              row(at("2026-03-02T00:00:00Z"), "k2", "m1", "t1", "completed", 20, 10),
+              row(at("2026-03-02T12:00:00Z"), "k3", "m1", "t2", "client_cancelled", 3, 2),
+              row(at("2026-03-03T08:00:00Z"), "k3", "m2", "t2", "completed", 7, 7),
+              row(at("2026-03-01T11:00:00Z"), "k1", "m1", "t1", "rejected", 0, 0)};
+    write_usage(m_.db, batch_);
+  }
+  json report(const UsageFilter& filter, const std::vector<std::string>& group_by = {}) {
+    return usage_report(m_.db, filter, group_by);
+  }
+  /// {requests, errors, prompt, completion, total} of a report row or totals.
+  static std::vector<std::int64_t> sums(const json& j) {
+    return {j["requests"].get<std::int64_t>(), j["errors"].get<std::int64_t>(),
+            j["prompt_tokens"].get<std::int64_t>(), j["completion_tokens"].get<std::int64_t>(),
+            j["total_tokens"].get<std::int64_t>()};
+  }
+  MigratedDb m_;
+  std::deque<UsageRow> batch_;
+};
+
+TEST_F(UsageReportTest, WritesOneRequestRowEachAndKeepsTheDailyAggregateInStep) {
+  EXPECT_EQ(count(m_.db, "SELECT COUNT(*) FROM usage_requests"), 6);
+  EXPECT_EQ(count(m_.db, "SELECT SUM(requests) FROM usage_daily"), 6);
+  EXPECT_EQ(count(m_.db, "SELECT COUNT(*) FROM usage_daily"), 5) << "k1/m1 on day 1 shares one row";
+  EXPECT_EQ(count(m_.db,
+                  "SELECT COUNT(*) FROM usage_requests WHERE total_tokens = prompt_tokens + "
+                  "completion_tokens"),
+            6);
+  EXPECT_EQ(count(m_.db,
+                  "SELECT requests FROM usage_daily WHERE day = '2026-03-01' AND key_id = 'k1' AND "
+                  "model = 'm1'"),
+            2);
+  EXPECT_EQ(count(m_.db,
+                  "SELECT errors FROM usage_daily WHERE day = '2026-03-01' AND key_id = 'k1' AND "
+                  "model = 'm1'"),
+            1);
+}
+
+TEST_F(UsageReportTest, TotalsWithoutGrouping) {
+  const auto r = report({});
+  EXPECT_EQ(r["object"], "usage_report");
+  EXPECT_EQ(r["group_by"], json::array());
+  EXPECT_TRUE(r["from"].is_null());
+  EXPECT_TRUE(r["to"].is_null());
+  EXPECT_FALSE(r.contains("data")) << "an ungrouped report has only totals";
+  EXPECT_EQ(sums(r["totals"]), (std::vector<std::int64_t>{6, 3, 41, 24, 65}))
+      << "errors are the requests whose outcome is not 'completed'";
+}
+
+TEST_F(UsageReportTest, GroupByDay) {
+  const auto r = report({}, {"day"});
+  ASSERT_EQ(r["data"].size(), 3u) << r.dump();
+  EXPECT_EQ(r["data"][0]["day"], "2026-03-01");
+  EXPECT_EQ(sums(r["data"][0]), (std::vector<std::int64_t>{3, 2, 11, 5, 16}))
+      << "23:59:59.999 still belongs to its day";
+  EXPECT_EQ(r["data"][1]["day"], "2026-03-02");
+  EXPECT_EQ(sums(r["data"][1]), (std::vector<std::int64_t>{2, 1, 23, 12, 35})) << "midnight starts a day";
+  EXPECT_EQ(r["data"][2]["day"], "2026-03-03");
+  EXPECT_EQ(sums(r["data"][2]), (std::vector<std::int64_t>{1, 0, 7, 7, 14}));
+  EXPECT_EQ(sums(r["totals"]), (std::vector<std::int64_t>{6, 3, 41, 24, 65}));
+}
+
+TEST_F(UsageReportTest, GroupByModelKeyAndTenant) {
+  auto r = report({}, {"model"});
+  ASSERT_EQ(r["data"].size(), 2u);
+  EXPECT_EQ(r["data"][0]["model"], "m1");
+  EXPECT_EQ(sums(r["data"][0]), (std::vector<std::int64_t>{4, 2, 33, 17, 50}));
+  EXPECT_EQ(r["data"][1]["model"], "m2");
+  EXPECT_EQ(sums(r["data"][1]), (std::vector<std::int64_t>{2, 1, 8, 7, 15}));
+
+  r = report({}, {"key"});
+  ASSERT_EQ(r["data"].size(), 3u);
+  EXPECT_EQ(r["data"][0]["key"], "k1");
+  EXPECT_EQ(r["data"][0]["requests"], 3);
+  EXPECT_EQ(r["data"][1]["key"], "k2");
+  EXPECT_EQ(r["data"][1]["requests"], 1);
+  EXPECT_EQ(r["data"][2]["key"], "k3");
+  EXPECT_EQ(r["data"][2]["requests"], 2);
+  EXPECT_FALSE(r["data"][0].contains("day"));
+
+  r = report({}, {"tenant"});
+  ASSERT_EQ(r["data"].size(), 2u);
+  EXPECT_EQ(r["data"][0]["tenant"], "t1");
+  EXPECT_EQ(sums(r["data"][0]), (std::vector<std::int64_t>{4, 2, 31, 15, 46}));
+  EXPECT_EQ(r["data"][1]["tenant"], "t2");
+  EXPECT_EQ(sums(r["data"][1]), (std::vector<std::int64_t>{2, 1, 10, 9, 19}));
+}
+
+TEST_F(UsageReportTest, GroupByCombinationsFollowTheDimensionOrder) {
+  auto r = report({}, {"tenant", "day"});  // asked in another order
+  EXPECT_EQ(r["group_by"], (json{"day", "tenant"}));
+  ASSERT_EQ(r["data"].size(), 4u) << r.dump();
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"2026-03-01", "t1"}, {"2026-03-02", "t1"}, {"2026-03-02", "t2"}, {"2026-03-03", "t2"}};
+  const std::vector<int> requests{3, 1, 1, 1};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(r["data"][i]["day"], expected[i].first) << i;
+    EXPECT_EQ(r["data"][i]["tenant"], expected[i].second) << i;
+    EXPECT_EQ(r["data"][i]["requests"], requests[i]) << i;
+  }
+
+  r = report({}, {"key", "model"});
+  EXPECT_EQ(r["group_by"], (json{"model", "key"}));
+  ASSERT_EQ(r["data"].size(), 5u) << r.dump();
+  EXPECT_EQ(r["data"][0]["model"], "m1");
+  EXPECT_EQ(r["data"][0]["key"], "k1");
+  EXPECT_EQ(r["data"][0]["requests"], 2);
+  EXPECT_EQ(r["data"][0]["errors"], 1);
+  EXPECT_EQ(r["data"][4]["model"], "m2");
+  EXPECT_EQ(r["data"][4]["key"], "k3");
+
+  r = report({}, {"day", "model", "key", "tenant"});
+  EXPECT_EQ(r["data"].size(), 5u) << "one group per usage_daily row";
+  EXPECT_EQ(sums(r["totals"]), (std::vector<std::int64_t>{6, 3, 41, 24, 65}));
+}
+
+TEST_F(UsageReportTest, Filters) {
+  UsageFilter f;
+  f.tenant_id = "t2";
+  EXPECT_EQ(sums(report(f)["totals"]), (std::vector<std::int64_t>{2, 1, 10, 9, 19}));
+  f = {};
+  f.key_id = "k1";
+  EXPECT_EQ(sums(report(f)["totals"]), (std::vector<std::int64_t>{3, 2, 11, 5, 16}));
+  f = {};
+  f.model = "m2";
+  EXPECT_EQ(report(f)["totals"]["requests"], 2);
+  f = {};
+  f.tenant_id = "t1";
+  f.model = "m1";
+  EXPECT_EQ(report(f)["totals"]["requests"], 3);
+  f.key_id = "k2";
+  EXPECT_EQ(report(f)["totals"]["requests"], 1);
+  f = {};
+  f.key_id = "nobody";
+  auto r = report(f, {"day"});
+  EXPECT_EQ(r["data"], json::array());
+  EXPECT_EQ(sums(r["totals"]), (std::vector<std::int64_t>{0, 0, 0, 0, 0}));
+  EXPECT_EQ(sums(report(f)["totals"]), (std::vector<std::int64_t>{0, 0, 0, 0, 0}))
+      << "SUM() of nothing is zero, not null";
+}
+
+TEST_F(UsageReportTest, RangesCoverWholeUtcDays) {
+  UsageFilter f;
+  f.range = parse_time_range("2026-03-02", "2026-03-02");
+  auto r = report(f, {"day"});
+  EXPECT_EQ(r["from"], "2026-03-02");
+  EXPECT_EQ(r["to"], "2026-03-02");
+  ASSERT_EQ(r["data"].size(), 1u);
+  EXPECT_EQ(r["totals"]["requests"], 2);
+
+  f.range = parse_time_range("2026-03-02T12:00:00Z", std::nullopt);
+  r = report(f);
+  EXPECT_EQ(r["from"], "2026-03-02");
+  EXPECT_TRUE(r["to"].is_null());
+  EXPECT_EQ(r["totals"]["requests"], 3) << "the report counts the whole first day";
+
+  f.range = parse_time_range(std::nullopt, "2026-03-02T00:00:00Z");  // exclusive: day 1 only
+  r = report(f);
+  EXPECT_TRUE(r["from"].is_null());
+  EXPECT_EQ(r["to"], "2026-03-01");
+  EXPECT_EQ(r["totals"]["requests"], 3);
+
+  f.range = parse_time_range(std::nullopt, "2026-03-02T00:00:01Z");
+  EXPECT_EQ(report(f)["totals"]["requests"], 5) << "a range ending inside day 2 includes all of day 2";
+
+  f.range = parse_time_range("2026-03-04", std::nullopt);
+  EXPECT_EQ(report(f)["totals"]["requests"], 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// request_log
+
+class RequestLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // Inserted out of time order so that ids and timestamps disagree; several share a ts.
+    const std::vector<std::int64_t> times{5000, 2000, 3000, 5000, 1000, 2000, 4000, 5000, 2000, 3000};
+    std::deque<UsageRow> batch;
+    for (std::size_t i = 0; i < times.size(); ++i) {
+      auto r = row(times[i], i % 3 == 0 ? "ka" : "kb", i % 2 == 0 ? "m1" : "m2", i < 6 ? "t1" : "t2",
+                   i == 4 ? "upstream_error" : "completed", 10, static_cast<std::int64_t>(i),
+                   i % 4 == 0 ? "alice" : "bob");
+      r.request_id = "req_" + std::to_string(i);
+      r.stream = i % 2 == 1;
+      if (i == 1) r.ttft_ms = 17;
+      batch.push_back(r);
+      rows_.push_back({times[i], static_cast<std::int64_t>(i) + 1, r});  // ids start at 1
+    }
+    write_usage(m_.db, batch);
+  }
+  struct Stored {
+    std::int64_t ts;
+    std::int64_t id;
+    UsageRow row;
+  };
+  /// Request ids of the stored rows matching `keep`, newest first.
+  std::vector<std::string> expected(const std::function<bool(const UsageRow&)>& keep) const {
+    auto sorted = rows_;
+    std::sort(sorted.begin(), sorted.end(),
+              [](const Stored& a, const Stored& b) { return a.ts != b.ts ? a.ts > b.ts : a.id > b.id; });
+    std::vector<std::string> ids;
+    for (const auto& s : sorted)
+      if (keep(s.row)) ids.push_back(s.row.request_id);
+    return ids;
+  }
+  /// Walks every page of `limit` rows; fails on a repeated row or a malformed page.
+  std::vector<std::string> walk(const UsageFilter& filter, int limit, const std::string& outcome = "") {
+    std::vector<std::string> seen;
+    RequestCursor cursor;
+    for (int pages = 0; pages < 100; ++pages) {
+      const auto page = request_log(m_.db, filter, outcome, cursor, limit);
+      EXPECT_EQ(page["object"], "list");
+      EXPECT_LE(page["data"].size(), static_cast<std::size_t>(limit));
+      for (const auto& r : page["data"]) seen.push_back(r["request_id"]);
+      if (!page["has_more"].get<bool>()) {
+        EXPECT_TRUE(page["next_cursor"].is_null());
+        return seen;
+      }
+      EXPECT_EQ(page["data"].size(), static_cast<std::size_t>(limit)) << "only the last page is short";
+      cursor = RequestCursor::decode(page["next_cursor"].get<std::string>());
+    }
+    ADD_FAILURE() << "pagination does not end";
+    return seen;
+  }
+  MigratedDb m_;
+  std::vector<Stored> rows_;
+};
+
+TEST_F(RequestLogTest, NewestFirstWithAllFields) {
+  const auto page = request_log(m_.db, {}, "", {}, 100);
+  EXPECT_FALSE(page["has_more"].get<bool>());
+  EXPECT_TRUE(page["next_cursor"].is_null());
+  std::vector<std::string> ids;
+  for (const auto& r : page["data"]) ids.push_back(r["request_id"]);
+  EXPECT_EQ(ids, expected([](const UsageRow&) { return true; }));
+  EXPECT_EQ(ids.front(), "req_7") << "the latest of the three rows at ts 5000 (highest id)";
+  EXPECT_EQ(ids.back(), "req_4");
+  const auto& first = page["data"].back();  // req_4
+  EXPECT_EQ(first["object"], "request");
+  EXPECT_EQ(first["ts_ms"], 1000);
+  EXPECT_EQ(first["tenant"], "t1");
+  EXPECT_EQ(first["key"], "kb");
+  EXPECT_EQ(first["user"], "alice");
+  EXPECT_EQ(first["model"], "m1");
+  EXPECT_EQ(first["upstream_model"], "m1-upstream");
+  EXPECT_EQ(first["stream"], false);
+  EXPECT_EQ(first["status"], 502);
+  EXPECT_EQ(first["outcome"], "upstream_error");
+  EXPECT_EQ(
+      first["usage"],
+      (json{{"prompt_tokens", 10}, {"completion_tokens", 4}, {"total_tokens", 14}, {"estimated", true}}));
+  EXPECT_EQ(first["duration_ms"], 42);
+  EXPECT_TRUE(first["ttft_ms"].is_null());
+  const auto with_ttft = std::find_if(page["data"].begin(), page["data"].end(),
+                                      [](const json& r) { return r["request_id"] == "req_1"; });
+  ASSERT_NE(with_ttft, page["data"].end());
+  EXPECT_EQ((*with_ttft)["ttft_ms"], 17);
+  EXPECT_EQ((*with_ttft)["stream"], true);
+}
+
+TEST_F(RequestLogTest, EveryPageSizeWalksEveryRowExactlyOnce) {
+  const auto all = expected([](const UsageRow&) { return true; });
+  for (int limit = 1; limit <= 12; ++limit) {
+    const auto seen = walk({}, limit);
+    EXPECT_EQ(seen, all) << "limit " << limit;
+    EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), seen.size()) << "limit " << limit;
+  }
+}
+
+TEST_F(RequestLogTest, Filters) {
+  struct Case {
+    const char* name;
+    UsageFilter filter;
+    std::string outcome;
+    std::function<bool(const UsageRow&)> keep;
+  };
+  std::vector<Case> cases;
+  UsageFilter f;
+  f.key_id = "ka";
+  cases.push_back({"key", f, "", [](const UsageRow& r) { return r.key_id == "ka"; }});
+  f = {};
+  f.tenant_id = "t2";
+  cases.push_back({"tenant", f, "", [](const UsageRow& r) { return r.tenant_id == "t2"; }});
+  f = {};
+  f.user = "alice";
+  cases.push_back({"user", f, "", [](const UsageRow& r) { return r.user == "alice"; }});
+  f = {};
+  f.model = "m2";
+  cases.push_back({"model", f, "", [](const UsageRow& r) { return r.model == "m2"; }});
+  cases.push_back(
+      {"outcome", {}, "upstream_error", [](const UsageRow& r) { return r.outcome != "completed"; }});
+  f = {};
+  f.tenant_id = "t1";
+  f.model = "m1";
+  cases.push_back({"tenant+model", f, "completed", [](const UsageRow& r) {
+                     return r.tenant_id == "t1" && r.model == "m1" && r.outcome == "completed";
+                   }});
+  f = {};
+  f.range = {2000, 5000};  // [from, to)
+  cases.push_back({"range", f, "", [](const UsageRow& r) { return r.ts_ms >= 2000 && r.ts_ms < 5000; }});
+  f.key_id = "kb";
+  cases.push_back({"range+key", f, "",
+                   [](const UsageRow& r) { return r.ts_ms >= 2000 && r.ts_ms < 5000 && r.key_id == "kb"; }});
+  f = {};
+  f.key_id = "nobody";
+  cases.push_back({"no match", f, "", [](const UsageRow&) { return false; }});
+  for (const auto& c : cases) {
+    const auto want = expected(c.keep);
+    for (int limit : {1, 2, 3, 100})
+      EXPECT_EQ(walk(c.filter, limit, c.outcome), want) << c.name << " " << limit;
+  }
+}
+
+TEST(RequestCursor, RoundTrip) {
+  for (const RequestCursor c :
+       {RequestCursor{}, RequestCursor{0, 0}, RequestCursor{1772323200123, 42}, RequestCursor{5000, 1}}) {
+    const auto back = RequestCursor::decode(c.encode());
+    EXPECT_EQ(back.ts_ms, c.ts_ms) << c.encode();
+    EXPECT_EQ(back.id, c.id) << c.encode();
+  }
+}
+
+TEST(RequestCursor, DecodeRejectsJunk) {
+  for (const std::string junk :
+       {"", "_", "abc", "1_", "_1", "1", "1_2_3", "1-2", "1_2x", "x1_2", " 1_2", "1 _2", "1_ 2", "1.5_2",
+        "99999999999999999999_1", "1_99999999999999999999", "MTIzXzQ1"}) {
+    expect_invalid([&] { RequestCursor::decode(junk); }, "cursor", "cursor=" + junk);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query plans of the SQL the report and the log really run (captured with sqlite3_trace_v2).
+
+namespace {
+
+/// Captures the SQL text of every statement `run` executes on `db`.
+std::vector<std::string> statements_of(db::Database& db, const std::function<void()>& run) {
+  std::vector<std::string> sql;
+  sqlite3_trace_v2(
+      db.handle(), SQLITE_TRACE_STMT,
+      [](unsigned, void* context, void* statement, void*) {
+        const char* text = sqlite3_sql(static_cast<sqlite3_stmt*>(statement));
+        if (text) static_cast<std::vector<std::string>*>(context)->push_back(text);
+        return 0;
+      },
+      &sql);
+  run();
+  sqlite3_trace_v2(db.handle(), 0, nullptr, nullptr);
+  return sql;
+}
+
+/// The EXPLAIN QUERY PLAN details of `sql`, one line each.
+std::string plan_of(db::Database& db, const std::string& sql) {
+  auto q = db.prepare("EXPLAIN QUERY PLAN " + sql);
+  std::string plan;
+  while (q.step()) plan += q.text(3) + "\n";
+  return plan;
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+bool uses_index(const std::string& plan) {
+  return has(plan, "USING INDEX") || has(plan, "USING COVERING INDEX") ||
+         has(plan, "USING INTEGER PRIMARY KEY") || has(plan, "USING PRIMARY KEY");
+}
+
+class QueryPlanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::deque<UsageRow> batch;
+    for (int i = 0; i < 200; ++i) {
+      batch.push_back(row(at("2026-03-01T00:00:00Z", i * 3'600'000LL), "k" + std::to_string(i % 7),
+                          "m" + std::to_string(i % 3), "t" + std::to_string(i % 2)));
+    }
+    write_usage(m_.db, batch);
+  }
+  /// The plan of the one SELECT `run` issues.
+  std::string plan(const std::function<void()>& run) {
+    const auto sql = statements_of(m_.db, run);
+    EXPECT_EQ(sql.size(), 1u);
+    if (sql.empty()) return "";
+    return sql.front() + "\n" + plan_of(m_.db, sql.front());
+  }
+  MigratedDb m_;
+};
+
+}  // namespace
+
+TEST_F(QueryPlanTest, RequestLogQueriesWalkAnIndexInOrder) {
+  struct Case {
+    const char* name;
+    UsageFilter filter;
+    std::string outcome;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"unfiltered", {}, ""});
+  UsageFilter f;
+  f.key_id = "k1";
+  cases.push_back({"key", f, ""});
+  f = {};
+  f.tenant_id = "t1";
+  cases.push_back({"tenant", f, ""});
+  f = {};
+  f.model = "m1";
+  cases.push_back({"model", f, ""});
+  f = {};
+  f.user = "alice";
+  cases.push_back({"user", f, ""});
+  f = {};
+  f.key_id = "k1";
+  f.range = {at("2026-03-02T00:00:00Z"), at("2026-03-05T00:00:00Z")};
+  cases.push_back({"key+range", f, ""});
+  f = {};
+  f.range = {at("2026-03-02T00:00:00Z"), at("2026-03-05T00:00:00Z")};
+  cases.push_back({"range", f, ""});
+  cases.push_back({"outcome", {}, "completed"});
+  for (const auto& c : cases) {
+    for (const RequestCursor cursor : {RequestCursor{}, RequestCursor{at("2026-03-04T00:00:00Z"), 50}}) {
+      const auto p = plan([&] { request_log(m_.db, c.filter, c.outcome, cursor, 50); });
+      EXPECT_TRUE(uses_index(p)) << c.name << "\n" << p;
+      EXPECT_FALSE(has(p, "USE TEMP B-TREE")) << c.name << "\n" << p;
+      EXPECT_FALSE(has(p, "MULTI-INDEX OR")) << c.name << "\n" << p;
+    }
+  }
+  // The filtered ones use the index on their own column, not just the one on ts.
+  for (const auto& [column, index] :
+       std::vector<std::pair<std::string, std::string>>{{"key", "usage_requests_by_key"},
+                                                        {"tenant", "usage_requests_by_tenant"},
+                                                        {"model", "usage_requests_by_model"},
+                                                        {"user", "usage_requests_by_user"}}) {
+    UsageFilter filter;
+    if (column == "key") filter.key_id = "k1";
+    if (column == "tenant") filter.tenant_id = "t1";
+    if (column == "model") filter.model = "m1";
+    if (column == "user") filter.user = "alice";
+    const auto p = plan([&] { request_log(m_.db, filter, "", {}, 50); });
+    EXPECT_TRUE(has(p, index)) << column << "\n" << p;
+  }
+}
+
+TEST_F(QueryPlanTest, UsageReportsByTenantOrKeyUseAnIndex) {
+  for (const std::vector<std::string>& group_by :
+       {std::vector<std::string>{}, {"day"}, {"model"}, {"day", "model"}, {"key"}}) {
+    UsageFilter f;
+    f.tenant_id = "t1";
+    auto p = plan([&] { usage_report(m_.db, f, group_by); });
+    EXPECT_TRUE(has(p, "usage_daily_by_tenant")) << p;
+    f.range = parse_time_range("2026-03-02", "2026-03-04");
+    p = plan([&] { usage_report(m_.db, f, group_by); });
+    EXPECT_TRUE(has(p, "usage_daily_by_tenant")) << p;
+
+    f = {};
+    f.key_id = "k1";
+    p = plan([&] { usage_report(m_.db, f, group_by); });
+    EXPECT_TRUE(uses_index(p) && !has(p, "SCAN usage_daily\n")) << p;
+    f.range = parse_time_range("2026-03-02", "2026-03-04");
+    p = plan([&] { usage_report(m_.db, f, group_by); });
+    EXPECT_TRUE(uses_index(p) && !has(p, "SCAN usage_daily\n")) << p;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// StorageWorker
+
+namespace {
+
+constexpr auto kNever = std::chrono::hours(1);  // no timed flushes: only jobs and stop() flush
+
+class StorageWorkerTest : public ::testing::Test {
+ protected:
+  std::int64_t stored_rows() { return count(store_.database(), "SELECT COUNT(*) FROM usage_requests"); }
+  /// Posts a job that returns the number of stored rows, and waits for its answer.
+  static std::int64_t rows_seen_by_a_job(StorageWorker& worker) {
+    std::promise<std::int64_t> seen;
+    auto answer = seen.get_future();
+    EXPECT_TRUE(worker.post([&seen](KeyStore& store) {
+      seen.set_value(count(store.database(), "SELECT COUNT(*) FROM usage_requests"));
+    }));
+    return answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready ? answer.get() : -1;
+  }
+  TempDb file_;
+  KeyStore store_{file_.path()};
+};
+
+}  // namespace
+
+TEST_F(StorageWorkerTest, RowsSubmittedBeforeAJobAreVisibleToIt) {
+  StorageWorker worker(store_, 1000, kNever);
+  for (int i = 0; i < 5; ++i) worker.submit(row(1000 + i, "k", "m", "t"));
+  EXPECT_EQ(rows_seen_by_a_job(worker), 5);
+  worker.submit(row(2000, "k", "m", "t"));
+  EXPECT_EQ(rows_seen_by_a_job(worker), 6);
+  EXPECT_EQ(rows_seen_by_a_job(worker), 6);
+  worker.stop();
+  EXPECT_EQ(worker.usage_written(), 6u);
+}
+
+TEST_F(StorageWorkerTest, RowsSubmittedWhileAJobRunsAreVisibleToTheNextJob) {
+  StorageWorker worker(store_, 1000, kNever);
+  worker.submit(row(1000, "k", "m", "t"));
+  std::latch started(1), release(1);
+  ASSERT_TRUE(worker.post([&](KeyStore&) {
+    started.count_down();
+    release.wait();
+  }));
+  started.wait();
+  worker.submit(row(2000, "k", "m", "t"));  // queued while the first job holds the worker
+  std::promise<std::int64_t> seen;
+  auto answer = seen.get_future();
+  ASSERT_TRUE(worker.post([&seen](KeyStore& store) {
+    seen.set_value(count(store.database(), "SELECT COUNT(*) FROM usage_requests"));
+  }));
+  release.count_down();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(answer.get(), 2) << "the second job must see the row submitted before it was posted";
+}
+
+TEST_F(StorageWorkerTest, StopRunsQueuedJobsAndCommitsEveryQueuedRow) {
+  std::atomic<int> ran{0};
+  {
+    StorageWorker worker(store_, 100'000, kNever);
+    std::latch started(1), release(1);
+    ASSERT_TRUE(worker.post([&](KeyStore&) {
+      started.count_down();
+      release.wait();
+      ++ran;
+    }));
+    started.wait();
+    for (int i = 0; i < 2000; ++i) worker.submit(row(1000 + i, "k" + std::to_string(i % 5), "m", "t"));
+    ASSERT_TRUE(worker.post([&](KeyStore&) { ++ran; }));
+    std::thread releaser([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      release.count_down();
+    });
+    worker.stop();
+    releaser.join();
+    EXPECT_EQ(ran.load(), 2) << "queued jobs run before the worker stops";
+    EXPECT_EQ(worker.usage_written(), 2000u);
+    EXPECT_EQ(worker.usage_dropped(), 0u);
+    EXPECT_FALSE(worker.post([](KeyStore&) {})) << "no jobs after stop()";
+    worker.stop();  // a second stop is harmless
+  }
+  EXPECT_EQ(stored_rows(), 2000);
+  EXPECT_EQ(count(store_.database(), "SELECT SUM(requests) FROM usage_daily"), 2000);
+}
+
+TEST_F(StorageWorkerTest, TimedFlushesCommitWithoutJobs) {
+  StorageWorker worker(store_, 1000, std::chrono::milliseconds(20));
+  worker.submit(row(1000, "k", "m", "t"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (worker.usage_written() < 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(worker.usage_written(), 1u);
+}
+
+TEST_F(StorageWorkerTest, CloseJobsWaitsForQueuedJobsThenRefusesNewOnes) {
+  StorageWorker worker(store_, 1000, kNever);
+  std::atomic<int> ran{0};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(worker.post([&](KeyStore&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      ++ran;
+    }));
+  }
+  worker.close_jobs();
+  EXPECT_EQ(ran.load(), 3) << "close_jobs() returns once the queued jobs have run";
+  EXPECT_FALSE(worker.post([&](KeyStore&) { ++ran; }));
+  worker.close_jobs();  // again: nothing to wait for
+  worker.submit(row(1000, "k", "m", "t"));
+  worker.stop();
+  EXPECT_EQ(ran.load(), 3);
+  EXPECT_EQ(worker.usage_written(), 1u) << "usage is still written after close_jobs()";
+}
+
+TEST_F(StorageWorkerTest, AFullJobQueueRefusesMoreJobs) {
+  StorageWorker worker(store_, 1000, kNever, 2);
+  std::latch started(1), release(1);
+  std::atomic<int> ran{0};
+  ASSERT_TRUE(worker.post([&](KeyStore&) {
+    started.count_down();
+    release.wait();
+    ++ran;
+  }));
+  started.wait();  // the first job left the queue and blocks the worker
+  EXPECT_TRUE(worker.post([&](KeyStore&) { ++ran; }));
+  EXPECT_TRUE(worker.post([&](KeyStore&) { ++ran; }));
+  EXPECT_FALSE(worker.post([&](KeyStore&) { ++ran; })) << "two queued jobs fill a queue of two";
+  release.count_down();
+  worker.close_jobs();
+  EXPECT_EQ(ran.load(), 3);
+}
+
+TEST_F(StorageWorkerTest, AFailingJobDoesNotStopTheWorker) {
+  StorageWorker worker(store_, 1000, kNever);
+  ASSERT_TRUE(worker.post([](KeyStore&) { throw std::runtime_error("boom"); }));
+  worker.submit(row(1000, "k", "m", "t"));
+  EXPECT_EQ(rows_seen_by_a_job(worker), 1);
+}
+
+TEST_F(StorageWorkerTest, AFullUsageQueueDropsAndCountsRows) {
+  StorageWorker worker(store_, 3, kNever);
+  for (int i = 0; i < 5; ++i) worker.submit(row(1000 + i, "k", "m", "t"));
+  EXPECT_EQ(worker.usage_dropped(), 2u);
+  worker.stop();
+  EXPECT_EQ(worker.usage_written(), 3u);
+  EXPECT_EQ(stored_rows(), 3);
+}
