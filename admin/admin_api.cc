@@ -6,9 +6,11 @@
 #include <charconv>
 #include <set>
 #include <sstream>
+#include <type_traits>
 #include <variant>
 
 #include "pipeline/gateway_app.h"
+#include "pipeline/log_worker.h"
 
 namespace gateway::admin {
 
@@ -20,6 +22,8 @@ namespace {
 using nlohmann::json;
 
 constexpr int kMaxPageSize = 200;
+/// Longest grace period of a rotated-out secret (ten years); keeps now + grace from overflowing.
+constexpr std::int64_t kMaxGraceSeconds = 10LL * 365 * 86400;
 
 LocalResponse admin_error(int status, const std::string& code, const std::string& message) {
   const std::string type = status == 401   ? "authentication_error"
@@ -89,11 +93,15 @@ std::variant<json, LocalResponse> body_object(const HttpRequest& request) {
 }
 
 /// Reads one typed field of a JSON object; null and absent are nullopt. Throws
-/// std::invalid_argument naming the field for the wrong type.
+/// std::invalid_argument naming the field for the wrong type (for integers also a fraction or a
+/// boolean, which nlohmann::json would otherwise convert silently).
 template <typename T>
 std::optional<T> field(const json& object, const char* name) {
   const auto it = object.find(name);
   if (it == object.end() || it->is_null()) return std::nullopt;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (!it->is_number_integer()) throw std::invalid_argument(std::string(name) + ": must be an integer");
+  }
   try {
     return it->get<T>();
   } catch (const json::exception&) {
@@ -305,6 +313,10 @@ LocalResponse patch_key(AdminCall& call) {
 }
 
 LocalResponse delete_key(AdminCall& call) {
+  const auto key = call.store.key(call.id);
+  if (!key) return admin_error(404, "not_found", "No key " + call.id);
+  // Idempotent, like DELETE of a tenant: revoking again would move revoked_at and audit twice.
+  if (key->status == "revoked") return json_response(200, key_json(*key));
   if (!call.store.revoke_key(call.id)) return admin_error(404, "not_found", "No key " + call.id);
   call.store.audit("key.delete", call.id, call.actor, call.request_id);
   return json_response(200, key_json(*call.store.key(call.id)));
@@ -330,6 +342,8 @@ LocalResponse rotate_key(AdminCall& call) {
   const auto body = std::get<json>(body_object(call.request));
   only_fields(body, {"grace_seconds"});
   const auto grace = field<std::int64_t>(body, "grace_seconds").value_or(0);
+  if (grace > kMaxGraceSeconds)
+    throw std::invalid_argument("grace_seconds: must be at most " + std::to_string(kMaxGraceSeconds));
   if (!call.store.key(call.id)) return admin_error(404, "not_found", "No key " + call.id);
   const auto secret = call.store.rotate_key(call.id, grace);
   if (!secret) return admin_error(409, "conflict", "Key " + call.id + " is revoked");
@@ -357,8 +371,19 @@ LocalResponse requests(AdminCall& call) {
   auto filter = usage_filter(call);
   filter.user = query_or_empty(call, "user");
   const auto cursor = query(call, "cursor");
+  const auto outcome = query_or_empty(call, "outcome");
+  if (!outcome.empty()) {
+    bool known = false;
+    std::string names;
+    for (const auto o : {Outcome::Completed, Outcome::ClientCancelled, Outcome::UpstreamError,
+                         Outcome::Timeout, Outcome::Rejected}) {
+      known = known || outcome == outcome_name(o);
+      names += std::string(names.empty() ? "" : ", ") + outcome_name(o);
+    }
+    if (!known) throw std::invalid_argument("outcome: must be one of " + names);
+  }
   return json_response(
-      200, request_log(call.store.database(), filter, query_or_empty(call, "outcome"),
+      200, request_log(call.store.database(), filter, outcome,
                        cursor ? RequestCursor::decode(*cursor) : RequestCursor{}, page_limit(call)));
 }
 
@@ -382,7 +407,6 @@ struct RouteEntry {
 };
 
 const std::vector<RouteEntry>& route_table() {
-  static const std::set<std::string> usage_query{"tenant", "key", "model", "from", "to"};
   static const std::vector<RouteEntry> table{
       {"GET", "/admin/v1/tenants", {"limit", "cursor", "include_deleted"}, list_tenants},
       {"POST", "/admin/v1/tenants", {}, create_tenant},
@@ -432,6 +456,12 @@ AdminApi::AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens
 std::vector<std::string> AdminApi::routes() {
   std::vector<std::string> out;
   for (const auto& r : route_table()) out.push_back(std::string(r.method) + " " + r.pattern);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::set<std::string>>> AdminApi::route_queries() {
+  std::vector<std::pair<std::string, std::set<std::string>>> out;
+  for (const auto& r : route_table()) out.emplace_back(std::string(r.method) + " " + r.pattern, r.query);
   return out;
 }
 

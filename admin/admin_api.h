@@ -4,7 +4,9 @@
 // is posted back to the connection's reactor.
 #pragma once
 
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -31,6 +33,9 @@ class AdminApi : public RequestHandler {
 
   /// Every route as "METHOD /admin/v1/…/{id}", in the order they are matched.
   static std::vector<std::string> routes();
+  /// The query parameters each route accepts (any other is refused with 400), as
+  /// ("METHOD /admin/v1/…/{id}", names), in the order of routes(). For checking openapi.yaml.
+  static std::vector<std::pair<std::string, std::set<std::string>>> route_queries();
   /// admin/openapi.yaml, compiled into the binary, as JSON.
   static const nlohmann::json& openapi();
 

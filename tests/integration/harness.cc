@@ -140,10 +140,13 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
        << "\n  connect_timeout_ms: 2000\n  first_byte_timeout_ms: " << options_.first_byte_timeout_ms
        << "\n  idle_timeout_ms: " << options_.idle_timeout_ms << "\n"
        << "log:\n  level: info\n"
-       << "admin:\n  listen: 127.0.0.1:0\n  token: '" << options_.admin_token << "'\n"
-       << "storage:\n  path: "
-       << (options_.storage_path.empty() ? (dir_.path() / "gateway.db").string() : options_.storage_path)
-       << "\n"
+       << "admin:\n  listen: 127.0.0.1:0\n  token: '" << options_.admin_token << "'\n";
+  if (!options_.labelled_admin_tokens.empty()) {
+    yaml << "  tokens:\n";
+    for (const auto& [label, token] : options_.labelled_admin_tokens)
+      yaml << "    - {label: '" << label << "', token: '" << token << "'}\n";
+  }
+  yaml << "storage:\n  path: " << storage_path() << "\n"
        << "plugin_dir: " << GATEWAY_PLUGIN_DIR << "\n"
        << "plugins:\n"
        << "  - name: cors\n"
@@ -184,12 +187,16 @@ Gateway::~Gateway() {
   const auto text = log();
   if (status > 0) ADD_FAILURE() << "the gateway exited with status " << status << " (crash?)";
   if (::testing::Test::HasFailure()) {  // the gateway's side of the story, for diagnosis
-    std::cerr << "---- gateway log (last 4 KiB) ----\n" << text.substr(text.size() > 4096 ? text.size() - 4096 : 0)
-              << "\n----\n";
+    std::cerr << "---- gateway log (last 4 KiB) ----\n"
+              << text.substr(text.size() > 4096 ? text.size() - 4096 : 0) << "\n----\n";
   }
   for (const char* report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
     if (text.find(report) != std::string::npos) ADD_FAILURE() << "the gateway reported: " << text;
   }
+}
+
+std::string Gateway::storage_path() const {
+  return options_.storage_path.empty() ? (dir_.path() / "gateway.db").string() : options_.storage_path;
 }
 
 std::string Gateway::log() const {

@@ -77,6 +77,8 @@ struct GatewayOptions {
   int threads = 2;
   std::string storage_path;  ///< SQLite file; empty = a fresh one in the gateway's temp dir
   std::string admin_token = "test-admin-token-0123456789";
+  /// More admin tokens, written as admin.tokens: {label, token} each.
+  std::vector<std::pair<std::string, std::string>> labelled_admin_tokens;
 };
 
 /// A running gateway on an ephemeral loopback port.
@@ -89,6 +91,8 @@ class Gateway {
   int admin_port() const { return admin_port_; }
   const std::string& key() const { return options_.api_key; }
   const std::string& admin_token() const { return options_.admin_token; }
+  /// The SQLite file the gateway uses.
+  std::string storage_path() const;
   /// Everything the gateway has logged so far.
   std::string log() const;
   /// SIGTERM and wait; returns the exit status.

@@ -28,13 +28,38 @@ constexpr auto kCloseLinger = std::chrono::milliseconds(2'000);
 
 class GatewayTransport;
 
+/// Decodes %XX escapes and '+' (a space) of a query-string name or value, as URL encoders
+/// (URLSearchParams, urllib) write them; Pistache hands them over undecoded. A malformed escape
+/// stays as it is.
+std::string url_decode(const std::string& text) {
+  const auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 HttpRequest to_http_request(const Http::Request& request, const std::string& peer_address) {
   HttpRequest out;
   out.method = Http::methodString(request.method());
   out.path = request.resource();
   const auto& query = request.query();
   for (auto it = query.parameters_begin(); it != query.parameters_end(); ++it) {
-    out.query[it->first] = it->second;
+    out.query[url_decode(it->first)] = url_decode(it->second);
   }
   for (const auto& header : request.headers().list()) {
     std::ostringstream value;

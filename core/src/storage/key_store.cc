@@ -382,14 +382,16 @@ std::vector<AuditEntry> KeyStore::audit_entries(std::int64_t before, int limit) 
 
 bool KeyStore::revoke_key(const std::string& id) {
   const auto now = unix_now();
-  db_.prepare("UPDATE api_keys SET status = 'revoked', revoked_at = ?, updated_at = ? WHERE id = ?")
+  db_.prepare(
+         "UPDATE api_keys SET status = 'revoked', revoked_at = ?, updated_at = ? WHERE id = ? AND status != "
+         "'revoked'")
       .bind(1, now)
       .bind(2, now)
       .bind(3, id)
       .run();
-  const bool changed = db_.changes() > 0;
+  if (db_.changes() == 0) return key(id).has_value();  // already revoked: keep the first revoked_at
   reload();
-  return changed;
+  return true;
 }
 
 std::optional<Principal> KeyStore::authenticate(std::string_view secret, std::int64_t now) const {

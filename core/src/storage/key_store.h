@@ -136,7 +136,8 @@ class KeyStore : public KeyDirectory {
              const std::string& request_id, const nlohmann::json& details = nlohmann::json::object());
   /// Up to `limit` + 1 audit entries, newest first, older than entry id `before` (0 = newest).
   std::vector<AuditEntry> audit_entries(std::int64_t before, int limit);
-  /// Revokes at once; the row stays for usage history. False for an unknown id.
+  /// Revokes at once; the row stays for usage history. Revoking again changes nothing. False for
+  /// an unknown id.
   bool revoke_key(const std::string& id);
 
   /// The identity behind `secret` if it is valid at `now` (unix seconds): an active key, not
