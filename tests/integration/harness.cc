@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -425,6 +426,19 @@ nlohmann::json scenario_request(const std::string& scenario, bool stream, const 
   return {{"model", model},
           {"stream", stream},
           {"messages", nlohmann::json::array({{{"role", "user"}, {"content", "scenario:" + scenario}}})}};
+}
+
+/// Runs the gateway CLI against `config`; returns its standard output (trimmed).
+std::string cli(const std::filesystem::path& config, const std::string& args) {
+  std::string out;
+  const std::string command =
+      std::string(GATEWAY_BINARY) + " " + args + " --config " + config.string() + " 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  char buf[4096];
+  while (pipe && fgets(buf, sizeof buf, pipe)) out += buf;
+  if (pipe) pclose(pipe);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
 }
 
 }  // namespace harness

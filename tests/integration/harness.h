@@ -169,6 +169,9 @@ bool eventually(const std::function<bool()>& predicate, std::chrono::millisecond
 std::filesystem::path source_dir();
 
 /// Runs one SQL query against a SQLite file and returns the first column of every row.
+/// Runs the gateway CLI (`e2b-gateway ARGS --config CONFIG`); returns its standard output, trimmed.
+std::string cli(const std::filesystem::path& config, const std::string& args);
+
 std::vector<std::string> sql_column(const std::string& db_path, const std::string& sql);
 
 /// A test suite sharing one fake upstream and one gateway; `Configure::apply(GatewayOptions&)`

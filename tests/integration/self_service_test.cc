@@ -13,19 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-/// Runs the gateway CLI against `config`; returns its standard output (trimmed).
-std::string cli(const std::filesystem::path& config, const std::string& args) {
-  std::string out;
-  const std::string command =
-      std::string(GATEWAY_BINARY) + " " + args + " --config " + config.string() + " 2>/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  char buf[4096];
-  while (pipe && fgets(buf, sizeof buf, pipe)) out += buf;
-  if (pipe) pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
 std::map<std::string, std::string> bearer(const std::string& key) {
   return {{"Authorization", "Bearer " + key}};
 }

@@ -6,27 +6,11 @@
 
 #include "storage/key_store.h"
 #include "storage/migrations.h"
+#include "temp_db.h"
 
 using namespace gateway;
 
-namespace {
-
-class TempDb {
- public:
-  TempDb() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("gw-storage-" + std::to_string(rd()) + ".db");
-  }
-  ~TempDb() {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-}  // namespace
+using testing_support::TempDb;
 
 TEST(Migrations, EmbeddedMigrationsAreNumberedInOrder) {
   const auto& all = db::embedded_migrations();

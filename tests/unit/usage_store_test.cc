@@ -14,26 +14,14 @@
 #include "storage/migrations.h"
 #include "storage/storage_worker.h"
 #include "storage/usage_store.h"
+#include "temp_db.h"
 
 using namespace gateway;
 using nlohmann::json;
 
 namespace {
 
-class TempDb {
- public:
-  TempDb() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("gw-usage-" + std::to_string(rd()) + ".db");
-  }
-  ~TempDb() {
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path_.string() + suffix);
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using testing_support::TempDb;
 
 /// A migrated database in a temporary file.
 struct MigratedDb {
