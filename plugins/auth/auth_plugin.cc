@@ -15,7 +15,8 @@ namespace e2b::auth {
 namespace {
 
 using namespace gateway;
-using Digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+using Digest = KeyDigest;
+static_assert(sizeof(Digest) == SHA256_DIGEST_LENGTH);
 
 Digest digest_of(std::string_view key) {
   Digest d{};
@@ -77,7 +78,7 @@ class AuthPlugin : public Plugin {
       return std::nullopt;
     }
     if (stored_ != nullptr) {
-      if (auto principal = stored_->authenticate(*key)) {
+      if (auto principal = stored_->authenticate(presented)) {
         ctx.principal() = std::move(*principal);
         return std::nullopt;
       }

@@ -3,6 +3,7 @@
 // (built-in or third-party) are compiled against this one header.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -22,7 +23,7 @@
 namespace gateway {
 
 /// Bumped whenever anything in this header (or the headers it includes) changes layout.
-inline constexpr int kPluginAbiVersion = 2;
+inline constexpr int kPluginAbiVersion = 3;
 
 /// Which gateway route a request was matched to.
 enum class Route { ChatCompletions, Models, Health, Metrics, Other };
@@ -175,13 +176,16 @@ class Plugin {
 
 enum class LogLevel { Debug, Info, Warn, Error };
 
+/// The SHA-256 digest of a presented key; keys are only ever compared in this form.
+using KeyDigest = std::array<unsigned char, 32>;
+
 /// The gateway's stored client keys (SQLite, indexed in memory). Thread-safe.
 class KeyDirectory {
  public:
   virtual ~KeyDirectory() = default;
-  /// The identity behind a presented key if it is valid now: active, not expired, of an active
-  /// tenant. Compares digests, never plaintext.
-  virtual std::optional<Principal> authenticate(std::string_view presented_key) const = 0;
+  /// The identity behind the key with SHA-256 `digest` if it is valid now: active, not expired,
+  /// of an active tenant.
+  virtual std::optional<Principal> authenticate(const KeyDigest& digest) const = 0;
 };
 
 /// What the gateway offers a plugin when creating it.

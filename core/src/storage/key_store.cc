@@ -395,9 +395,15 @@ bool KeyStore::revoke_key(const std::string& id) {
 }
 
 std::optional<Principal> KeyStore::authenticate(std::string_view secret, std::int64_t now) const {
-  const std::string digest = key_digest(secret);
+  KeyDigest digest;
+  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest.data());
+  return authenticate(digest, now);
+}
+
+std::optional<Principal> KeyStore::authenticate(const KeyDigest& digest, std::int64_t now) const {
+  const std::string hex_digest = hex(digest.data(), digest.size());
   std::shared_lock lock(mutex_);
-  const auto it = by_digest_.find(digest);
+  const auto it = by_digest_.find(hex_digest);
   if (it == by_digest_.end()) return std::nullopt;
   const auto& key = it->second.key;
   const auto& tenant_status = it->second.tenant_status;

@@ -142,10 +142,12 @@ class KeyStore : public KeyDirectory {
 
   /// The identity behind `secret` if it is valid at `now` (unix seconds): an active key, not
   /// expired, of an active tenant.
-  std::optional<Principal> authenticate(std::string_view secret, std::int64_t now) const;
-  std::optional<Principal> authenticate(std::string_view secret) const override {
-    return authenticate(secret, unix_now());
+  std::optional<Principal> authenticate(const KeyDigest& digest, std::int64_t now) const;
+  std::optional<Principal> authenticate(const KeyDigest& digest) const override {
+    return authenticate(digest, unix_now());
   }
+  /// The same, for a plaintext key (hashed here).
+  std::optional<Principal> authenticate(std::string_view secret, std::int64_t now = unix_now()) const;
   /// Reloads the in-memory index from the database.
   void reload();
 
