@@ -41,7 +41,18 @@ std::string tenant_id(int t) {
   return id;
 }
 
+/// Generates the usage through write_usage(). The request-log indexes are dropped while filling
+/// and rebuilt after (sorting once beats a year of random index inserts); the queries then see
+/// exactly the schema the migrations made.
 void fill(db::Database& db, int days, int per_day) {
+  std::vector<std::pair<std::string, std::string>> indexes;
+  {
+    auto q = db.prepare(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage_requests' AND sql IS "
+        "NOT NULL");
+    while (q.step()) indexes.emplace_back(q.text(0), q.text(1));
+  }
+  for (const auto& [name, sql] : indexes) db.exec("DROP INDEX " + name);
   std::mt19937_64 random(42);
   const std::int64_t day_ms = 86'400'000;
   const std::int64_t start = (unix_now() / 86400 - days + 1) * day_ms;
@@ -80,6 +91,12 @@ void fill(db::Database& db, int days, int per_day) {
                    static_cast<long long>(total), static_cast<double>(total) / seconds);
     }
   }
+  db.exec("PRAGMA cache_size = -2000000; PRAGMA temp_store = MEMORY");  // sort in memory
+  for (const auto& [name, sql] : indexes) {
+    std::fprintf(stderr, "rebuilding %s\n", name.c_str());
+    db.exec(sql);
+  }
+  db.exec("PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT");  // back to the gateway's
 }
 
 /// Median and worst wall time of `runs` calls, in milliseconds.

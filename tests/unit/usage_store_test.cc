@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <filesystem>
 #include <future>
 #include <latch>
@@ -618,19 +619,116 @@ TEST_F(QueryPlanTest, UsageReportsByTenantOrKeyUseAnIndex) {
     UsageFilter f;
     f.tenant_id = "t1";
     auto p = plan([&] { usage_report(m_.db, f, group_by); });
-    EXPECT_TRUE(has(p, "usage_daily_by_tenant")) << p;
-    f.range = parse_time_range("2026-03-02", "2026-03-04");
+    EXPECT_TRUE(has(p, "usage_daily_by_tenant") || has(p, "usage_monthly_by_tenant")) << p;
+    EXPECT_FALSE(has(p, "SCAN usage")) << p;
+    f.range = parse_time_range("2026-03-02", "2026-05-04");
     p = plan([&] { usage_report(m_.db, f, group_by); });
     EXPECT_TRUE(has(p, "usage_daily_by_tenant")) << p;
+    EXPECT_FALSE(has(p, "SCAN usage")) << p;
 
     f = {};
     f.key_id = "k1";
     p = plan([&] { usage_report(m_.db, f, group_by); });
     EXPECT_TRUE(uses_index(p) && !has(p, "SCAN usage_daily\n")) << p;
-    f.range = parse_time_range("2026-03-02", "2026-03-04");
+    f.range = parse_time_range("2026-03-02", "2026-05-04");
     p = plan([&] { usage_report(m_.db, f, group_by); });
-    EXPECT_TRUE(uses_index(p) && !has(p, "SCAN usage_daily\n")) << p;
+    EXPECT_TRUE(uses_index(p) && !has(p, "SCAN usage")) << p;
   }
+}
+
+TEST_F(QueryPlanTest, ReportsWithoutKeysOrTenantsReadTheDayModelRollup) {
+  for (const std::vector<std::string>& group_by :
+       {std::vector<std::string>{}, {"day"}, {"model"}, {"day", "model"}}) {
+    UsageFilter f;
+    f.range = parse_time_range("2026-03-02", "2026-05-04");
+    const auto p = plan([&] { usage_report(m_.db, f, group_by); });
+    EXPECT_TRUE(has(p, "usage_daily_models")) << p;
+    EXPECT_FALSE(has(p, "SCAN usage")) << p;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rollups against the request log
+
+/// Random usage over four months; every report, whichever rollups it reads, must equal the same
+/// sums computed from the request log itself.
+TEST(UsageRollups, EveryReportEqualsTheSumsOfTheRequestLog) {
+  MigratedDb m;
+  std::mt19937 random(7);
+  std::deque<UsageRow> rows;
+  const std::vector<std::string> models{"m1", "m2", "m3"}, outcomes{"completed", "completed", "timeout"};
+  const auto start = at("2026-01-01T00:00:00Z");
+  for (int i = 0; i < 3000; ++i) {
+    const int key = static_cast<int>(random() % 6);
+    rows.push_back(row(start + static_cast<std::int64_t>(random() % (120ull * 86'400'000)),
+                       "k" + std::to_string(key), models[random() % 3], "t" + std::to_string(key % 3),
+                       outcomes[random() % 3], random() % 100, random() % 50));
+  }
+  write_usage(m.db, rows);
+  const std::vector<std::optional<std::string>> bounds{std::nullopt, "2026-01-01", "2026-01-17",
+                                                       "2026-01-31", "2026-02-01", "2026-02-28",
+                                                       "2026-03-01", "2026-03-15", "2026-04-30"};
+  const std::vector<std::vector<std::string>> groupings{
+      {}, {"day"}, {"model"}, {"key"}, {"tenant"}, {"model", "key"}, {"day", "tenant"}};
+  int checked = 0;
+  for (const auto& from : bounds) {
+    for (const auto& to : bounds) {
+      if (from && to && *from > *to) continue;
+      for (const auto& group_by : groupings) {
+        for (int f = 0; f < 4; ++f) {
+          UsageFilter filter;
+          filter.range = parse_time_range(from, to);
+          if (f == 1) filter.tenant_id = "t1";
+          if (f == 2) filter.key_id = "k4";
+          if (f == 3) filter.model = "m2";
+          const auto report = usage_report(m.db, filter, group_by);
+          // The reference: the request log grouped the same way.
+          std::string where = " WHERE 1";
+          if (from) where += " AND day >= '" + *from + "'";
+          if (to) where += " AND day <= '" + *to + "'";
+          if (!filter.tenant_id.empty()) where += " AND tenant_id = '" + filter.tenant_id + "'";
+          if (!filter.key_id.empty()) where += " AND key_id = '" + filter.key_id + "'";
+          if (!filter.model.empty()) where += " AND model = '" + filter.model + "'";
+          std::string select, group;
+          for (const auto& name : group_by) {
+            const std::string column = name == "key" ? "key_id" : name == "tenant" ? "tenant_id" : name;
+            select += column + " || '|' || ";
+            group += (group.empty() ? "" : ", ") + column;
+          }
+          auto q = m.db.prepare(
+              "SELECT " + select +
+              "'', COUNT(*), SUM(outcome != 'completed'), SUM(prompt_tokens), "
+              "SUM(completion_tokens) FROM (SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS "
+              "day, * FROM usage_requests)" +
+              where + (group.empty() ? "" : " GROUP BY " + group + " ORDER BY " + group));
+          std::vector<std::string> expected, actual;
+          std::int64_t requests = 0;
+          while (q.step()) {
+            if (q.integer(1) == 0) continue;
+            requests += q.integer(1);
+            expected.push_back(q.text(0) + std::to_string(q.integer(1)) + "/" + std::to_string(q.integer(2)) +
+                               "/" + std::to_string(q.integer(3)) + "/" + std::to_string(q.integer(4)));
+          }
+          for (const auto& r : report.value("data", json::array())) {
+            std::string line;
+            for (const auto& name : group_by) line += r[name].get<std::string>() + "|";
+            actual.push_back(line + std::to_string(r["requests"].get<std::int64_t>()) + "/" +
+                             std::to_string(r["errors"].get<std::int64_t>()) + "/" +
+                             std::to_string(r["prompt_tokens"].get<std::int64_t>()) + "/" +
+                             std::to_string(r["completion_tokens"].get<std::int64_t>()));
+          }
+          const std::string what = "from " + from.value_or("-") + " to " + to.value_or("-") + " filter " +
+                                   std::to_string(f) + " group_by " + std::to_string(group_by.size());
+          EXPECT_EQ(report["totals"]["requests"], requests) << what;
+          if (!group_by.empty()) {
+            EXPECT_EQ(actual, expected) << what;
+          }
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -119,13 +119,19 @@ void write_usage(db::Database& db, const std::deque<UsageRow>& batch) {
       "INSERT INTO usage_requests (ts, request_id, tenant_id, key_id, user, model, upstream_model, stream, "
       "status, outcome, prompt_tokens, completion_tokens, total_tokens, estimated, duration_ms, ttft_ms) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  auto daily = db.prepare(
-      "INSERT INTO usage_daily (day, key_id, model, tenant_id, requests, errors, prompt_tokens, "
-      "completion_tokens) "
-      "VALUES (?, ?, ?, ?, 1, ?, ?, ?) ON CONFLICT (day, key_id, model) DO UPDATE SET "
-      "requests = requests + 1, errors = errors + excluded.errors, "
-      "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
-      "completion_tokens = completion_tokens + excluded.completion_tokens");
+  // The rollups, kept in step in the same transaction (see migrations/0003_admin_queries.sql).
+  const auto rollup = [&db](const std::string& table, const std::string& key_columns) {
+    const bool per_key = key_columns.find("key_id") != std::string::npos;
+    return db.prepare("INSERT INTO " + table + " (" + key_columns + (per_key ? ", tenant_id" : "") +
+                      ", requests, errors, prompt_tokens, completion_tokens) VALUES (?, " +
+                      (per_key ? "?, ?, ?" : "?") + ", 1, ?, ?, ?) ON CONFLICT (" + key_columns +
+                      ") DO UPDATE SET requests = requests + 1, errors = errors + excluded.errors, "
+                      "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
+                      "completion_tokens = completion_tokens + excluded.completion_tokens");
+  };
+  auto daily = rollup("usage_daily", "day, key_id, model");
+  auto monthly = rollup("usage_monthly", "month, key_id, model");
+  auto daily_models = rollup("usage_daily_models", "day, model");
   for (const auto& r : batch) {
     insert.bind(1, r.ts_ms)
         .bind(2, r.request_id)
@@ -144,13 +150,23 @@ void write_usage(db::Database& db, const std::deque<UsageRow>& batch) {
         .bind(15, r.duration_ms)
         .bind(16, r.ttft_ms)
         .run();
-    daily.bind(1, utc_day(r.ts_ms))
-        .bind(2, r.key_id)
-        .bind(3, r.model)
-        .bind(4, r.tenant_id)
-        .bind(5, std::int64_t{r.outcome == "completed" ? 0 : 1})
-        .bind(6, r.prompt_tokens)
-        .bind(7, r.completion_tokens)
+    const std::string day = utc_day(r.ts_ms);
+    const std::int64_t error = r.outcome == "completed" ? 0 : 1;
+    for (auto* statement : {&daily, &monthly}) {
+      statement->bind(1, statement == &daily ? day : day.substr(0, 7))
+          .bind(2, r.key_id)
+          .bind(3, r.model)
+          .bind(4, r.tenant_id)
+          .bind(5, error)
+          .bind(6, r.prompt_tokens)
+          .bind(7, r.completion_tokens)
+          .run();
+    }
+    daily_models.bind(1, day)
+        .bind(2, r.model)
+        .bind(3, error)
+        .bind(4, r.prompt_tokens)
+        .bind(5, r.completion_tokens)
         .run();
   }
   tx.commit();
@@ -164,28 +180,103 @@ TimeRange parse_time_range(const std::optional<std::string>& from, const std::op
   return range;
 }
 
+namespace {
+
+/// "YYYY-MM" of the month after (`step` 1) or before (`step` -1) `month`.
+std::string shift_month(const std::string& month, int step) {
+  int year = std::stoi(month.substr(0, 4)), number = std::stoi(month.substr(5, 2)) + step;
+  if (number == 13) year += 1, number = 1;
+  if (number == 0) year -= 1, number = 12;
+  char text[16];
+  std::snprintf(text, sizeof text, "%04d-%02d", year, number);
+  return text;
+}
+
+/// "YYYY-MM-DD" of the last day of `month` ("YYYY-MM").
+std::string last_day_of(const std::string& month) {
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const int year = std::stoi(month.substr(0, 4)), number = std::stoi(month.substr(5, 2));
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month + "-" + std::to_string(days[number - 1] + (number == 2 && leap ? 1 : 0));
+}
+
+/// One table a usage report reads, between two inclusive bounds of its period column (empty =
+/// unbounded).
+struct Span {
+  const char* table;
+  const char* period;  ///< "day" or "month"
+  std::string low, high;
+};
+
+/// The smallest rollups that cover [from_day, to_day] for a report that needs keys or tenants
+/// but not days: whole months from usage_monthly, the days at either end from usage_daily.
+std::vector<Span> monthly_spans(const std::string& from_day, const std::string& to_day) {
+  const std::string first_month = from_day.empty()            ? ""
+                                  : from_day.ends_with("-01") ? from_day.substr(0, 7)
+                                                              : shift_month(from_day.substr(0, 7), 1);
+  const std::string last_month = to_day.empty() ? ""
+                                 : to_day == last_day_of(to_day.substr(0, 7))
+                                     ? to_day.substr(0, 7)
+                                     : shift_month(to_day.substr(0, 7), -1);
+  if (!first_month.empty() && !last_month.empty() && first_month > last_month) {
+    return {{"usage_daily", "day", from_day, to_day}};  // no whole month inside
+  }
+  std::vector<Span> spans{{"usage_monthly", "month", first_month, last_month}};
+  if (!from_day.empty() && !from_day.ends_with("-01"))
+    spans.push_back({"usage_daily", "day", from_day, last_day_of(from_day.substr(0, 7))});
+  if (!to_day.empty() && to_day.substr(0, 7) != last_month)
+    spans.push_back({"usage_daily", "day", to_day.substr(0, 7) + "-01", to_day});
+  return spans;
+}
+
+}  // namespace
+
 nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
                             const std::vector<std::string>& group_by) {
+  const auto grouped = [&](const char* name) {
+    return std::find(group_by.begin(), group_by.end(), name) != group_by.end();
+  };
   static const std::vector<std::pair<std::string, std::string>> columns{
       {"day", "day"}, {"model", "model"}, {"key", "key_id"}, {"tenant", "tenant_id"}};
   std::string select, group;
   std::vector<std::string> names;
   for (const auto& [name, column] : columns) {
-    if (std::find(group_by.begin(), group_by.end(), name) == group_by.end()) continue;
+    if (!grouped(name.c_str())) continue;
     select += column + ", ";
     group += (group.empty() ? "" : ", ") + column;
     names.push_back(name);
   }
-  Conditions where;
   const bool bounded_from = filter.range.from_ms > 0, bounded_to = filter.range.to_ms != INT64_MAX;
-  if (bounded_from) where.add("day >= ?", utc_day(filter.range.from_ms));
-  if (bounded_to) where.add("day <= ?", utc_day(filter.range.to_ms - 1));
-  where.add_if("tenant_id = ?", filter.tenant_id);
-  where.add_if("key_id = ?", filter.key_id);
-  where.add_if("model = ?", filter.model);
-  std::string sql =
-      "SELECT " + select +
-      "SUM(requests), SUM(errors), SUM(prompt_tokens), SUM(completion_tokens) FROM usage_daily" + where.sql;
+  const std::string from_day = bounded_from ? utc_day(filter.range.from_ms) : "";
+  const std::string to_day = bounded_to ? utc_day(filter.range.to_ms - 1) : "";
+
+  // Read the smallest rollup that can answer: day × model when no key or tenant is involved,
+  // whole months when days are not asked for, day × key × model otherwise.
+  const bool per_key =
+      !filter.key_id.empty() || !filter.tenant_id.empty() || grouped("key") || grouped("tenant");
+  const std::vector<Span> spans =
+      !per_key         ? std::vector<Span>{{"usage_daily_models", "day", from_day, to_day}}
+      : grouped("day") ? std::vector<Span>{{"usage_daily", "day", from_day, to_day}}
+                       : monthly_spans(from_day, to_day);
+  std::string sql;
+  Conditions where;  // the values of every span's conditions, in order
+  for (const auto& span : spans) {
+    Conditions part;
+    const std::string period = span.period;
+    if (!span.low.empty()) part.add((period + " >= ?").c_str(), span.low);
+    if (!span.high.empty()) part.add((period + " <= ?").c_str(), span.high);
+    if (per_key) {
+      part.add_if("tenant_id = ?", filter.tenant_id);
+      part.add_if("key_id = ?", filter.key_id);
+    }
+    part.add_if("model = ?", filter.model);
+    sql += std::string(sql.empty() ? "" : " UNION ALL ") + "SELECT " + period + " AS day, model, " +
+           (per_key ? "key_id, tenant_id, " : "") +
+           "requests, errors, prompt_tokens, completion_tokens FROM " + span.table + part.sql;
+    for (auto& value : part.values) where.values.push_back(std::move(value));
+  }
+  sql = "SELECT " + select + "SUM(requests), SUM(errors), SUM(prompt_tokens), SUM(completion_tokens) FROM (" +
+        sql + ")";
   if (!group.empty()) sql += " GROUP BY " + group + " ORDER BY " + group;
   auto q = db.prepare(sql);
   where.bind(q);
@@ -210,8 +301,8 @@ nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
   }
   nlohmann::json report{{"object", "usage_report"},
                         {"group_by", names},
-                        {"from", bounded_from ? nlohmann::json(utc_day(filter.range.from_ms)) : nullptr},
-                        {"to", bounded_to ? nlohmann::json(utc_day(filter.range.to_ms - 1)) : nullptr},
+                        {"from", bounded_from ? nlohmann::json(from_day) : nullptr},
+                        {"to", bounded_to ? nlohmann::json(to_day) : nullptr},
                         {"totals", sums(totals[0], totals[1], totals[2], totals[3])}};
   if (!names.empty()) report["data"] = std::move(data);
   return report;

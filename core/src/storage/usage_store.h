@@ -1,6 +1,6 @@
-// Usage accounting in SQLite: one row per chat request in usage_requests, and the
-// day × key × model aggregate in usage_daily kept in step on every write, so reports never scan
-// the request log.
+// Usage accounting in SQLite: one row per chat request in usage_requests, and rollups kept in
+// step on every write (day × key × model, month × key × model, day × model), so reports never
+// scan the request log and a year of usage answers from a few thousand rollup rows.
 #pragma once
 
 #include <cstdint>
