@@ -42,6 +42,33 @@ TEST(Migrations, FromEveryEarlierVersion) {
   }
 }
 
+TEST(Migrations, Version3KeepsVersion2UsageAndBackfillsTheRollups) {
+  TempDb file;
+  db::Database db(file.path());
+  const auto& all = db::embedded_migrations();
+  db::migrate(db, {all.begin(), all.begin() + 2});
+  db.exec(
+      "INSERT INTO usage_daily (day, key_id, model, tenant_id, requests, errors, prompt_tokens, "
+      "completion_tokens) "
+      "VALUES ('2026-10-30', 'k1', 'm1', 't1', 3, 1, 30, 15), ('2026-10-31', 'k1', 'm1', 't1', 2, 0, 20, "
+      "10), "
+      "('2026-11-01', 'k2', 'm1', 't2', 5, 0, 50, 25)");
+  db::migrate(db);
+  const auto one = [&](const std::string& sql) {
+    auto q = db.prepare(sql);
+    EXPECT_TRUE(q.step()) << sql;
+    return q.text(0);
+  };
+  EXPECT_EQ(one("SELECT group_concat(day || key_id || requests, ',') FROM usage_daily"),
+            "2026-10-30k13,2026-10-31k12,2026-11-01k25");
+  EXPECT_EQ(
+      one("SELECT group_concat(month || key_id || requests || '/' || errors || '/' || prompt_tokens, ',') "
+          "FROM usage_monthly"),
+      "2026-10k15/1/50,2026-11k25/0/50");
+  EXPECT_EQ(one("SELECT group_concat(day || model || requests, ',') FROM usage_daily_models"),
+            "2026-10-30m13,2026-10-31m12,2026-11-01m15");
+}
+
 TEST(Migrations, RefusesADatabaseNewerThanTheBinary) {
   TempDb file;
   db::Database db(file.path());
