@@ -312,6 +312,18 @@ TEST_F(UsageReportTest, Filters) {
       << "SUM() of nothing is zero, not null";
 }
 
+TEST_F(UsageReportTest, TooManyGroupsIsRefusedNamingGroupBy) {
+  const auto groups = report({}, {"model", "key"})["data"].size();
+  ASSERT_GT(groups, 2u);
+  EXPECT_EQ(usage_report(m_.db, {}, {"model", "key"}, groups)["data"].size(), groups)
+      << "exactly the cap is fine";
+  expect_invalid(
+      [&] {
+        usage_report(m_.db, {}, {"model", "key"}, groups - 1);
+      },
+      "group_by", "one group over the cap");
+}
+
 TEST_F(UsageReportTest, RangesCoverWholeUtcDays) {
   UsageFilter f;
   f.range = parse_time_range("2026-03-02", "2026-03-02");

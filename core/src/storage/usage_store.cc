@@ -232,7 +232,7 @@ std::vector<Span> monthly_spans(const std::string& from_day, const std::string& 
 }  // namespace
 
 nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
-                            const std::vector<std::string>& group_by) {
+                            const std::vector<std::string>& group_by, std::size_t max_groups) {
   const auto grouped = [&](const char* name) {
     return std::find(group_by.begin(), group_by.end(), name) != group_by.end();
   };
@@ -293,6 +293,10 @@ nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
   const int first = static_cast<int>(names.size());
   while (q.step()) {
     if (q.is_null(first)) continue;  // no matching rows: SUM() of nothing
+    if (data.size() == max_groups) {
+      throw std::invalid_argument("group_by: the report would have more than " + std::to_string(max_groups) +
+                                  " groups; narrow from/to or filter by tenant, key or model");
+    }
     std::int64_t values[4];
     for (int i = 0; i < 4; ++i) totals[i] += values[i] = q.integer(first + i);
     auto row = sums(values[0], values[1], values[2], values[3]);

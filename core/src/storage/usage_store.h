@@ -68,11 +68,13 @@ inline const std::vector<std::string>& usage_dimensions() {
   return all;
 }
 
-/// Sums of the daily aggregate matching `filter` (whole UTC days), grouped by `group_by` (a
-/// subset of usage_dimensions(), in that order; empty = one total). Returns
-/// {"object":"usage_report", "group_by", "from", "to", "data":[…], "totals":{…}}.
+/// Sums of the usage matching `filter` (whole UTC days), grouped by `group_by` (a subset of
+/// usage_dimensions(), in that order; empty = one total). Returns
+/// {"object":"usage_report", "group_by", "from", "to", "data":[…], "totals":{…}}. A report of
+/// more than `max_groups` groups throws std::invalid_argument naming group_by: it would hold the
+/// storage thread and the client's memory for too long.
 nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
-                            const std::vector<std::string>& group_by);
+                            const std::vector<std::string>& group_by, std::size_t max_groups = 100'000);
 
 /// Where a page of the request log starts: after the row at (ts_ms, id), newest first.
 struct RequestCursor {
