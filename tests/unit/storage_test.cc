@@ -139,3 +139,19 @@ TEST(KeyStore, RejectsInvalidKeys) {
   EXPECT_THROW(store.create_key({tenant.id, "u", "", {}, unix_now() - 1, {}}), std::invalid_argument);
   EXPECT_THROW(store.create_tenant(""), std::invalid_argument);
 }
+
+TEST(KeyStore, KeyChangesAreCommittedWithFullSyncAndUsageScopesLowerIt) {
+  TempDb file;
+  KeyStore store(file.path());
+  const auto level = [&] {
+    auto q = store.database().prepare("PRAGMA synchronous");
+    q.step();
+    return q.integer(0);
+  };
+  EXPECT_EQ(level(), 2) << "FULL: a created or revoked key survives power loss";
+  {
+    db::SynchronousScope normal(store.database(), db::SynchronousScope::Normal);
+    EXPECT_EQ(level(), 1);
+  }
+  EXPECT_EQ(level(), 2) << "restored after the scope";
+}

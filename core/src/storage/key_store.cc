@@ -114,6 +114,8 @@ std::string random_id(std::string_view prefix) {
 }
 
 KeyStore::KeyStore(const std::string& path) : db_(path) {
+  // Key and admin changes must survive power loss; usage batches lower this for themselves.
+  db_.exec("PRAGMA synchronous = FULL");
   db::migrate(db_);
   reload();
 }

@@ -116,4 +116,21 @@ void Transaction::commit() {
   done_ = true;
 }
 
+SynchronousScope::SynchronousScope(Database& db, Level level) : db_(db) {
+  previous_ = [&] {
+    auto query = db_.prepare("PRAGMA synchronous");
+    query.step();
+    return query.integer(0);
+  }();
+  db_.exec("PRAGMA synchronous = " + std::to_string(static_cast<int>(level)));
+}
+
+SynchronousScope::~SynchronousScope() {
+  try {
+    db_.exec("PRAGMA synchronous = " + std::to_string(previous_));
+  } catch (const Error&) {
+    // The connection keeps the scope's level; both are safe.
+  }
+}
+
 }  // namespace gateway::db

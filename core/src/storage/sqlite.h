@@ -75,4 +75,20 @@ class Transaction {
   bool done_ = false;
 };
 
+/// PRAGMA synchronous for one scope (outside any transaction); the previous level comes back
+/// after. FULL makes a commit survive power loss; NORMAL (in WAL mode) survives a crash of the
+/// process but may lose the last commits on power loss.
+class SynchronousScope {
+ public:
+  enum Level { Normal = 1, Full = 2 };
+  SynchronousScope(Database& db, Level level);
+  ~SynchronousScope();
+  SynchronousScope(const SynchronousScope&) = delete;
+  SynchronousScope& operator=(const SynchronousScope&) = delete;
+
+ private:
+  Database& db_;
+  std::int64_t previous_;
+};
+
 }  // namespace gateway::db

@@ -61,6 +61,9 @@ bool StorageWorker::flush(std::deque<UsageRow>& batch, std::unique_lock<std::mut
   lock.unlock();
   bool ok = false;
   try {
+    // Usage is batched for throughput: a crash of the process loses nothing committed, a power
+    // loss at most the last batches.
+    db::SynchronousScope normal(store_.database(), db::SynchronousScope::Normal);
     write_usage(store_.database(), batch);
     written_.fetch_add(batch.size());
     ok = true;
