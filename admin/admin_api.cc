@@ -48,7 +48,9 @@ json tenant_json(const TenantRecord& t) {
           {"deleted_at", t.deleted_at ? json(*t.deleted_at) : json(nullptr)}};
 }
 
-json key_json(const KeyRecord& k) {
+/// A key as the API shows it (never its secret), with when it was last used.
+json key_json(db::Database& db, const KeyRecord& k) {
+  const auto last_used = last_used_ms(db, k.id);
   return {{"id", k.id},
           {"object", "api_key"},
           {"tenant", k.tenant_id},
@@ -60,7 +62,8 @@ json key_json(const KeyRecord& k) {
           {"metadata", k.metadata},
           {"limits", k.limits},
           {"created_at", k.created_at},
-          {"expires_at", k.expires_at ? json(*k.expires_at) : json(nullptr)}};
+          {"expires_at", k.expires_at ? json(*k.expires_at) : json(nullptr)},
+          {"last_used_at", last_used ? json(*last_used / 1000) : json(nullptr)}};
 }
 
 json audit_json(const AuditEntry& a) {
@@ -254,8 +257,10 @@ LocalResponse list_keys(AdminCall& call) {
   if (!status.empty() && status != "active" && status != "disabled" && status != "revoked")
     throw std::invalid_argument("status: must be active, disabled or revoked");
   KeyStore::KeyFilter filter{query_or_empty(call, "tenant"), query_or_empty(call, "user"), status};
-  return page_response(call.store.keys(filter, {query_or_empty(call, "cursor"), limit}), limit, key_json,
-                       [](const KeyRecord& k) { return k.id; });
+  return page_response(
+      call.store.keys(filter, {query_or_empty(call, "cursor"), limit}), limit,
+      [&](const KeyRecord& k) { return key_json(call.store.database(), k); },
+      [](const KeyRecord& k) { return k.id; });
 }
 
 LocalResponse create_key(AdminCall& call) {
@@ -277,7 +282,7 @@ LocalResponse create_key(AdminCall& call) {
   if (tenant->deleted_at) return admin_error(409, "conflict", "Tenant " + k.tenant_id + " is deleted");
   const auto created = call.store.create_key(k);
   call.store.audit("key.create", created.key.id, call.actor, call.request_id, body);
-  auto out = key_json(created.key);
+  auto out = key_json(call.store.database(), created.key);
   out["key"] = created.secret;  // the only time the secret is ever shown
   return json_response(201, out);
 }
@@ -285,7 +290,7 @@ LocalResponse create_key(AdminCall& call) {
 LocalResponse get_key(AdminCall& call) {
   const auto key = call.store.key(call.id);
   if (!key) return admin_error(404, "not_found", "No key " + call.id);
-  return json_response(200, key_json(*key));
+  return json_response(200, key_json(call.store.database(), *key));
 }
 
 LocalResponse patch_key(AdminCall& call) {
@@ -309,17 +314,17 @@ LocalResponse patch_key(AdminCall& call) {
   check_models(call.models, key->models);
   call.store.update_key(*key);
   call.store.audit("key.update", key->id, call.actor, call.request_id, patch);
-  return json_response(200, key_json(*call.store.key(call.id)));
+  return json_response(200, key_json(call.store.database(), *call.store.key(call.id)));
 }
 
 LocalResponse delete_key(AdminCall& call) {
   const auto key = call.store.key(call.id);
   if (!key) return admin_error(404, "not_found", "No key " + call.id);
   // Idempotent, like DELETE of a tenant: revoking again would move revoked_at and audit twice.
-  if (key->status == "revoked") return json_response(200, key_json(*key));
+  if (key->status == "revoked") return json_response(200, key_json(call.store.database(), *key));
   if (!call.store.revoke_key(call.id)) return admin_error(404, "not_found", "No key " + call.id);
   call.store.audit("key.delete", call.id, call.actor, call.request_id);
-  return json_response(200, key_json(*call.store.key(call.id)));
+  return json_response(200, key_json(call.store.database(), *call.store.key(call.id)));
 }
 
 LocalResponse set_key_status(AdminCall& call, const std::string& action) {
@@ -327,7 +332,7 @@ LocalResponse set_key_status(AdminCall& call, const std::string& action) {
   if (!call.store.set_key_status(call.id, action == "disable" ? "disabled" : "active"))
     return admin_error(409, "conflict", "Key " + call.id + " is revoked");
   call.store.audit("key." + action, call.id, call.actor, call.request_id);
-  return json_response(200, key_json(*call.store.key(call.id)));
+  return json_response(200, key_json(call.store.database(), *call.store.key(call.id)));
 }
 
 LocalResponse disable_key(AdminCall& call) {
@@ -348,7 +353,7 @@ LocalResponse rotate_key(AdminCall& call) {
   const auto secret = call.store.rotate_key(call.id, grace);
   if (!secret) return admin_error(409, "conflict", "Key " + call.id + " is revoked");
   call.store.audit("key.rotate", call.id, call.actor, call.request_id, json{{"grace_seconds", grace}});
-  auto out = key_json(*call.store.key(call.id));
+  auto out = key_json(call.store.database(), *call.store.key(call.id));
   out["key"] = *secret;  // the new secret, shown this once
   return json_response(200, out);
 }

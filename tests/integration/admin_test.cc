@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <random>
@@ -270,8 +271,17 @@ TEST_F(AdminTest, KeyLifecycleTakesEffectOnTheNextRequest) {
   const std::string key = record["key"];
   const std::string id = record["id"];
   ASSERT_TRUE(key.starts_with("sk-e2b-"));
+  EXPECT_TRUE(record["last_used_at"].is_null()) << "a new key was never used";
   const auto first = chat(gateway_->port(), key, scenario_request("ok", false));
   EXPECT_EQ(first.status, 200) << first.body << gateway_->log();
+  json last_used;
+  EXPECT_TRUE(eventually([&] {  // the usage row reaches the database through the log worker
+    last_used = json::parse(admin("GET", "/admin/v1/keys/" + id).body)["last_used_at"];
+    return !last_used.is_null();
+  })) << "last_used_at is set after a chat request";
+  if (last_used.is_number()) {
+    EXPECT_NEAR(last_used.get<double>(), static_cast<double>(std::time(nullptr)), 60);
+  }
 
   ASSERT_EQ(admin("POST", "/admin/v1/keys/" + id + "/disable").status, 200);
   EXPECT_EQ(chat(gateway_->port(), key, scenario_request("ok", false)).status, 401) << "disabled at once";

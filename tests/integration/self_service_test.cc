@@ -214,6 +214,11 @@ TEST_F(SelfServiceTest, UsageCountsTheCallersOwnRequestsOnly) {
       << "another key's requests are not counted";
   EXPECT_EQ(usage_of(bob_)["totals"]["requests"], 5) << "still only bob's own requests";
   EXPECT_EQ(usage_of(alice_)["totals"]["requests"], 0);
+  const auto me = [&](const std::string& key) { return json::parse(get("/v1/me", key).body)["key"]; };
+  EXPECT_TRUE(me(alice_)["last_used_at"].is_null()) << "alice made no chat request";
+  ASSERT_TRUE(me(bob_)["last_used_at"].is_number_integer());
+  EXPECT_NEAR(static_cast<double>(me(bob_)["last_used_at"].get<std::int64_t>()),
+              static_cast<double>(now_seconds()), 300.0);
 
   report = usage_of(bob_, "?group_by=model");
   EXPECT_EQ(report["group_by"], (json{"model"}));

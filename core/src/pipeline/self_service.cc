@@ -16,6 +16,7 @@ json optional_time(const std::optional<std::int64_t>& t) {
 json describe(const Principal& principal, KeyStore* store) {
   const auto key = store ? store->key(principal.key_id) : std::nullopt;
   const auto tenant = store ? store->tenant(principal.tenant_id) : std::nullopt;
+  const auto last_used = store ? last_used_ms(store->database(), principal.key_id) : std::nullopt;
   json key_json{{"id", principal.key_id},
                 {"prefix", principal.key_mask},
                 {"alias", key ? key->alias : ""},
@@ -25,6 +26,7 @@ json describe(const Principal& principal, KeyStore* store) {
                 {"metadata", key ? key->metadata : json::object()},
                 {"created_at", key ? json(key->created_at) : json(nullptr)},
                 {"expires_at", key ? optional_time(key->expires_at) : json(nullptr)},
+                {"last_used_at", last_used ? json(*last_used / 1000) : json(nullptr)},
                 {"source", key ? "database" : "config"}};
   json tenant_json{{"id", principal.tenant_id},
                    {"name", tenant ? tenant->name : principal.tenant_id},

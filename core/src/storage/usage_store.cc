@@ -312,6 +312,13 @@ nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
   return report;
 }
 
+std::optional<std::int64_t> last_used_ms(db::Database& db, const std::string& key_id) {
+  auto q = db.prepare("SELECT MAX(ts) FROM usage_requests WHERE key_id = ?");  // one index probe
+  q.bind(1, key_id);
+  q.step();
+  return q.optional_integer(0);
+}
+
 std::string RequestCursor::encode() const {
   return std::to_string(ts_ms) + "_" + std::to_string(id);
 }

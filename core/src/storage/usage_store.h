@@ -76,6 +76,9 @@ inline const std::vector<std::string>& usage_dimensions() {
 nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
                             const std::vector<std::string>& group_by, std::size_t max_groups = 100'000);
 
+/// When the key last made a chat request (unix milliseconds), from the request log.
+std::optional<std::int64_t> last_used_ms(db::Database& db, const std::string& key_id);
+
 /// Where a page of the request log starts: after the row at (ts_ms, id), newest first.
 struct RequestCursor {
   std::int64_t ts_ms = INT64_MAX;
