@@ -195,7 +195,7 @@ LocalResponse list_tenants(AdminCall& call) {
 }
 
 LocalResponse create_tenant(AdminCall& call) {
-  const auto body = std::get<json>(body_object(call.request));
+  const auto body = call.body;
   only_fields(body, {"name", "metadata", "limits"});
   const auto name = field<std::string>(body, "name");
   if (!name || name->empty()) return invalid_field("name: is required");
@@ -215,7 +215,7 @@ LocalResponse patch_tenant(AdminCall& call) {
   auto tenant = call.store.tenant(call.id);
   if (!tenant) return admin_error(404, "not_found", "No tenant " + call.id);
   if (tenant->deleted_at) return admin_error(409, "conflict", "Tenant " + call.id + " is deleted");
-  const auto patch = std::get<json>(body_object(call.request));
+  const auto patch = call.body;
   only_fields(patch, {"name", "status", "metadata", "limits"});
   json doc{{"name", tenant->name},
            {"status", tenant->status},
@@ -264,7 +264,7 @@ LocalResponse list_keys(AdminCall& call) {
 }
 
 LocalResponse create_key(AdminCall& call) {
-  const auto body = std::get<json>(body_object(call.request));
+  const auto body = call.body;
   only_fields(body, {"tenant", "user", "alias", "models", "expires_at", "metadata", "limits"});
   NewKey k;
   k.tenant_id = field<std::string>(body, "tenant").value_or("");
@@ -297,7 +297,7 @@ LocalResponse patch_key(AdminCall& call) {
   auto key = call.store.key(call.id);
   if (!key) return admin_error(404, "not_found", "No key " + call.id);
   if (key->status == "revoked") return admin_error(409, "conflict", "Key " + call.id + " is revoked");
-  const auto patch = std::get<json>(body_object(call.request));
+  const auto patch = call.body;
   only_fields(patch, {"alias", "user", "expires_at", "models", "metadata", "limits"},
               "; status changes through POST /admin/v1/keys/{id}/disable|enable, secrets through /rotate");
   json doc{{"alias", key->alias},   {"user", key->user},
@@ -344,7 +344,7 @@ LocalResponse enable_key(AdminCall& call) {
 }
 
 LocalResponse rotate_key(AdminCall& call) {
-  const auto body = std::get<json>(body_object(call.request));
+  const auto body = call.body;
   only_fields(body, {"grace_seconds"});
   const auto grace = field<std::int64_t>(body, "grace_seconds").value_or(0);
   if (grace > kMaxGraceSeconds)
@@ -361,15 +361,8 @@ LocalResponse rotate_key(AdminCall& call) {
 // ---- usage, requests, audit ----
 
 LocalResponse usage(AdminCall& call) {
-  std::vector<std::string> group_by;
-  std::stringstream list(query(call, "group_by").value_or("day"));
-  for (std::string name; std::getline(list, name, ',');) {
-    const auto& known = usage_dimensions();
-    if (std::find(known.begin(), known.end(), name) == known.end())
-      throw std::invalid_argument("group_by: must be a comma-separated list of day, model, key, tenant");
-    group_by.push_back(name);
-  }
-  return json_response(200, usage_report(call.store.database(), usage_filter(call), group_by));
+  return json_response(200, usage_report(call.store.database(), usage_filter(call),
+                                         parse_group_by(query(call, "group_by").value_or("day"))));
 }
 
 LocalResponse requests(AdminCall& call) {
@@ -380,8 +373,7 @@ LocalResponse requests(AdminCall& call) {
   if (!outcome.empty()) {
     bool known = false;
     std::string names;
-    for (const auto o : {Outcome::Completed, Outcome::ClientCancelled, Outcome::UpstreamError,
-                         Outcome::Timeout, Outcome::Rejected}) {
+    for (const auto o : kAllOutcomes) {
       known = known || outcome == outcome_name(o);
       names += std::string(names.empty() ? "" : ", ") + outcome_name(o);
     }
@@ -460,7 +452,7 @@ AdminApi::AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens
 
 std::vector<std::string> AdminApi::routes() {
   std::vector<std::string> out;
-  for (const auto& r : route_table()) out.push_back(std::string(r.method) + " " + r.pattern);
+  for (const auto& [route, query] : route_queries()) out.push_back(route);
   return out;
 }
 
@@ -529,23 +521,25 @@ void AdminApi::handle(const std::shared_ptr<Connection>& connection, HttpRequest
       return;
     }
   }
-  if (auto body = body_object(request); std::holds_alternative<LocalResponse>(body)) {
-    answer(std::get<LocalResponse>(body));
+  auto body = body_object(request);
+  if (auto* error = std::get_if<LocalResponse>(&body)) {
+    answer(*error);
     return;
   }
-  const bool queued = storage_.post([this, connection, request = std::move(request), route, id, actor,
-                                     request_id, answer](KeyStore& store) {
-    LocalResponse response;
-    try {
-      AdminCall call{store, models_, request, id, actor, request_id};
-      response = route->handler(call);
-    } catch (const std::invalid_argument& e) {
-      response = invalid_field(e.what());
-    } catch (const std::exception& e) {
-      response = admin_error(500, "internal_error", e.what());
-    }
-    connection->post([answer, response] { answer(response); });
-  });
+  const bool queued =
+      storage_.post([this, connection, request = std::move(request), body = std::get<json>(std::move(body)),
+                     route, id, actor, request_id, answer](KeyStore& store) {
+        LocalResponse response;
+        try {
+          AdminCall call{store, models_, request, body, id, actor, request_id};
+          response = route->handler(call);
+        } catch (const std::invalid_argument& e) {
+          response = invalid_field(e.what());
+        } catch (const std::exception& e) {
+          response = admin_error(500, "internal_error", e.what());
+        }
+        connection->post([answer, response] { answer(response); });
+      });
   if (!queued) answer(admin_error(503, "busy", "The storage worker is busy or stopping; retry shortly"));
 }
 

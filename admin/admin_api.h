@@ -20,9 +20,10 @@ struct AdminCall {
   KeyStore& store;
   const ModelCatalog& models;
   const HttpRequest& request;
-  std::string id;          ///< the {id} path segment, if the route has one
-  std::string actor;       ///< label of the admin token used
-  std::string request_id;  ///< for the audit log
+  const nlohmann::json& body;  ///< the request body, a JSON object ({} when empty)
+  std::string id;              ///< the {id} path segment, if the route has one
+  std::string actor;           ///< label of the admin token used
+  std::string request_id;      ///< for the audit log
 };
 
 class AdminApi : public RequestHandler {

@@ -1,7 +1,5 @@
 #include "pipeline/self_service.h"
 
-#include <sstream>
-
 namespace gateway {
 namespace {
 
@@ -41,30 +39,23 @@ json describe(const Principal& principal, KeyStore* store) {
 /// The caller's usage report; throws std::invalid_argument naming a bad query field.
 json own_usage(const HttpRequest& request, const Principal& principal, KeyStore& store) {
   std::optional<std::string> from, to;
-  std::vector<std::string> group_by;
-  std::string group_list = "day";
+  std::string group_by = "day";
   for (const auto& [name, value] : request.query) {
     if (name == "from") {
       from = value;
     } else if (name == "to") {
       to = value;
     } else if (name == "group_by") {
-      group_list = value;
+      group_by = value;
     } else {
       throw std::invalid_argument(name +
                                   ": is not a query parameter of GET /v1/me/usage (from, to, group_by)");
     }
   }
-  std::stringstream list(group_list);
-  for (std::string name; std::getline(list, name, ',');) {
-    if (name != "day" && name != "model")
-      throw std::invalid_argument("group_by: must be day, model or day,model");
-    group_by.push_back(name);
-  }
   UsageFilter filter;
   filter.key_id = principal.key_id;
   filter.range = parse_time_range(from, to);
-  auto report = usage_report(store.database(), filter, group_by);
+  auto report = usage_report(store.database(), filter, parse_group_by(group_by, {"day", "model"}));
   report["key"] = principal.key_id;
   return report;
 }

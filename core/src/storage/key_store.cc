@@ -319,22 +319,17 @@ std::optional<KeyRecord> KeyStore::key(const std::string& id) {
   return read_key(q, 0);
 }
 
-bool KeyStore::update_status(const char* sql, const std::string& id, const std::string& status) {
+bool KeyStore::set_key_status(const std::string& id, const std::string& status) {
   if (status != "active" && status != "disabled")
     throw std::invalid_argument("status: must be active or disabled");
-  db_.prepare(sql).bind(1, status).bind(2, unix_now()).bind(3, id).run();
+  db_.prepare("UPDATE api_keys SET status = ?, updated_at = ? WHERE id = ? AND status != 'revoked'")
+      .bind(1, status)
+      .bind(2, unix_now())
+      .bind(3, id)
+      .run();
   const bool changed = db_.changes() > 0;
   reload();
   return changed;
-}
-
-bool KeyStore::set_tenant_status(const std::string& id, const std::string& status) {
-  return update_status("UPDATE tenants SET status = ?, updated_at = ? WHERE id = ?", id, status);
-}
-
-bool KeyStore::set_key_status(const std::string& id, const std::string& status) {
-  return update_status("UPDATE api_keys SET status = ?, updated_at = ? WHERE id = ? AND status != 'revoked'",
-                       id, status);
 }
 
 std::optional<std::string> KeyStore::rotate_key(const std::string& id, std::int64_t grace_seconds) {

@@ -96,10 +96,8 @@ class KeyStore : public KeyDirectory {
   /// more follow); deleted ones only when asked.
   std::vector<TenantRecord> tenants(const PageRequest& page, bool include_deleted);
   std::optional<TenantRecord> tenant(const std::string& id);
-  /// Sets a tenant's status ("active"/"disabled"); its keys follow at once. False if unknown.
-  bool set_tenant_status(const std::string& id, const std::string& status);
-  /// Writes a tenant's name, status, metadata and limits. Throws std::invalid_argument naming
-  /// the field when one is invalid.
+  /// Writes a tenant's name, status ("active"/"disabled": its keys follow at once), metadata and
+  /// limits. Throws std::invalid_argument naming the field when one is invalid.
   void update_tenant(const TenantRecord& tenant);
   /// Keys of the tenant that are not revoked.
   int live_key_count(const std::string& tenant_id);
@@ -157,8 +155,6 @@ class KeyStore : public KeyDirectory {
     std::string tenant_status;
     std::optional<std::int64_t> valid_until;  ///< set for a rotated-out secret in its grace period
   };
-  /// Runs a status UPDATE (`?` = status, updated_at, id) and refreshes the index.
-  bool update_status(const char* sql, const std::string& id, const std::string& status);
 
   db::Database db_;
   mutable std::shared_mutex mutex_;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <sstream>
 #include <stdexcept>
 #include <string_view>
 #include <variant>
@@ -29,7 +30,7 @@ std::int64_t parse_time(const std::string& text, const char* field, bool end_of_
     if (ec != std::errc() || end != text.data() + text.size() || seconds > 100'000'000'000) throw invalid();
     return seconds * 1000;
   }
-  // The exact shape first: sscanf alone would accept signs and blanks ("2026-+3-01", " 2026-3-01").
+  // The exact shape first, so no sign, blank or missing digit gets through.
   static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:ddZ";
   if (text.size() != 10 && text.size() != kShape.size()) throw invalid();
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -37,19 +38,20 @@ std::int64_t parse_time(const std::string& text, const char* field, bool end_of_
         kShape[i] == 'd' ? std::isdigit(static_cast<unsigned char>(text[i])) != 0 : text[i] == kShape[i];
     if (!ok) throw invalid();
   }
-  std::tm tm{};
-  char tail = 0;
+  const auto number = [&](std::size_t at, std::size_t digits) {
+    int value = 0;
+    std::from_chars(text.data() + at, text.data() + at + digits, value);  // digits checked above
+    return value;
+  };
   const bool date_only = text.size() == 10;
-  int matched = 0;
-  if (date_only) {
-    matched = std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tail);
-    if (matched != 3) throw invalid();
-  } else if (text.size() == 20) {
-    matched = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                          &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &tail);
-    if (matched != 7 || tail != 'Z') throw invalid();
-  } else {
-    throw invalid();
+  std::tm tm{};
+  tm.tm_year = number(0, 4);
+  tm.tm_mon = number(5, 2);
+  tm.tm_mday = number(8, 2);
+  if (!date_only) {
+    tm.tm_hour = number(11, 2);
+    tm.tm_min = number(14, 2);
+    tm.tm_sec = number(17, 2);
   }
   if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
       tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
@@ -67,11 +69,12 @@ struct Conditions {
   std::string sql;
   std::vector<std::variant<std::string, std::int64_t>> values;
 
-  template <typename T>
-  void add(const char* condition, T value) {
+  /// Appends `condition` with one bound value per `?` in it.
+  template <typename... T>
+  void add(const char* condition, T... value) {
     sql += sql.empty() ? " WHERE " : " AND ";
     sql += condition;
-    values.emplace_back(std::move(value));
+    (values.emplace_back(std::move(value)), ...);
   }
   void add_if(const char* condition, const std::string& value) {
     if (!value.empty()) add(condition, value);
@@ -319,6 +322,20 @@ std::optional<std::int64_t> last_used_ms(db::Database& db, const std::string& ke
   return q.optional_integer(0);
 }
 
+std::vector<std::string> parse_group_by(const std::string& list, const std::vector<std::string>& allowed) {
+  std::vector<std::string> names;
+  std::stringstream items(list);
+  for (std::string name; std::getline(items, name, ',');) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      std::string known;
+      for (const auto& a : allowed) known += (known.empty() ? "" : ", ") + a;
+      throw std::invalid_argument("group_by: must be a comma-separated list of " + known);
+    }
+    names.push_back(name);
+  }
+  return names;
+}
+
 std::string RequestCursor::encode() const {
   return std::to_string(ts_ms) + "_" + std::to_string(id);
 }
@@ -341,8 +358,7 @@ nlohmann::json request_log(db::Database& db, const UsageFilter& filter, const st
   Conditions where;
   if (filter.range.from_ms > 0) where.add("ts >= ?", filter.range.from_ms);
   where.add("ts < ?", std::min(filter.range.to_ms, after.ts_ms == INT64_MAX ? INT64_MAX : after.ts_ms + 1));
-  where.add("(ts < ? OR id < ?)", after.ts_ms);
-  where.values.emplace_back(after.id);
+  where.add("(ts < ? OR id < ?)", after.ts_ms, after.id);
   where.add_if("tenant_id = ?", filter.tenant_id);
   where.add_if("key_id = ?", filter.key_id);
   where.add_if("user = ?", filter.user);

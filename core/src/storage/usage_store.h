@@ -68,6 +68,11 @@ inline const std::vector<std::string>& usage_dimensions() {
   return all;
 }
 
+/// The dimensions named by a `group_by` query value ("day,model"); each must be in `allowed`.
+/// Throws std::invalid_argument naming group_by otherwise.
+std::vector<std::string> parse_group_by(const std::string& list,
+                                        const std::vector<std::string>& allowed = usage_dimensions());
+
 /// Sums of the usage matching `filter` (whole UTC days), grouped by `group_by` (a subset of
 /// usage_dimensions(), in that order; empty = one total). Returns
 /// {"object":"usage_report", "group_by", "from", "to", "data":[…], "totals":{…}}. A report of
