@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <variant>
 
+#include "gateway/json_limits.h"
 #include "pipeline/gateway_app.h"
 #include "pipeline/log_worker.h"
 
@@ -58,7 +59,7 @@ json key_json(db::Database& db, const KeyRecord& k) {
           {"alias", k.alias},
           {"prefix", k.prefix},
           {"status", k.status},
-          {"models", k.models},
+          {"models", k.models_unreadable ? json(nullptr) : json(k.models)},
           {"metadata", k.metadata},
           {"limits", k.limits},
           {"created_at", k.created_at},
@@ -89,10 +90,12 @@ std::vector<std::string> split_path(const std::string& path) {
 /// The request body as a JSON object; an empty body is an empty object.
 std::variant<json, LocalResponse> body_object(const HttpRequest& request) {
   if (request.body.empty()) return json::object();
-  auto body = json::parse(request.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
+  auto body = parse_bounded_json(request.body);
+  if (body.failure == JsonFailure::TooDeep)
+    return admin_error(400, "invalid_json", too_deep_message("The body") + "; send a flatter JSON object");
+  if (!body.ok() || !body.value.is_object())
     return admin_error(400, "invalid_json", "The body must be a JSON object");
-  return body;
+  return std::move(body.value);
 }
 
 /// Reads one typed field of a JSON object; null and absent are nullopt. Throws
@@ -307,6 +310,7 @@ LocalResponse patch_key(AdminCall& call) {
   key->alias = field<std::string>(doc, "alias").value_or("");
   key->user = field<std::string>(doc, "user").value_or("");
   key->models = field<std::vector<std::string>>(doc, "models").value_or(std::vector<std::string>{});
+  key->models_unreadable = key->models_unreadable && !patch.contains("models");
   key->metadata = field<json>(doc, "metadata").value_or(json::object());
   key->limits = field<json>(doc, "limits").value_or(json::object());
   key->expires_at = patch.contains("expires_at") ? future_expiry(doc) : key->expires_at;

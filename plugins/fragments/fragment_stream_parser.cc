@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "gateway/json_limits.h"
+
 namespace e2b::fragments {
 namespace {
 
@@ -42,7 +44,7 @@ std::string_view trim(std::string_view s) {
 /// empty or missing. nullopt when `text` is not such an object.
 std::optional<std::string> reply_from_object(std::string_view text) {
   if (text.empty() || text.front() != '{') return std::nullopt;
-  const auto json = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+  const auto json = gateway::parse_bounded_json(text).value;
   if (json.is_discarded() || !json.is_object()) return std::nullopt;
   const auto code = json.find("code");
   const bool code_is_string = code != json.end() && code->is_string();

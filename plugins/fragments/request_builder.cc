@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <cstdio>
+#include <vector>
 
 namespace e2b::fragments {
 namespace {
@@ -42,11 +43,11 @@ std::variant<MappedContent, LocalResponse> map_content(const json& content, cons
       out.text += part["text"].get<std::string>();
     } else if (type == "image_url") {
       if (!allow_images) return bad_param(where, "This model does not accept images", "image_not_supported");
-      const json image = part.contains("image_url") ? part["image_url"] : json();  // may be absent
+      const auto image = part.find("image_url");  // may be absent
       std::string url;
-      if (image.is_string()) url = image.get<std::string>();
-      if (image.is_object() && image.contains("url") && image["url"].is_string())
-        url = image["url"].get<std::string>();
+      if (image != part.end() && image->is_string()) url = image->get<std::string>();
+      if (image != part.end() && image->is_object() && image->contains("url") && (*image)["url"].is_string())
+        url = (*image)["url"].get<std::string>();
       if (url.empty()) return bad_param(where + ".image_url.url", "An image part needs a url");
       out.images.push_back({{"type", "image"}, {"image", url}});
     } else if (type == "input_audio" || type == "file") {
@@ -58,11 +59,29 @@ std::variant<MappedContent, LocalResponse> map_content(const json& content, cons
   return out;
 }
 
+/// One Fragments message being gathered from consecutive same-role messages.
+struct MergedMessage {
+  std::string role;
+  std::string text;  ///< their text, joined by newlines
+  json images;       ///< their image parts, in order
+};
+
+json to_fragments_message(MergedMessage& message) {
+  if (message.role == "system") {
+    return {{"role", message.role}, {"content", std::move(message.text)}};  // Fragments rejects parts here
+  }
+  json parts = json::array();
+  if (!message.text.empty()) parts.push_back({{"type", "text"}, {"text", std::move(message.text)}});
+  for (auto& image : message.images) parts.push_back(std::move(image));
+  return {{"role", message.role}, {"content", std::move(parts)}};
+}
+
 }  // namespace
 
 std::variant<json, LocalResponse> map_messages(const json& messages, bool multimodal) {
-  json out = json::array();
-  std::string last_role;
+  // Consecutive same-role messages are gathered first and turned into JSON once, so merging
+  // many of them costs time in proportion to their size.
+  std::vector<MergedMessage> merged;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i];
     const std::string at = "messages[" + std::to_string(i) + "]";
@@ -79,39 +98,16 @@ std::variant<json, LocalResponse> map_messages(const json& messages, bool multim
     if (m["role"] == "tool" || m["role"] == "function") content.text = "Tool result:\n" + content.text;
     if (content.text.empty() && content.images.empty()) continue;
 
-    if (role == last_role && !out.empty()) {  // merge consecutive same-role messages
-      auto& previous = out.back();
-      if (role == "system") {
-        previous["content"] = previous["content"].get<std::string>() + "\n" + content.text;
-      } else {
-        auto& parts = previous["content"];
-        if (!content.text.empty()) {
-          bool merged = false;
-          for (auto& part : parts) {
-            if (part["type"] == "text") {
-              part["text"] = part["text"].get<std::string>() + "\n" + content.text;
-              merged = true;
-              break;
-            }
-          }
-          if (!merged) parts.insert(parts.begin(), json{{"type", "text"}, {"text", content.text}});
-        }
-        for (auto& image : content.images) parts.push_back(image);
-      }
-      continue;
+    if (merged.empty() || merged.back().role != role) merged.push_back({role, {}, json::array()});
+    auto& message = merged.back();
+    if (!content.text.empty()) {
+      if (!message.text.empty()) message.text += '\n';
+      message.text += content.text;
     }
-    json message{{"role", role}};
-    if (role == "system") {
-      message["content"] = content.text;  // Fragments rejects system content given as parts
-    } else {
-      json parts = json::array();
-      if (!content.text.empty()) parts.push_back({{"type", "text"}, {"text", content.text}});
-      for (auto& image : content.images) parts.push_back(image);
-      message["content"] = parts;
-    }
-    out.push_back(std::move(message));
-    last_role = role;
+    for (auto& image : content.images) message.images.push_back(std::move(image));
   }
+  json out = json::array();
+  for (auto& message : merged) out.push_back(to_fragments_message(message));
   return out;
 }
 

@@ -82,6 +82,23 @@ TEST_F(ValidateChatRequest, MalformedJsonIsInvalidJson) {
   }
 }
 
+TEST_F(ValidateChatRequest, JsonNestedPastTheLimitIsInvalidJsonNamingTheLimit) {
+  const auto deep = [](std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  const std::string in_part_start =
+      R"({"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"hi","extra":)";
+  for (const std::size_t depth : {std::size_t{60}, std::size_t{1000}, std::size_t{200'000}}) {
+    SCOPED_TRACE(depth);
+    // The part is at level 5, so its extra field exceeds 64 levels from a depth of 60 on.
+    const auto error =
+        expect_error(validate(in_part_start + deep(depth) + "}]}]}"), 400, "invalid_json", nullptr);
+    EXPECT_NE(error.value("message", "").find("deeper than 64 levels"), std::string::npos) << error.dump();
+    expect_error(validate(deep(depth)), 400, "invalid_json", nullptr);
+  }
+  const auto at_limit = in_part_start + deep(59) + "}]}]}";
+  expect_ok(validate(at_limit));
+  EXPECT_EQ(parsed, json::parse(at_limit)) << "the parsed body is handed on";
+}
+
 TEST_F(ValidateChatRequest, NonObjectBodyIsRejected) {
   for (const char* body : {"[]", "\"hello\"", "42", "null"}) {
     SCOPED_TRACE(body);

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "gateway/json_limits.h"
+
 namespace gateway::openai {
 namespace {
 
@@ -50,11 +52,16 @@ std::optional<LocalResponse> validate_messages(const nlohmann::json& messages) {
 std::variant<ChatRequestInfo, LocalResponse> validate_chat_request(const std::string& body,
                                                                    nlohmann::json& parsed,
                                                                    const ModelCatalog& models) {
-  parsed = nlohmann::json::parse(body, nullptr, false);
-  if (parsed.is_discarded()) {
+  auto bounded = parse_bounded_json(body);
+  if (bounded.failure == JsonFailure::TooDeep) {
+    return openai_error(400, "invalid_request_error", "invalid_json",
+                        too_deep_message("The request body") + ". Send a flatter JSON body.");
+  }
+  if (!bounded.ok()) {
     return openai_error(400, "invalid_request_error", "invalid_json",
                         "We could not parse the JSON body of your request. Send valid JSON.");
   }
+  parsed = std::move(bounded.value);
   if (!parsed.is_object()) return invalid("The request body must be a JSON object", "", "invalid_json");
   if (!parsed.contains("model") || !parsed["model"].is_string() ||
       parsed["model"].get<std::string>().empty()) {

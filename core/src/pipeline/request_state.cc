@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "gateway/json_limits.h"
+
 namespace gateway {
 
 RequestState::RequestState(GatewayServices& services, std::shared_ptr<Connection> connection,
@@ -61,7 +63,7 @@ RequestRecord RequestState::record(int status, Outcome outcome, const std::strin
 }
 
 std::string error_code_of(const LocalResponse& response) {
-  const auto body = nlohmann::json::parse(response.body, nullptr, false);
+  const auto body = parse_bounded_json(response.body).value;  // a plugin's body may be anything
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
     const auto& error = body["error"];
     if (error.contains("code") && error["code"].is_string()) return error["code"].get<std::string>();

@@ -7,10 +7,13 @@
 #include <chrono>
 #include <limits>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 
+#include "gateway/json_limits.h"
 #include "gateway/secrets.h"
 #include "storage/migrations.h"
+#include "util/log.h"
 
 namespace gateway {
 namespace {
@@ -33,6 +36,45 @@ std::vector<unsigned char> random_bytes(std::size_t n) {
   return bytes;
 }
 
+/// Logs, once per process for each row and column, that a stored value could not be read.
+void warn_unreadable_once(const std::string& table, const std::string& row_id, const char* column,
+                          const std::string& why) {
+  static std::mutex mutex;
+  static std::set<std::string> warned;
+  const std::string where = table + " " + row_id + " " + column;
+  {
+    std::lock_guard lock(mutex);
+    if (!warned.insert(where).second) return;
+  }
+  log_message(LogLevel::Warn,
+              std::string("Stored ") + column + " of " + table + " row " + row_id + " " + why);
+}
+
+/// A JSON column as stored, or null when it is malformed or nests deeper than kMaxJsonDepth
+/// (an older version could write both). Reading never fails and never recurses deeply.
+nlohmann::json stored_json(const std::string& text, const std::string& table, const std::string& row_id,
+                           const char* column) {
+  auto parsed = parse_bounded_json(text);
+  if (parsed.ok()) return std::move(parsed.value);
+  warn_unreadable_once(table, row_id, column,
+                       (parsed.failure == JsonFailure::TooDeep
+                            ? "nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels"
+                            : std::string("is not valid JSON")) +
+                           "; it is shown as null until it is set again");
+  return nullptr;
+}
+
+/// The names in a stored model list; nullopt unless it is an array of strings.
+std::optional<std::vector<std::string>> model_names(const nlohmann::json& models) {
+  if (!models.is_array()) return std::nullopt;
+  std::vector<std::string> names;
+  for (const auto& model : models) {
+    if (!model.is_string()) return std::nullopt;
+    names.push_back(model.get<std::string>());
+  }
+  return names;
+}
+
 KeyRecord read_key(db::Statement& q, int from) {
   KeyRecord k;
   k.id = q.text(from);
@@ -41,11 +83,18 @@ KeyRecord read_key(db::Statement& q, int from) {
   k.alias = q.text(from + 3);
   k.prefix = q.text(from + 4);
   k.status = q.text(from + 5);
-  k.models = nlohmann::json::parse(q.text(from + 6)).get<std::vector<std::string>>();
-  k.metadata = nlohmann::json::parse(q.text(from + 7));
+  if (auto models = model_names(parse_bounded_json(q.text(from + 6)).value)) {
+    k.models = std::move(*models);
+  } else {
+    k.models_unreadable = true;
+    warn_unreadable_once(
+        "api_keys", k.id, "models",
+        "is not a readable list of model names; the key is refused until its models are set");
+  }
+  k.metadata = stored_json(q.text(from + 7), "api_keys", k.id, "metadata");
   k.created_at = q.integer(from + 8);
   k.expires_at = q.optional_integer(from + 9);
-  k.limits = nlohmann::json::parse(q.text(from + 10));
+  k.limits = stored_json(q.text(from + 10), "api_keys", k.id, "limits");
   return k;
 }
 
@@ -55,11 +104,12 @@ constexpr const char* kKeyColumns =
 constexpr int kKeyColumnCount = 11;
 
 TenantRecord read_tenant(db::Statement& q) {
-  return {q.text(0),
+  const auto id = q.text(0);
+  return {id,
           q.text(1),
           q.text(2),
-          nlohmann::json::parse(q.text(3)),
-          nlohmann::json::parse(q.text(4)),
+          stored_json(q.text(3), "tenants", id, "metadata"),
+          stored_json(q.text(4), "tenants", id, "limits"),
           q.integer(5),
           q.optional_integer(6)};
 }
@@ -72,11 +122,34 @@ void check_object(const nlohmann::json& value, const char* field) {
     throw std::invalid_argument(std::string(field) + ": must be an object");
 }
 
+/// Metadata is free-form but small: see kMaxMetadataDepth and its neighbours.
+void check_metadata(const nlohmann::json& metadata) {
+  check_object(metadata, "metadata");
+  if (metadata.is_null()) return;
+  if (nests_deeper_than(metadata, kMaxMetadataDepth)) {
+    throw std::invalid_argument("metadata: must nest at most " + std::to_string(kMaxMetadataDepth) +
+                                " levels of objects and arrays, counting metadata itself");
+  }
+  if (metadata.size() > kMaxMetadataMembers)
+    throw std::invalid_argument("metadata: must have at most " + std::to_string(kMaxMetadataMembers) +
+                                " members");
+  if (metadata.dump().size() > kMaxMetadataBytes) {
+    throw std::invalid_argument("metadata: must be at most " + std::to_string(kMaxMetadataBytes) +
+                                " bytes as compact JSON");
+  }
+}
+
 /// Limits are named non-negative integers (e.g. requests_per_minute), read by rate limiting.
 void check_limits(const nlohmann::json& limits) {
   check_object(limits, "limits");
   if (limits.is_null()) return;
+  if (limits.size() > kMaxLimits)
+    throw std::invalid_argument("limits: must have at most " + std::to_string(kMaxLimits) + " names");
   for (const auto& [name, value] : limits.items()) {
+    if (name.size() > kMaxLimitNameBytes) {
+      throw std::invalid_argument("limits: names must be at most " + std::to_string(kMaxLimitNameBytes) +
+                                  " bytes long");
+    }
     if (!value.is_number_integer() || value.get<std::int64_t>() < 0)
       throw std::invalid_argument("limits." + name + ": must be a non-negative integer");
   }
@@ -130,6 +203,7 @@ void KeyStore::reload() {
                 previous_until_column = digest + 3;
   while (q.step()) {
     Entry entry{read_key(q, 0), q.text(tenant_status), std::nullopt};
+    if (entry.key.models_unreadable) continue;  // refused rather than allowed every model
     const auto previous_until = q.optional_integer(previous_until_column);
     if (!q.is_null(previous) && previous_until && *previous_until > now) {
       index[q.text(previous)] = Entry{entry.key, entry.tenant_status, previous_until};
@@ -143,7 +217,7 @@ void KeyStore::reload() {
 TenantRecord KeyStore::create_tenant(const std::string& name, nlohmann::json metadata,
                                      nlohmann::json limits) {
   if (name.empty()) throw std::invalid_argument("name: must not be empty");
-  check_object(metadata, "metadata");
+  check_metadata(metadata);
   check_limits(limits);
   if (metadata.is_null()) metadata = nlohmann::json::object();
   if (limits.is_null()) limits = nlohmann::json::object();
@@ -184,7 +258,7 @@ KeyStore::CreatedKey KeyStore::create_key(const NewKey& request) {
   if (request.expires_at && *request.expires_at <= unix_now()) {
     throw std::invalid_argument("expires_at: must be in the future");
   }
-  check_object(request.metadata, "metadata");
+  check_metadata(request.metadata);
   check_limits(request.limits);
   CreatedKey created;
   created.secret = generate_key_secret();
@@ -239,7 +313,11 @@ std::vector<KeyRecord> KeyStore::keys(const KeyFilter& filter, const PageRequest
 
 void KeyStore::update_key(const KeyRecord& k) {
   if (k.user.empty()) throw std::invalid_argument("user: must not be empty");
-  check_object(k.metadata, "metadata");
+  if (k.models_unreadable) {
+    throw std::invalid_argument(
+        "models: the stored list could not be read; set models in the same change to repair the key");
+  }
+  check_metadata(k.metadata);
   check_limits(k.limits);
   db_.prepare(
          "UPDATE api_keys SET user = ?, alias = ?, models = ?, metadata = ?, limits = ?, expires_at = ?, "
@@ -267,7 +345,7 @@ void KeyStore::update_tenant(const TenantRecord& t) {
   if (t.name.empty()) throw std::invalid_argument("name: must not be empty");
   if (t.status != "active" && t.status != "disabled")
     throw std::invalid_argument("status: must be active or disabled");
-  check_object(t.metadata, "metadata");
+  check_metadata(t.metadata);
   check_limits(t.limits);
   db_.prepare(
          "UPDATE tenants SET name = ?, status = ?, metadata = ?, limits = ?, updated_at = ? WHERE id = ?")
@@ -371,8 +449,9 @@ std::vector<AuditEntry> KeyStore::audit_entries(std::int64_t before, int limit) 
       "ORDER BY id DESC LIMIT ?2");
   q.bind(1, before).bind(2, std::int64_t{limit} + 1);
   while (q.step()) {
-    out.push_back({q.integer(0), q.integer(1), q.text(2), q.text(3), q.text(4), q.text(5),
-                   nlohmann::json::parse(q.text(6))});
+    const auto id = q.integer(0);
+    out.push_back({id, q.integer(1), q.text(2), q.text(3), q.text(4), q.text(5),
+                   stored_json(q.text(6), "audit_log", std::to_string(id), "details")});
   }
   return out;
 }

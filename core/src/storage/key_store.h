@@ -34,6 +34,8 @@ struct KeyRecord {
   std::string prefix;  ///< first characters of the key, for humans
   std::string status = "active";
   std::vector<std::string> models;
+  /// The stored model list was damaged: the key is refused until its models are set again.
+  bool models_unreadable = false;
   nlohmann::json metadata = nlohmann::json::object();
   nlohmann::json limits = nlohmann::json::object();  ///< read by rate limiting
   std::int64_t created_at = 0;
@@ -61,6 +63,17 @@ struct NewKey {
   nlohmann::json metadata = nlohmann::json::object();
   nlohmann::json limits = nlohmann::json::object();
 };
+
+/// Metadata of tenants and keys is an object of at most this many members,
+inline constexpr std::size_t kMaxMetadataMembers = 64;
+/// nesting at most this many levels of objects and arrays (the metadata object is level 1),
+inline constexpr std::size_t kMaxMetadataDepth = 5;
+/// and at most this many bytes as compact JSON.
+inline constexpr std::size_t kMaxMetadataBytes = 16 * 1024;
+/// Limits of tenants and keys: at most this many names,
+inline constexpr std::size_t kMaxLimits = 64;
+/// each at most this many bytes long.
+inline constexpr std::size_t kMaxLimitNameBytes = 64;
 
 /// Unix seconds now.
 std::int64_t unix_now();

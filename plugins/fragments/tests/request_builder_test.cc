@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -342,6 +344,38 @@ TEST(MapMessages, ToolResultAfterUserMergesIntoIt) {
                                                 {{"role", "tool"}, {"tool_call_id", "c"}, {"content", "r"}}}),
                                    false));
   EXPECT_EQ(out, json::array({user_text("q\nTool result:\nr")}));
+}
+
+/// Merges `messages` on another thread, failing the test if that takes longer than a minute
+/// (merging in linear time takes well under a second even in sanitizer builds).
+json merge_within_a_minute(const json& messages, bool multimodal) {
+  auto merging = std::async(std::launch::async, [&] { return map_messages(messages, multimodal); });
+  if (merging.wait_for(std::chrono::minutes(1)) != std::future_status::ready)
+    ADD_FAILURE() << "merging " << messages.size() << " messages did not finish within a minute";
+  return ok(merging.get());
+}
+
+TEST(MapMessages, ManySameRoleMessagesMergeIntoOne) {
+  constexpr std::size_t kMessages = 200'000;
+  const std::string filler(90, 'x');
+  json system = json::array(), user = json::array();
+  std::string expected;
+  for (std::size_t i = 0; i < kMessages; ++i) {
+    const std::string text = std::to_string(i) + filler;
+    system.push_back({{"role", i % 2 == 0 ? "system" : "developer"}, {"content", text}});
+    user.push_back({{"role", "user"}, {"content", {text_part(text)}}});
+    expected += (i == 0 ? "" : "\n") + text;
+  }
+
+  const json merged_system = merge_within_a_minute(system, false);
+  ASSERT_EQ(merged_system.size(), 1u);
+  EXPECT_EQ(merged_system[0]["role"], "system");
+  EXPECT_TRUE(merged_system[0]["content"] == expected) << "the system text differs";
+
+  const json merged_user = merge_within_a_minute(user, false);
+  ASSERT_EQ(merged_user.size(), 1u);
+  ASSERT_EQ(merged_user[0]["content"].size(), 1u);
+  EXPECT_TRUE(merged_user[0]["content"][0]["text"] == expected) << "the user text differs";
 }
 
 // ---------------------------------------------------------------------------------------------
