@@ -495,6 +495,16 @@ TEST(FragmentStreamParser, NestingIsBounded) {
   EXPECT_EQ(fine.outcome.shape, BodyShape::CompleteObject);
 }
 
+TEST(FallbackText, AnObjectNestedPastTheJsonLimitStaysText) {
+  // The upstream's text is parsed with the same 64-level bound as client JSON, so a hostile
+  // reply is shown as it came instead of being built into a deep tree.
+  const std::string body =
+      "{\"deep\":" + std::string(100000, '[') + std::string(100000, ']') + ",\"code\":\"x\"}";
+  EXPECT_TRUE(fallback_text(body) == body) << "the reply was read as an object";
+  const std::string shallow = "{\"deep\":" + std::string(60, '[') + std::string(60, ']') + ",\"code\":\"x\"}";
+  EXPECT_EQ(fallback_text(shallow), "x");
+}
+
 TEST(FragmentStreamParser, LargeCodeStreamsThrough) {
   std::string text;
   for (int i = 0; i < 200000; ++i) text += "line \\\"" + std::to_string(i) + "\\\"\\n中";
