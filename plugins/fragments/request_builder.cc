@@ -66,6 +66,7 @@ struct MergedMessage {
   json images;       ///< their image parts, in order
 };
 
+/// The Fragments form of a gathered message; its text and images are moved out.
 json to_fragments_message(MergedMessage& message) {
   if (message.role == "system") {
     return {{"role", message.role}, {"content", std::move(message.text)}};  // Fragments rejects parts here
