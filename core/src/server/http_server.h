@@ -30,6 +30,7 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{120'000};     ///< longest a client may leave bytes unread
   std::chrono::milliseconds shutdown_grace{30'000};     ///< on SIGTERM, time for answers in flight
 
+  /// The limits the request parser enforces, as configured above.
   RequestLimits request_limits() const {
     return {max_request_line_bytes, max_header_line_bytes, max_header_count, max_head_bytes,
             max_request_size};
