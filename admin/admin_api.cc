@@ -484,8 +484,7 @@ std::string AdminApi::authenticate(const HttpRequest& request) const {
 
 void AdminApi::handle(const std::shared_ptr<Connection>& connection, HttpRequest request) {
   const std::string request_id = choose_request_id(request.headers);
-  const bool keep_alive =
-      !(find_header(request.headers, "connection") == std::optional<std::string>("close"));
+  const bool keep_alive = wants_keep_alive(request);
   auto answer = [connection, request_id, keep_alive](const LocalResponse& response) {
     Headers headers = response.headers;
     set_header(headers, "X-Request-ID", request_id);

@@ -233,6 +233,10 @@ TEST_F(ConfigTest, EmptyDocumentGivesDefaults) {
     EXPECT_EQ(c.server.port, 8080);
     EXPECT_EQ(c.server.threads, 2u);
     EXPECT_EQ(c.server.max_request_size, 8u * 1024 * 1024);
+    EXPECT_EQ(c.server.max_request_line_bytes, 8192u);
+    EXPECT_EQ(c.server.max_header_line_bytes, 8192u);
+    EXPECT_EQ(c.server.max_header_count, 100u);
+    EXPECT_EQ(c.server.max_head_bytes, 32768u);
     EXPECT_EQ(c.upstream.base_url, "https://fragments.e2b.dev");
     EXPECT_EQ(c.upstream.connect_timeout, std::chrono::milliseconds(10'000));
     EXPECT_EQ(c.upstream.first_byte_timeout, std::chrono::milliseconds(300'000));
@@ -252,6 +256,10 @@ listen:
   port: 9000
   threads: 4
   max_request_bytes: 2048
+  max_request_line_bytes: 1000
+  max_header_line_bytes: 2000
+  max_header_count: 30
+  max_head_bytes: 4000
   header_timeout_ms: 1000
   keepalive_timeout_ms: 2000
   write_timeout_ms: 3000
@@ -268,6 +276,18 @@ log:
   EXPECT_EQ(c.server.port, 9000);
   EXPECT_EQ(c.server.threads, 4u);
   EXPECT_EQ(c.server.max_request_size, 2048u);
+  EXPECT_EQ(c.server.max_request_line_bytes, 1000u);
+  EXPECT_EQ(c.server.max_header_line_bytes, 2000u);
+  EXPECT_EQ(c.server.max_header_count, 30u);
+  EXPECT_EQ(c.server.max_head_bytes, 4000u);
+  const auto limits = c.server.request_limits();
+  EXPECT_EQ(limits.max_body_bytes, 2048u);
+  EXPECT_EQ(limits.max_head_bytes, 4000u);
+  // The admin listener refuses oversized heads with the same limits.
+  EXPECT_EQ(c.admin_server.max_request_line_bytes, 1000u);
+  EXPECT_EQ(c.admin_server.max_header_line_bytes, 2000u);
+  EXPECT_EQ(c.admin_server.max_header_count, 30u);
+  EXPECT_EQ(c.admin_server.max_head_bytes, 4000u);
   EXPECT_EQ(c.server.header_timeout, std::chrono::milliseconds(1000));
   EXPECT_EQ(c.server.keepalive_timeout, std::chrono::milliseconds(2000));
   EXPECT_EQ(c.server.write_timeout, std::chrono::milliseconds(3000));
@@ -326,6 +346,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"PortText", "listen:\n  port: eighty\n", "listen.port"},
         BadConfig{"NoThreads", "listen:\n  threads: 0\n", "listen.threads"},
         BadConfig{"TinyRequestLimit", "listen:\n  max_request_bytes: 100\n", "listen.max_request_bytes"},
+        BadConfig{"TinyRequestLine", "listen:\n  max_request_line_bytes: 10\n",
+                  "listen.max_request_line_bytes"},
+        BadConfig{"HugeHeaderLine", "listen:\n  max_header_line_bytes: 100000000\n",
+                  "listen.max_header_line_bytes"},
+        BadConfig{"NoHeaders", "listen:\n  max_header_count: 0\n", "listen.max_header_count"},
+        BadConfig{"HeadCountText", "listen:\n  max_header_count: many\n", "listen.max_header_count"},
+        BadConfig{"HeadSmallerThanALine", "listen:\n  max_head_bytes: 4096\n", "listen.max_head_bytes"},
         BadConfig{"ZeroTimeout", "listen:\n  header_timeout_ms: 0\n", "listen.header_timeout_ms"},
         BadConfig{"NegativeUpstreamTimeout", "upstream:\n  idle_timeout_ms: -5\n",
                   "upstream.idle_timeout_ms"},

@@ -48,7 +48,30 @@ struct HttpRequest {
   Headers headers;
   std::string body;
   std::string peer_address;
+  std::string version = "HTTP/1.1";  ///< "HTTP/1.1" or "HTTP/1.0"
 };
+
+/// Whether the connection stays open after this request: for HTTP/1.1 unless the client sent
+/// `Connection: close`, for HTTP/1.0 only when it sent `Connection: keep-alive`.
+inline bool wants_keep_alive(const HttpRequest& request) {
+  bool close = false;
+  bool keep_alive = false;
+  for (const auto& [name, value] : request.headers) {
+    if (to_lower(name) != "connection") continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      auto option = rest.substr(0, comma);
+      while (!option.empty() && (option.front() == ' ' || option.front() == '\t')) option.remove_prefix(1);
+      while (!option.empty() && (option.back() == ' ' || option.back() == '\t')) option.remove_suffix(1);
+      close = close || to_lower(option) == "close";
+      keep_alive = keep_alive || to_lower(option) == "keep-alive";
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  if (close) return false;
+  return request.version == "HTTP/1.0" ? keep_alive : true;
+}
 
 /// A complete response produced locally (errors, preflight answers, small JSON documents).
 struct LocalResponse {

@@ -93,6 +93,26 @@ void parse_listen(const nlohmann::json& section, ServerOptions& server) {
       r.get<long long>("max_request_bytes", static_cast<long long>(server.max_request_size));
   if (max_request < 1024) throw PluginConfigError("listen.max_request_bytes", "must be at least 1024");
   server.max_request_size = static_cast<std::size_t>(max_request);
+  const auto size_setting = [&r](const std::string& key, std::size_t fallback, long long min, long long max) {
+    const auto value = r.get<long long>(key, static_cast<long long>(fallback));
+    if (value < min || value > max) {
+      throw PluginConfigError(r.path(key),
+                              "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    return static_cast<std::size_t>(value);
+  };
+  constexpr long long kMaxHead = 1024 * 1024;
+  server.max_request_line_bytes =
+      size_setting("max_request_line_bytes", server.max_request_line_bytes, 256, kMaxHead);
+  server.max_header_line_bytes =
+      size_setting("max_header_line_bytes", server.max_header_line_bytes, 256, kMaxHead);
+  server.max_header_count = size_setting("max_header_count", server.max_header_count, 1, 10'000);
+  server.max_head_bytes = size_setting("max_head_bytes", server.max_head_bytes, 1024, kMaxHead);
+  if (server.max_head_bytes < server.max_request_line_bytes ||
+      server.max_head_bytes < server.max_header_line_bytes) {
+    throw PluginConfigError("listen.max_head_bytes",
+                            "must be at least max_request_line_bytes and max_header_line_bytes");
+  }
   server.header_timeout = millis(r, "header_timeout_ms", server.header_timeout);
   server.keepalive_timeout = millis(r, "keepalive_timeout_ms", server.keepalive_timeout);
   server.write_timeout = millis(r, "write_timeout_ms", server.write_timeout);
@@ -295,6 +315,11 @@ GatewayConfig parse_config(const nlohmann::json& document, const std::filesystem
     } catch (const std::exception&) {
       throw PluginConfigError("admin.listen", "must be HOST:PORT, e.g. 127.0.0.1:8081");
     }
+    // The admin listener refuses oversized request heads with the same limits.
+    config.admin_server.max_request_line_bytes = config.server.max_request_line_bytes;
+    config.admin_server.max_header_line_bytes = config.server.max_header_line_bytes;
+    config.admin_server.max_header_count = config.server.max_header_count;
+    config.admin_server.max_head_bytes = config.server.max_head_bytes;
     const auto check_length = [](const std::string& token, const std::string& field) {
       if (token.size() < 16) throw PluginConfigError(field, "must be at least 16 characters");
     };

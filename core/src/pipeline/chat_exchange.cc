@@ -37,11 +37,20 @@ constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 }  // namespace
 
+std::string ChatExchange::framed(std::string_view data) const {
+  return close_delimited_ ? std::string(data) : chunked(data);
+}
+
+std::string_view ChatExchange::body_end() const {
+  return close_delimited_ ? std::string_view() : kLastChunk;
+}
+
 ChatExchange::ChatExchange(GatewayServices& services, std::shared_ptr<Connection> connection,
                            HttpRequest request, std::string request_id, openai::ChatRequestInfo info)
     : RequestState(services, std::move(connection), std::move(request), std::move(request_id),
                    Route::ChatCompletions),
       info_(info),
+      close_delimited_(info.stream && request_.version == "HTTP/1.0"),
       completion_id_("chatcmpl-" + random_hex(12)),
       created_(std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
@@ -75,7 +84,7 @@ void ChatExchange::fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserv
 std::string ChatExchange::chunk_event(nlohmann::json delta, const char* finish_reason) const {
   auto value = openai::chunk(completion_id_, created_, model_->id, std::move(delta), finish_reason);
   if (info_.include_usage) value["usage"] = nullptr;
-  return chunked(openai::sse_event(value));
+  return framed(openai::sse_event(value));
 }
 
 void ChatExchange::start() {
@@ -90,8 +99,8 @@ void ChatExchange::start_locked() {
   status_ = 200;
   Headers headers{{"Content-Type", "text/event-stream; charset=utf-8"},
                   {"Cache-Control", "no-cache"},
-                  {"X-Accel-Buffering", "no"},
-                  {"Transfer-Encoding", "chunked"}};
+                  {"X-Accel-Buffering", "no"}};
+  if (!close_delimited_) headers.emplace_back("Transfer-Encoding", "chunked");
   std::string bytes = head(200, std::move(headers), -1);
   bytes += chunk_event({{"role", "assistant"}, {"content", ""}}, nullptr);
   enqueue_locked(std::move(bytes));
@@ -153,10 +162,10 @@ void ChatExchange::finish(FinishReason reason, std::optional<Usage> usage) {
     bytes += chunk_event(nlohmann::json::object(), openai::finish_reason_name(reason));
     if (info_.include_usage) {
       bytes +=
-          chunked(openai::sse_event(openai::usage_chunk(completion_id_, created_, model_->id, final_usage)));
+          framed(openai::sse_event(openai::usage_chunk(completion_id_, created_, model_->id, final_usage)));
     }
-    bytes += chunked("data: [DONE]\n\n");
-    bytes += kLastChunk;
+    bytes += framed("data: [DONE]\n\n");
+    bytes += body_end();
   } else {
     const auto body =
         openai::completion(completion_id_, created_, model_->id, content_, reasoning_, reason, final_usage)
@@ -180,9 +189,9 @@ void ChatExchange::fail(LocalResponse error) {
   if (committed) {
     flush_open_delta_locked();
     status_ = 200;  // already sent; the stream carries the error instead
-    bytes += chunked("data: " + error.body + "\n\n");
-    bytes += chunked("data: [DONE]\n\n");
-    bytes += kLastChunk;
+    bytes += framed("data: " + error.body + "\n\n");
+    bytes += framed("data: [DONE]\n\n");
+    bytes += body_end();
   } else {
     status_ = error.status;
     if (!find_header(error.headers, "content-type"))

@@ -31,6 +31,9 @@ class ChatExchange : public RequestState,
 
   bool should_pause() override;
 
+ protected:
+  bool keep_alive() const override { return !close_delimited_ && RequestState::keep_alive(); }
+
  private:
   enum class State { Waiting, Streaming, Done };
 
@@ -44,8 +47,14 @@ class ChatExchange : public RequestState,
   void client_left();
   void emit_log();
   std::string chunk_event(nlohmann::json delta, const char* finish_reason) const;
+  /// `data` framed as one chunk, or as it is when the stream is close-delimited.
+  std::string framed(std::string_view data) const;
+  /// The bytes that end the streamed body: the last chunk, or nothing before the close.
+  std::string_view body_end() const;
 
   const openai::ChatRequestInfo info_;
+  /// HTTP/1.0 has no chunked encoding: its stream ends when the connection closes.
+  const bool close_delimited_;
   const std::string completion_id_;
   const std::int64_t created_;
 

@@ -19,8 +19,7 @@ void RequestState::fetch(UpstreamRequest, std::shared_ptr<UpstreamObserver>) {
 }
 
 bool RequestState::keep_alive() const {
-  const auto connection = find_header(request_.headers, "connection");
-  return !(connection && to_lower(*connection) == "close");
+  return wants_keep_alive(request_);
 }
 
 std::string RequestState::head(int status, Headers headers, long long content_length) {

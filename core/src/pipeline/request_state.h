@@ -59,7 +59,8 @@ class RequestState : public RequestContext {
  protected:
   /// The response head with the gateway's own headers and the plugins' head phase applied.
   std::string head(int status, Headers headers, long long content_length);
-  bool keep_alive() const;
+  /// Whether the connection stays open after this response.
+  virtual bool keep_alive() const;
   RequestRecord record(int status, Outcome outcome, const std::string& error_code) const;
 
   GatewayServices& services_;

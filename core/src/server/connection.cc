@@ -6,8 +6,12 @@
 
 namespace gateway {
 
-Connection::Connection(int fd, std::string peer_address, ConnectionOwner& owner)
-    : fd_(fd), peer_address_(std::move(peer_address)), owner_(owner) {}
+Connection::Connection(int fd, std::string peer_address, const RequestLimits& limits, ConnectionOwner& owner)
+    : fd_(fd),
+      peer_address_(std::move(peer_address)),
+      owner_(owner),
+      parser_(limits),
+      input_limit_(limits.max_head_bytes + limits.max_body_bytes) {}
 
 void Connection::send(std::string_view bytes) {
   if (gone_ || bytes.empty()) return;
@@ -68,14 +72,14 @@ void Connection::end_response(bool keep_alive) {
   on_gone_ = nullptr;
   busy_ = false;
   touch();
-  if (!keep_alive) {
+  if (!keep_alive || input_overflow_) {
     start_close();
     return;
   }
-  if (!pipelined_.empty() && !gone_) {
-    HttpRequest next = std::move(pipelined_.front());
-    pipelined_.pop_front();
-    request_arrived(std::move(next));
+  // A response that ends inside dispatch() is followed by the loop in process_input(); a later
+  // one continues from the reactor's task queue, outside the code that ended it.
+  if (!dispatching_ && parser_.buffered() > 0 && !gone_) {
+    owner_.post([self = shared_from_this()] { self->process_input(); });
   }
 }
 
@@ -83,23 +87,45 @@ void Connection::start_close() {
   if (close_after_flush_) return;
   close_after_flush_ = true;
   closing_since_ = SteadyClock::now();
-  pipelined_.clear();
   if (unsent() == 0 && !gone_) ::shutdown(fd_, SHUT_WR);
 }
 
-void Connection::request_arrived(HttpRequest request) {
-  if (gone_ || close_after_flush_) return;
+void Connection::receive(std::string_view bytes) {
+  if (gone_ || close_after_flush_ || input_overflow_) return;  // closing: drained until EOF
+  touch();
   if (busy_) {
-    constexpr std::size_t kMaxPipelined = 8;
-    if (pipelined_.size() >= kMaxPipelined) {
-      start_close();
+    if (parser_.buffered() + bytes.size() > input_limit_) {
+      input_overflow_ = true;
       return;
     }
-    pipelined_.push_back(std::move(request));
+    parser_.feed(bytes);
     return;
   }
-  busy_ = true;
-  owner_.dispatch(shared_from_this(), std::move(request));
+  parser_.feed(bytes);
+  process_input();
+}
+
+void Connection::process_input() {
+  while (!gone_ && !close_after_flush_ && !busy_) {
+    const auto result = parser_.parse();
+    if (parser_.take_continue_request()) send("HTTP/1.1 100 Continue\r\n\r\n");
+    if (result == RequestParser::Result::NeedMore) {
+      set_partial_request(parser_.has_partial_request());
+      return;
+    }
+    set_partial_request(false);
+    if (result == RequestParser::Result::Failed) {
+      const auto& error = parser_.error();
+      reject(error.status, error.code, error.message);
+      return;
+    }
+    HttpRequest request = parser_.take_request();
+    request.peer_address = peer_address_;
+    busy_ = true;
+    dispatching_ = true;
+    owner_.dispatch(shared_from_this(), std::move(request));
+    dispatching_ = false;
+  }
 }
 
 void Connection::mark_gone() {
@@ -107,7 +133,6 @@ void Connection::mark_gone() {
   gone_ = true;
   out_.clear();
   out_offset_ = 0;
-  pipelined_.clear();
   on_written_ = nullptr;
   if (auto callback = std::move(on_gone_)) {
     on_gone_ = nullptr;
@@ -155,10 +180,14 @@ std::string_view reason_phrase(int status) {
       return "Conflict";
     case 413:
       return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
     case 415:
       return "Unsupported Media Type";
     case 429:
       return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
     case 501:
@@ -169,6 +198,8 @@ std::string_view reason_phrase(int status) {
       return "Service Unavailable";
     case 504:
       return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
     default:
       return "Unknown";
   }

@@ -3,13 +3,13 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "gateway/http_types.h"
+#include "server/request_parser.h"
 
 namespace gateway {
 
@@ -31,7 +31,7 @@ class ConnectionOwner {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(int fd, std::string peer_address, ConnectionOwner& owner);
+  Connection(int fd, std::string peer_address, const RequestLimits& limits, ConnectionOwner& owner);
 
   /// True once the client has left or the gateway closed the connection.
   bool gone() const { return gone_; }
@@ -39,7 +39,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void send(std::string_view bytes);
   /// Bytes accepted by send() that the socket has not taken yet.
   std::size_t unsent() const { return out_.size() - out_offset_; }
-  /// The current response is complete; close after it unless `keep_alive`.
+  /// The current response is complete; close after it unless `keep_alive`. Requests the client
+  /// sent meanwhile are parsed next, in order.
   void end_response(bool keep_alive);
   /// Called with the number of bytes written each time the socket takes some (backpressure).
   void set_on_written(std::function<void(std::size_t)> callback) { on_written_ = std::move(callback); }
@@ -51,8 +52,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int fd() const { return fd_; }
 
   // Used by the server:
-  /// A complete request was parsed.
-  void request_arrived(HttpRequest request);
+  /// Bytes from the client. Parsed, and complete requests dispatched, while no response is in
+  /// progress; kept for after the response otherwise, so nothing is ever written into it. Past
+  /// the limit of kept bytes (a head plus a body) reading stops and the connection closes after
+  /// the response.
+  void receive(std::string_view bytes);
   /// Writes pending bytes after the socket was full.
   void retry_write();
   /// The client left (EOF, reset) or the server is closing the socket.
@@ -64,11 +68,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void reject(int status, std::string_view code, std::string_view message);
   bool busy() const { return busy_; }
   bool closing() const { return close_after_flush_; }
+  /// Part of a request has arrived and no response is in progress (the header timeout runs).
   bool has_partial_request() const { return partial_request_; }
-  void set_partial_request(bool partial) {
-    if (partial && !partial_request_) request_started_ = SteadyClock::now();
-    partial_request_ = partial;
-  }
   SteadyClock::time_point last_activity() const { return last_activity_; }
   SteadyClock::time_point request_started() const { return request_started_; }
   SteadyClock::time_point blocked_since() const { return blocked_since_; }
@@ -79,6 +80,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void flush();
   void start_close();
+  /// Parses kept bytes and dispatches requests until one is in progress or more bytes are needed.
+  void process_input();
+  void set_partial_request(bool partial) {
+    if (partial && !partial_request_) request_started_ = SteadyClock::now();
+    partial_request_ = partial;
+  }
 
   int fd_;
   std::string peer_address_;
@@ -90,7 +97,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool blocked_ = false;
   bool close_after_flush_ = false;
   bool partial_request_ = false;
-  std::deque<HttpRequest> pipelined_;
+  bool dispatching_ = false;     ///< inside owner_.dispatch(): a response ending now is looped on
+  bool input_overflow_ = false;  ///< too much arrived during a response: close after it
+  RequestParser parser_;
+  std::size_t input_limit_;  ///< bytes kept while a response is in progress
   std::function<void(std::size_t)> on_written_;
   std::function<void()> on_gone_;
   SteadyClock::time_point last_activity_ = SteadyClock::now();

@@ -1,6 +1,5 @@
 #include "server/http_server.h"
 
-#include <pistache/http.h>
 #include <pistache/listener.h>
 #include <pistache/mailbox.h>
 #include <pistache/peer.h>
@@ -10,8 +9,7 @@
 #include <sys/timerfd.h>
 
 #include <mutex>
-
-#include <sstream>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -28,58 +26,6 @@ constexpr auto kCloseLinger = std::chrono::milliseconds(2'000);
 
 class GatewayTransport;
 
-/// Decodes %XX escapes and '+' (a space) of a query-string name or value, as URL encoders
-/// (URLSearchParams, urllib) write them; Pistache hands them over undecoded. A malformed escape
-/// stays as it is.
-std::string url_decode(const std::string& text) {
-  const auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-HttpRequest to_http_request(const Http::Request& request, const std::string& peer_address) {
-  HttpRequest out;
-  out.method = Http::methodString(request.method());
-  out.path = request.resource();
-  const auto& query = request.query();
-  for (auto it = query.parameters_begin(); it != query.parameters_end(); ++it) {
-    out.query[url_decode(it->first)] = url_decode(it->second);
-  }
-  for (const auto& header : request.headers().list()) {
-    std::ostringstream value;
-    header->write(value);
-    out.headers.emplace_back(to_lower(header->name()), value.str());
-  }
-  for (const auto& [name, raw] : request.headers().rawList()) {
-    out.headers.emplace_back(to_lower(name), raw.value());
-  }
-  out.body = request.body();
-  out.peer_address = peer_address;
-  return out;
-}
-
-bool wants_keep_alive(const Http::Request& request) {
-  auto connection = request.headers().tryGet<Http::Header::Connection>();
-  if (connection) return connection->control() != Http::ConnectionControl::Close;
-  return request.version() != Http::Version::Http10;
-}
-
 /// One per reactor thread: owns that thread's connections.
 class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
  public:
@@ -92,8 +38,8 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
   void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
     Slot slot;
     slot.peer = peer;
-    slot.parser = std::make_unique<Http::RequestParser>(options_.max_request_size);
-    slot.connection = std::make_shared<Connection>(peer->fd(), peer->address().host(), *this);
+    slot.connection =
+        std::make_shared<Connection>(peer->fd(), peer->address().host(), options_.request_limits(), *this);
     slots_.emplace(peer.get(), std::move(slot));
   }
 
@@ -108,39 +54,8 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
   void onInput(const char* buffer, size_t len, const std::shared_ptr<Tcp::Peer>& peer) override {
     auto it = slots_.find(peer.get());
     if (it == slots_.end()) return;
-    Slot& slot = it->second;
-    auto connection = slot.connection;
-    if (connection->gone() || connection->closing()) return;  // draining until EOF
-    connection->touch();
-    connection->set_partial_request(true);
-    answer_expect_continue(slot, std::string_view(buffer, len));
-    if (!slot.parser->feed(buffer, len)) {
-      slot.parser->reset();
-      connection->set_partial_request(false);
-      connection->reject(
-          413, "request_too_large",
-          "Request exceeds the maximum size of " + std::to_string(options_.max_request_size) + " bytes");
-      return;
-    }
-    Http::Private::State state;
-    try {
-      state = slot.parser->parse();
-    } catch (const std::exception& e) {
-      slot.parser->reset();
-      connection->set_partial_request(false);
-      connection->reject(400, "bad_request", std::string("Malformed HTTP request: ") + e.what());
-      return;
-    }
-    if (state != Http::Private::State::Done) return;
-    const auto& parsed = slot.parser->request;
-    HttpRequest request = to_http_request(parsed, connection->peer_address());
-    const bool keep_alive = wants_keep_alive(parsed);
-    if (!keep_alive) request.headers.emplace_back("connection", "close");
-    slot.parser->reset();
-    slot.head.clear();
-    slot.head_done = false;
-    connection->set_partial_request(false);
-    connection->request_arrived(std::move(request));
+    auto connection = it->second.connection;  // receive() may end in a close that erases the slot
+    connection->receive(std::string_view(buffer, len));
   }
 
   // ConnectionOwner
@@ -161,28 +76,8 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
  private:
   struct Slot {
     std::weak_ptr<Tcp::Peer> peer;
-    std::unique_ptr<Http::RequestParser> parser;
     std::shared_ptr<Connection> connection;
-    std::string head;  // the current request's bytes until its header block ends
-    bool head_done = false;
   };
-
-  /// Clients such as curl send `Expect: 100-continue` with larger bodies and wait for a
-  /// "100 Continue" before sending them; Pistache's parser does not answer it.
-  void answer_expect_continue(Slot& slot, std::string_view bytes) {
-    if (slot.head_done) return;
-    constexpr std::size_t kMaxHead = 64 * 1024;
-    slot.head.append(bytes.substr(0, kMaxHead - std::min(kMaxHead, slot.head.size())));
-    const auto end = slot.head.find("\r\n\r\n");
-    if (end == std::string::npos && slot.head.size() < kMaxHead) return;
-    slot.head_done = true;
-    const std::string headers = to_lower(slot.head.substr(0, end));
-    if (headers.find("\r\nexpect: 100-continue") != std::string::npos &&
-        slot.head.size() <= end + 4) {  // the body has not started arriving
-      slot.connection->send("HTTP/1.1 100 Continue\r\n\r\n");
-    }
-    slot.head.clear();
-  }
 
   void force_close(const std::shared_ptr<Connection>& connection);
 
@@ -321,8 +216,6 @@ void ConnectionHandler::tick() {
     } else if (c.blocked() && now - c.blocked_since() > options_.write_timeout) {
       to_close.push_back(slot.connection);
     } else if (!c.busy() && c.has_partial_request() && now - c.request_started() > options_.header_timeout) {
-      slot.parser->reset();
-      c.set_partial_request(false);
       c.reject(408, "request_timeout", "The request was not received in time");
     } else if (!c.busy() && !c.has_partial_request() && c.unsent() == 0 &&
                now - c.last_activity() > options_.keepalive_timeout) {

@@ -1,5 +1,6 @@
-// The HTTP front end: Pistache's listener, reactor and request parser, with a transport of our
-// own so that every response byte is written by our code on the connection's reactor thread.
+// The HTTP front end: Pistache's listener and reactor, with a transport of our own so that every
+// response byte is written by our code on the connection's reactor thread, and our own request
+// parser (server/request_parser.h).
 #pragma once
 
 #include <chrono>
@@ -19,11 +20,21 @@ struct ServerOptions {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
   std::size_t threads = 2;
-  std::size_t max_request_size = 8 * 1024 * 1024;
+  std::size_t max_request_size = 8 * 1024 * 1024;  ///< request body
+  std::size_t max_request_line_bytes = 8192;
+  std::size_t max_header_line_bytes = 8192;
+  std::size_t max_header_count = 100;
+  std::size_t max_head_bytes = 32768;                   ///< request line and headers
   std::chrono::milliseconds header_timeout{30'000};     ///< to receive a whole request
   std::chrono::milliseconds keepalive_timeout{75'000};  ///< idle time between requests
   std::chrono::milliseconds write_timeout{120'000};     ///< longest a client may leave bytes unread
   std::chrono::milliseconds shutdown_grace{30'000};     ///< on SIGTERM, time for answers in flight
+
+  /// The limits the request parser enforces, as configured above.
+  RequestLimits request_limits() const {
+    return {max_request_line_bytes, max_header_line_bytes, max_header_count, max_head_bytes,
+            max_request_size};
+  }
 };
 
 /// The application behind the server. Called on the connection's reactor thread.

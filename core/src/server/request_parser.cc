@@ -1,0 +1,471 @@
+#include "server/request_parser.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace gateway {
+namespace {
+
+/// Saturation point of parsed lengths: far above any limit, far below overflow.
+constexpr std::uint64_t kHuge = std::uint64_t{1} << 62;
+
+bool is_tchar(unsigned char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool is_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return is_tchar(c); });
+}
+
+/// Field values may hold visible characters, spaces, tabs and obs-text; no other control bytes.
+bool is_field_text(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+  });
+}
+
+std::string_view trim_ows(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+/// The elements of a comma-separated header value, trimmed; empty elements included.
+std::vector<std::string_view> list_elements(std::string_view value) {
+  std::vector<std::string_view> out;
+  for (;;) {
+    const auto comma = value.find(',');
+    out.push_back(trim_ows(value.substr(0, comma)));
+    if (comma == std::string_view::npos) return out;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+/// 1*DIGIT, saturating at kHuge; nullopt for anything else (signs, exponents, spaces).
+std::optional<std::uint64_t> parse_decimal(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = std::min(kHuge, value * 10 + static_cast<std::uint64_t>(c - '0'));
+  }
+  return value;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && to_lower(text.substr(0, prefix.size())) == prefix;
+}
+
+/// Splits `name: value`; returns a message for the client when the line is not a valid field.
+std::optional<std::string> split_field_line(std::string_view line, std::string_view& name,
+                                            std::string_view& value) {
+  if (line.front() == ' ' || line.front() == '\t') {
+    return "Header lines must not start with whitespace (folded header lines are not supported)";
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) return "Every header line must have the form Name: value";
+  name = line.substr(0, colon);
+  if (!is_token(name)) {
+    return "Header names must be tokens, with no spaces or other separators before the colon";
+  }
+  value = trim_ows(line.substr(colon + 1));
+  if (!is_field_text(value)) return "Header values must not contain control characters";
+  return std::nullopt;
+}
+
+void parse_query(std::string_view query, std::map<std::string, std::string>& out) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    if (!pair.empty()) {
+      const auto eq = pair.find('=');
+      const auto name = pair.substr(0, eq);
+      const auto value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+      out.try_emplace(url_decode(name), url_decode(value));  // the first occurrence wins
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+}
+
+std::string limit_message(std::string_view what, std::size_t limit, std::string_view setting) {
+  return std::string(what) + " " + std::to_string(limit) + " bytes (listen." + std::string(setting) + ")";
+}
+
+constexpr std::string_view kMalformedRequestLine =
+    "The request line must be METHOD /path HTTP/1.1, e.g. GET /v1/models HTTP/1.1";
+constexpr std::string_view kMalformedChunks = "The chunked request body is malformed";
+
+}  // namespace
+
+std::string url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+               hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+RequestParser::RequestParser(RequestLimits limits) : limits_(limits) {}
+
+void RequestParser::feed(std::string_view bytes) {
+  if (stage_ == Stage::Failed) return;
+  // Dropping the consumed prefix only once it is at least half the buffer keeps feeding linear.
+  if (pos_ > 0 && pos_ * 2 >= buffer_.size()) {
+    buffer_.erase(0, pos_);
+    scan_ -= pos_;
+    pos_ = 0;
+  }
+  buffer_.append(bytes);
+}
+
+bool RequestParser::has_partial_request() const {
+  return stage_ != Stage::RequestLine || pos_ < buffer_.size();
+}
+
+bool RequestParser::take_continue_request() {
+  return std::exchange(continue_due_, false);
+}
+
+std::size_t RequestParser::pending_line_bytes() const {
+  return buffer_.size() - pos_;
+}
+
+RequestParser::Line RequestParser::next_line(std::size_t limit, std::string_view& line,
+                                             std::size_t& line_bytes) {
+  const auto lf = buffer_.find('\n', scan_);
+  if (lf == std::string::npos) {
+    scan_ = buffer_.size();
+    std::size_t pending = pending_line_bytes();
+    if (pending > 0 && buffer_.back() == '\r') --pending;  // may be the start of CRLF
+    return pending > limit ? Line::TooLong : Line::NeedMore;
+  }
+  std::size_t end = lf;
+  if (end > pos_ && buffer_[end - 1] == '\r') --end;
+  if (end - pos_ > limit) return Line::TooLong;
+  line = std::string_view(buffer_).substr(pos_, end - pos_);
+  line_bytes = lf + 1 - pos_;
+  pos_ = scan_ = lf + 1;
+  return Line::Found;
+}
+
+bool RequestParser::fail(int status, std::string code, std::string message) {
+  stage_ = Stage::Failed;
+  error_ = RequestError{status, std::move(code), std::move(message)};
+  return true;
+}
+
+bool RequestParser::fail_head_too_large() {
+  return fail(431, "request_header_fields_too_large",
+              limit_message("The request head is larger than", limits_.max_head_bytes, "max_head_bytes"));
+}
+
+bool RequestParser::fail_too_large() {
+  return fail(413, "request_too_large",
+              "Request exceeds the maximum size of " + std::to_string(limits_.max_body_bytes) +
+                  " bytes (listen.max_request_bytes)");
+}
+
+RequestParser::Result RequestParser::parse() {
+  for (;;) {
+    bool progressed = false;
+    switch (stage_) {
+      case Stage::RequestLine:
+        progressed = parse_request_line();
+        break;
+      case Stage::Headers:
+        progressed = parse_header_line();
+        break;
+      case Stage::Body:
+        progressed = copy_body(body_remaining_);
+        if (body_remaining_ == 0) stage_ = Stage::Done;
+        break;
+      case Stage::ChunkSize:
+        progressed = parse_chunk_size();
+        break;
+      case Stage::ChunkData:
+        progressed = copy_body(chunk_remaining_);
+        if (chunk_remaining_ == 0) stage_ = Stage::ChunkDataEnd;
+        break;
+      case Stage::ChunkDataEnd:
+        progressed = parse_chunk_data_end();
+        break;
+      case Stage::Trailers:
+        progressed = parse_trailer_line();
+        break;
+      case Stage::Done:
+        return Result::Complete;
+      case Stage::Failed:
+        return Result::Failed;
+    }
+    if (!progressed) return Result::NeedMore;
+  }
+}
+
+HttpRequest RequestParser::take_request() {
+  HttpRequest out = std::move(request_);
+  request_ = HttpRequest{};
+  stage_ = Stage::RequestLine;
+  head_bytes_ = header_count_ = trailer_bytes_ = trailer_count_ = 0;
+  body_remaining_ = chunk_remaining_ = 0;
+  expects_continue_ = continue_due_ = false;
+  return out;
+}
+
+bool RequestParser::parse_request_line() {
+  std::string_view line;
+  std::size_t line_bytes = 0;
+  switch (next_line(limits_.max_request_line_bytes, line, line_bytes)) {
+    case Line::NeedMore:
+      return head_bytes_ + pending_line_bytes() > limits_.max_head_bytes ? fail_head_too_large() : false;
+    case Line::TooLong:
+      return fail(414, "uri_too_long",
+                  limit_message("The request line is longer than", limits_.max_request_line_bytes,
+                                "max_request_line_bytes"));
+    case Line::Found:
+      break;
+  }
+  head_bytes_ += line_bytes;
+  if (head_bytes_ > limits_.max_head_bytes) return fail_head_too_large();
+  if (line.empty()) return true;  // empty lines before a request line are ignored (RFC 9112 §2.2)
+
+  const auto first_space = line.find(' ');
+  if (first_space == std::string_view::npos)
+    return fail(400, "bad_request", std::string(kMalformedRequestLine));
+  const auto method = line.substr(0, first_space);
+  auto rest = line.substr(first_space + 1);
+  const auto second_space = rest.find(' ');
+  if (!is_token(method) || second_space == std::string_view::npos) {
+    return fail(400, "bad_request", std::string(kMalformedRequestLine));
+  }
+  auto target = rest.substr(0, second_space);
+  const auto version = rest.substr(second_space + 1);
+  if (version != "HTTP/1.1" && version != "HTTP/1.0") {
+    const bool other_version = version.starts_with("HTTP/") && version.size() > 5 && version[5] >= '0' &&
+                               version[5] <= '9' &&
+                               std::all_of(version.begin() + 5, version.end(),
+                                           [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+    if (other_version) {
+      return fail(505, "http_version_not_supported", "This server speaks HTTP/1.1 and HTTP/1.0 only");
+    }
+    return fail(400, "bad_request", std::string(kMalformedRequestLine));
+  }
+  const bool visible = std::all_of(target.begin(), target.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c > 0x20 && c < 0x7f;
+  });
+  if (target.empty() || !visible) return fail(400, "bad_request", std::string(kMalformedRequestLine));
+
+  request_.method = std::string(method);
+  request_.version = std::string(version);
+  target = target.substr(0, target.find('#'));
+  std::string path;
+  if (target == "*" && method == "OPTIONS") {
+    path = "*";
+  } else if (target.front() == '/') {
+    path = target.substr(0, target.find('?'));
+  } else if (starts_with_ignoring_case(target, "http://") || starts_with_ignoring_case(target, "https://")) {
+    const auto after_scheme = target.substr(target.find("//") + 2);
+    const auto path_start = after_scheme.find_first_of("/?");
+    if (path_start == 0) return fail(400, "bad_request", "The request target has no host");
+    target = path_start == std::string_view::npos ? std::string_view("/") : after_scheme.substr(path_start);
+    path = target.front() == '?' ? "/" : std::string(target.substr(0, target.find('?')));
+  } else {
+    return fail(400, "bad_request", "The request target must be a path such as /v1/models");
+  }
+  request_.path = std::move(path);
+  if (const auto question = target.find('?'); question != std::string_view::npos) {
+    parse_query(target.substr(question + 1), request_.query);
+  }
+  stage_ = Stage::Headers;
+  return true;
+}
+
+bool RequestParser::parse_header_line() {
+  std::string_view line;
+  std::size_t line_bytes = 0;
+  switch (next_line(limits_.max_header_line_bytes, line, line_bytes)) {
+    case Line::NeedMore:
+      return head_bytes_ + pending_line_bytes() > limits_.max_head_bytes ? fail_head_too_large() : false;
+    case Line::TooLong:
+      return fail(431, "request_header_fields_too_large",
+                  limit_message("A header line is longer than", limits_.max_header_line_bytes,
+                                "max_header_line_bytes"));
+    case Line::Found:
+      break;
+  }
+  head_bytes_ += line_bytes;
+  if (head_bytes_ > limits_.max_head_bytes) return fail_head_too_large();
+  if (line.empty()) return finish_head();
+  if (++header_count_ > limits_.max_header_count) {
+    return fail(431, "request_header_fields_too_large",
+                "The request has more than " + std::to_string(limits_.max_header_count) +
+                    " header lines (listen.max_header_count)");
+  }
+  std::string_view name;
+  std::string_view value;
+  if (auto problem = split_field_line(line, name, value))
+    return fail(400, "bad_request", std::move(*problem));
+  request_.headers.emplace_back(to_lower(name), std::string(value));
+  return true;
+}
+
+bool RequestParser::finish_head() {
+  bool has_transfer_encoding = false;
+  bool has_content_length = false;
+  std::vector<std::string> codings;
+  std::optional<std::uint64_t> content_length;
+  for (const auto& [name, value] : request_.headers) {
+    if (name == "transfer-encoding") {
+      has_transfer_encoding = true;
+      for (auto coding : list_elements(value)) {
+        if (!coding.empty()) codings.push_back(to_lower(coding));
+      }
+    } else if (name == "content-length") {
+      has_content_length = true;
+      for (auto element : list_elements(value)) {
+        const auto length = parse_decimal(element);
+        if (!length) {
+          return fail(400, "bad_request", "The Content-Length header must be a non-negative decimal number");
+        }
+        if (content_length && *content_length != *length) {
+          return fail(400, "bad_request", "The request has conflicting Content-Length values");
+        }
+        content_length = length;
+      }
+    } else if (name == "expect") {
+      expects_continue_ = to_lower(value) == "100-continue";
+    }
+  }
+  if (has_transfer_encoding) {
+    if (request_.version == "HTTP/1.0") {
+      return fail(400, "bad_request", "Transfer-Encoding is not allowed in an HTTP/1.0 request");
+    }
+    if (has_content_length) {
+      return fail(400, "bad_request", "A request must not have both Transfer-Encoding and Content-Length");
+    }
+    if (codings != std::vector<std::string>{"chunked"}) {
+      return fail(501, "not_implemented", "The only supported Transfer-Encoding for requests is chunked");
+    }
+    stage_ = Stage::ChunkSize;
+  } else if (content_length && *content_length > 0) {
+    if (*content_length > limits_.max_body_bytes) return fail_too_large();
+    body_remaining_ = *content_length;
+    stage_ = Stage::Body;
+  } else {
+    stage_ = Stage::Done;
+  }
+  continue_due_ =
+      expects_continue_ && request_.version == "HTTP/1.1" && stage_ != Stage::Done && pos_ == buffer_.size();
+  return true;
+}
+
+bool RequestParser::copy_body(std::uint64_t& remaining) {
+  const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buffered()));
+  request_.body.append(buffer_, pos_, n);
+  pos_ += n;
+  scan_ = pos_;
+  remaining -= n;
+  return n > 0 || remaining == 0;
+}
+
+bool RequestParser::parse_chunk_size() {
+  std::string_view line;
+  std::size_t line_bytes = 0;
+  switch (next_line(limits_.max_header_line_bytes, line, line_bytes)) {
+    case Line::NeedMore:
+      return false;
+    case Line::TooLong:
+      return fail(400, "bad_request", std::string(kMalformedChunks) + ": a chunk-size line is too long");
+    case Line::Found:
+      break;
+  }
+  std::uint64_t size = 0;
+  std::size_t digits = 0;
+  while (digits < line.size() && hex_value(line[digits]) >= 0) {
+    size = std::min(kHuge, size * 16 + static_cast<std::uint64_t>(hex_value(line[digits])));
+    ++digits;
+  }
+  const auto extension = trim_ows(line.substr(digits));
+  if (digits == 0 || (!extension.empty() && extension.front() != ';') || !is_field_text(extension)) {
+    return fail(400, "bad_request", std::string(kMalformedChunks));
+  }
+  if (size == 0) {
+    stage_ = Stage::Trailers;
+  } else if (size > limits_.max_body_bytes - std::min(limits_.max_body_bytes, request_.body.size())) {
+    return fail_too_large();
+  } else {
+    chunk_remaining_ = size;
+    stage_ = Stage::ChunkData;
+  }
+  return true;
+}
+
+bool RequestParser::parse_chunk_data_end() {
+  if (buffered() == 0) return false;
+  std::size_t ending = 0;
+  if (buffer_[pos_] == '\n') {
+    ending = 1;
+  } else if (buffer_[pos_] == '\r') {
+    if (buffered() < 2) return false;
+    if (buffer_[pos_ + 1] == '\n') ending = 2;
+  }
+  if (ending == 0) return fail(400, "bad_request", std::string(kMalformedChunks));
+  pos_ += ending;
+  scan_ = pos_;
+  stage_ = Stage::ChunkSize;
+  return true;
+}
+
+bool RequestParser::parse_trailer_line() {
+  std::string_view line;
+  std::size_t line_bytes = 0;
+  switch (next_line(limits_.max_header_line_bytes, line, line_bytes)) {
+    case Line::NeedMore:
+      return trailer_bytes_ + pending_line_bytes() > limits_.max_head_bytes ? fail_head_too_large() : false;
+    case Line::TooLong:
+      return fail(431, "request_header_fields_too_large",
+                  limit_message("A trailer line is longer than", limits_.max_header_line_bytes,
+                                "max_header_line_bytes"));
+    case Line::Found:
+      break;
+  }
+  trailer_bytes_ += line_bytes;
+  if (trailer_bytes_ > limits_.max_head_bytes) return fail_head_too_large();
+  if (line.empty()) {
+    stage_ = Stage::Done;
+    return true;
+  }
+  if (++trailer_count_ > limits_.max_header_count) {
+    return fail(431, "request_header_fields_too_large",
+                "The request has more than " + std::to_string(limits_.max_header_count) +
+                    " trailer lines (listen.max_header_count)");
+  }
+  std::string_view name;
+  std::string_view value;
+  if (auto problem = split_field_line(line, name, value))
+    return fail(400, "bad_request", std::move(*problem));
+  return true;  // trailers are checked, then discarded: nothing in the gateway reads them
+}
+
+}  // namespace gateway
