@@ -2,6 +2,7 @@
 // own so that every response byte is written by our code on the connection's reactor thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -42,12 +43,16 @@ class HttpServer {
   void start();
   /// The bound port (useful with port 0).
   std::uint16_t port() const;
+  /// Connections whose socket has not yet taken every response byte (any thread).
+  std::size_t blocked_connections() const;
   void stop();
 
  private:
   ServerOptions options_;
   RequestHandler& handler_;
   std::unique_ptr<Pistache::Tcp::Listener> listener_;
+  std::shared_ptr<std::atomic<std::size_t>> blocked_connections_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 }  // namespace gateway
