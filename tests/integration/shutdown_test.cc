@@ -163,3 +163,15 @@ TEST_F(GracefulShutdownTest, NewChatsDuringTheDrainAreRefusedAndASecondSignalEnd
   EXPECT_EQ(occurrences(log, "path=/v1/chat/completions"), 2) << log;
   EXPECT_EQ(occurrences(log, "error=server_shutting_down"), 2) << log;
 }
+
+TEST_F(GracefulShutdownTest, AClientThatDoesNotReadDoesNotHoldTheShutdown) {
+  Gateway gateway(options(1000));
+  Connection not_reading(gateway.port());
+  not_reading.send_raw(
+      chat_request_text(gateway.key(), scenario_request("long=20000000,chunk=8000-16000", true)));
+  ASSERT_TRUE(eventually([&] { return upstream_.stats()["active"].get<int>() == 1; }));
+  EXPECT_EQ(gateway.stop(), 0) << "the gateway exits although the client never reads";
+  EXPECT_EQ(count(db_), 1);
+  EXPECT_EQ(count(db_, "stream = 1 AND outcome = 'timeout' AND completion_tokens > 0"), 1);
+  EXPECT_EQ(occurrences(gateway.log(), "path=/v1/chat/completions"), 1);
+}
