@@ -128,6 +128,7 @@ TEST_F(GracefulShutdownTest, WaitingChatOutlastingTheGraceGets503) {
   EXPECT_EQ(body["error"]["type"], "server_error");
   EXPECT_TRUE(body["error"].contains("param"));
   EXPECT_TRUE(r.headers.count("retry-after"));
+  EXPECT_EQ(r.headers.count("connection") ? r.headers.at("connection") : "", "close");
   EXPECT_EQ(count(db_), 1);
   EXPECT_EQ(count(db_, "stream = 0 AND status = 503 AND outcome = 'timeout'"), 1);
   const auto log = gateway.log();
