@@ -8,6 +8,7 @@
 #include <functional>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "admin/admin_api.h"
 #include "config/config.h"
@@ -61,9 +62,28 @@ void wait_for_drain(const GatewayServices& services, const sigset_t& signals,
   while (services.in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     if (sigtimedwait(&signals, nullptr, &tick) > 0) return;
   }
-  if (services.in_flight.load() > 0) {
+}
+
+/// Ends every chat answer still in flight with `server_shutting_down`, then waits until each is
+/// logged and the clients' sockets have taken the endings. A client that does not read gets
+/// `kEndingsFlushLimit`, then its connection closes with the rest of the server.
+void end_answers_in_flight(GatewayServices& services, const HttpServer& server) {
+  constexpr auto kEndingsFlushLimit = std::chrono::milliseconds(2'000);
+  const auto ended = services.exchanges.end_all();
+  if (ended > 0) {
     log_message(LogLevel::Warn,
-                std::to_string(services.in_flight.load()) + " answers still in flight are cut off");
+                std::to_string(ended) + " answers still in flight end with server_shutting_down");
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kEndingsFlushLimit;
+  auto unfinished = [&] { return services.in_flight.load() > 0 || server.blocked_connections() > 0; };
+  while (unfinished() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (unfinished()) {
+    log_message(LogLevel::Warn, std::to_string(services.in_flight.load()) + " answers unlogged and " +
+                                    std::to_string(server.blocked_connections()) +
+                                    " clients not reading after " +
+                                    std::to_string(kEndingsFlushLimit.count()) + " ms; closing");
   }
 }
 
@@ -203,8 +223,9 @@ int serve(const std::filesystem::path& path) {
       log_message(LogLevel::Info, std::string("received ") +
                                       (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") + ", finishing " +
                                       std::to_string(services.in_flight.load()) +
-                                      " answers in flight (a second signal stops at once)");
+                                      " answers in flight (a second signal ends them at once)");
       wait_for_drain(services, signals, config.server.shutdown_grace);
+      end_answers_in_flight(services, server);
     }
     storage.close_jobs();  // no more posts from storage jobs
     if (admin_server) admin_server->stop();

@@ -136,7 +136,8 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
        << "\n  max_request_bytes: " << options_.max_request_bytes
        << "\n  header_timeout_ms: " << options_.header_timeout_ms
        << "\n  keepalive_timeout_ms: " << options_.keepalive_timeout_ms
-       << "\n  write_timeout_ms: " << options_.write_timeout_ms << "\n"
+       << "\n  write_timeout_ms: " << options_.write_timeout_ms
+       << "\n  shutdown_grace_ms: " << options_.shutdown_grace_ms << "\n"
        << "upstream:\n  base_url: " << options_.upstream_base
        << "\n  connect_timeout_ms: 2000\n  first_byte_timeout_ms: " << options_.first_byte_timeout_ms
        << "\n  idle_timeout_ms: " << options_.idle_timeout_ms << "\n"
@@ -206,6 +207,10 @@ std::string Gateway::log() const {
 
 int Gateway::stop() {
   return process_->stop(SIGTERM);
+}
+
+void Gateway::signal(int signal) {
+  ::kill(process_->pid(), signal);
 }
 
 void Gateway::kill() {

@@ -73,6 +73,7 @@ struct GatewayOptions {
   int write_timeout_ms = 120000;
   int first_byte_timeout_ms = 10000;
   int idle_timeout_ms = 10000;
+  int shutdown_grace_ms = 30000;  ///< listen.shutdown_grace_ms
   long max_request_bytes = 8 * 1024 * 1024;
   int threads = 2;
   std::string storage_path;  ///< SQLite file; empty = a fresh one in the gateway's temp dir
@@ -97,6 +98,8 @@ class Gateway {
   std::string log() const;
   /// SIGTERM and wait; returns the exit status.
   int stop();
+  /// Sends `signal` without waiting.
+  void signal(int signal);
   /// SIGKILL: no chance to clean up.
   void kill();
 

@@ -68,6 +68,11 @@ void ChatExchange::begin(Plugin& upstream) {
       self->services_.upstream->resume(self->transfer_id_);
     }
   });
+  registration_ = services_.exchanges.add(self);
+  if (registration_ == 0) {  // shutdown already ended the answers in flight
+    end_for_shutdown();
+    return;
+  }
   try {
     upstream.call_upstream(*this, self);
   } catch (const std::exception& e) {
@@ -78,6 +83,10 @@ void ChatExchange::begin(Plugin& upstream) {
 
 void ChatExchange::fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) {
   if (connection_->gone()) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::Done) return;
+  }
   transfer_id_ = services_.upstream->start(std::move(request), std::move(observer), shared_from_this());
 }
 
@@ -177,12 +186,27 @@ void ChatExchange::finish(FinishReason reason, std::optional<Usage> usage) {
 }
 
 void ChatExchange::fail(LocalResponse error) {
+  const Outcome outcome = error.status == 504 ? Outcome::Timeout : Outcome::UpstreamError;
+  end_with_error(std::move(error), outcome);
+}
+
+void ChatExchange::end_for_shutdown() {
+  // Posted before the ending, so the transfer is cancelled before the answer is logged.
+  auto self = shared_from_this();
+  post([self] {
+    if (self->transfer_id_ != 0) self->services_.upstream->cancel(self->transfer_id_);
+  });
+  // Recorded as a timeout: the answer ran out of time, the shutdown grace period.
+  end_with_error(shutting_down_error(), Outcome::Timeout);
+}
+
+void ChatExchange::end_with_error(LocalResponse error, Outcome outcome) {
   std::lock_guard lock(mutex_);
   if (state_ == State::Done) return;
   const bool committed = info_.stream && state_ == State::Streaming;
   state_ = State::Done;
   error_code_ = error_code_of(error);
-  outcome_ = error.status == 504 ? Outcome::Timeout : Outcome::UpstreamError;
+  outcome_ = outcome;
   reported_usage_ =
       Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true};
   std::string bytes;
@@ -261,6 +285,7 @@ void ChatExchange::client_left() {
 
 void ChatExchange::emit_log() {
   if (logged_.exchange(true)) return;
+  if (registration_ != 0) services_.exchanges.remove(registration_);
   if (counted_in_flight_) services_.in_flight.fetch_sub(1);
   RequestRecord rec;
   {

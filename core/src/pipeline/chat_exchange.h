@@ -14,6 +14,7 @@ namespace gateway {
 class ChatExchange : public RequestState,
                      public ResponseSink,
                      public FlowControl,
+                     public LiveExchanges::Member,
                      public std::enable_shared_from_this<ChatExchange> {
  public:
   ChatExchange(GatewayServices& services, std::shared_ptr<Connection> connection, HttpRequest request,
@@ -31,6 +32,10 @@ class ChatExchange : public RequestState,
 
   bool should_pause() override;
 
+  /// Ends the answer with `server_shutting_down` (an error event on a stream, a 503 otherwise)
+  /// and cancels its upstream transfer; any thread.
+  void end_for_shutdown() override;
+
  protected:
   bool keep_alive() const override { return !close_delimited_ && RequestState::keep_alive(); }
 
@@ -38,6 +43,8 @@ class ChatExchange : public RequestState,
   enum class State { Waiting, Streaming, Done };
 
   void start_locked();
+  /// Ends the response with `error`, in the stream when its head is already out.
+  void end_with_error(LocalResponse error, Outcome outcome);
   /// Turns the coalesced delta text into one SSE event at the end of pending_.
   void flush_open_delta_locked();
   /// Queues bytes for the client and makes sure a drain is posted to the reactor.
@@ -83,6 +90,7 @@ class ChatExchange : public RequestState,
   std::uint64_t transfer_id_ = 0;   // reactor thread
   bool terminal_written_ = false;   // reactor thread
   bool counted_in_flight_ = false;  // reactor thread
+  std::uint64_t registration_ = 0;  // reactor thread: the entry in services_.exchanges
 };
 
 }  // namespace gateway

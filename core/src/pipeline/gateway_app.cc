@@ -173,6 +173,10 @@ void GatewayApp::serve_chat(const std::shared_ptr<Connection>& connection, HttpR
       exchange->respond(std::move(*answer), Outcome::Rejected);
       return;
     }
+    if (services_.draining) {  // after authentication, so the row names the key
+      exchange->respond(shutting_down_error(), Outcome::Rejected);
+      return;
+    }
     if (auto* error = std::get_if<LocalResponse>(&validation)) {
       exchange->respond(std::move(*error), Outcome::Rejected);
       return;

@@ -1,6 +1,7 @@
 #include "pipeline/request_state.h"
 
 #include <stdexcept>
+#include <vector>
 
 #include "gateway/json_limits.h"
 
@@ -19,6 +20,7 @@ void RequestState::fetch(UpstreamRequest, std::shared_ptr<UpstreamObserver>) {
 }
 
 bool RequestState::keep_alive() const {
+  if (services_.draining) return false;  // keep-alive clients move to another instance
   return wants_keep_alive(request_);
 }
 
@@ -59,6 +61,40 @@ RequestRecord RequestState::record(int status, Outcome outcome, const std::strin
   r.principal = principal_;
   r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started_);
   return r;
+}
+
+std::uint64_t LiveExchanges::add(std::weak_ptr<Member> member) {
+  std::lock_guard lock(mutex_);
+  if (closed_) return 0;
+  const auto id = next_id_++;
+  members_.emplace(id, std::move(member));
+  return id;
+}
+
+void LiveExchanges::remove(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  members_.erase(id);
+}
+
+std::size_t LiveExchanges::end_all() {
+  std::vector<std::shared_ptr<Member>> alive;
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    for (const auto& [id, member] : members_) {
+      if (auto strong = member.lock()) alive.push_back(std::move(strong));
+    }
+  }
+  // Outside the lock: ending an answer may log it, which removes its registration.
+  for (const auto& member : alive) member->end_for_shutdown();
+  return alive.size();
+}
+
+LocalResponse shutting_down_error() {
+  auto response = openai_error(503, "server_error", "server_shutting_down",
+                               "The gateway is shutting down; retry the request.");
+  response.headers.emplace_back("Retry-After", "2");
+  return response;
 }
 
 std::string error_code_of(const LocalResponse& response) {

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "config/config.h"
 #include "gateway/plugin.h"
@@ -16,6 +18,31 @@
 #include "upstream/upstream_loop.h"
 
 namespace gateway {
+
+/// The chat answers in flight, so that shutdown can end each one properly. Thread-safe.
+class LiveExchanges {
+ public:
+  /// An answer in flight that shutdown can end early.
+  class Member {
+   public:
+    virtual ~Member() = default;
+    /// Ends the answer with a shutdown error; callable from any thread.
+    virtual void end_for_shutdown() = 0;
+  };
+
+  /// Registers `member`; 0 once end_all() has run (the caller must end itself).
+  std::uint64_t add(std::weak_ptr<Member> member);
+  /// Forgets a registration (the answer has been logged).
+  void remove(std::uint64_t id);
+  /// Ends every registered answer still alive and refuses later registrations; returns how many.
+  std::size_t end_all();
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<Member>> members_;
+  std::uint64_t next_id_ = 1;
+  bool closed_ = false;
+};
 
 /// Long-lived parts every request uses.
 struct GatewayServices {
@@ -29,6 +56,8 @@ struct GatewayServices {
   std::atomic<int> in_flight{0};
   /// Set on SIGTERM: readiness fails so load balancers stop sending new requests.
   std::atomic<bool> draining{false};
+  /// Chat answers between their upstream start and their log record.
+  LiveExchanges exchanges{};
 };
 
 /// A request's context. Reactor-thread only, except where a subclass says otherwise.
@@ -75,6 +104,9 @@ class RequestState : public RequestContext {
   SteadyClock::time_point started_ = SteadyClock::now();
   std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
 };
+
+/// The 503 `server_shutting_down` a chat gets while the gateway stops, with Retry-After.
+LocalResponse shutting_down_error();
 
 /// The OpenAI error code inside an error response body, if any.
 std::string error_code_of(const LocalResponse& response);

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 
+#include <atomic>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -31,9 +32,15 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
  public:
   PROTOTYPE_OF(Tcp::Handler, ConnectionHandler)
 
-  ConnectionHandler(const ServerOptions& options, RequestHandler& app) : options_(options), app_(app) {}
+  ConnectionHandler(const ServerOptions& options, RequestHandler& app,
+                    std::shared_ptr<std::atomic<std::size_t>> blocked_total)
+      : options_(options), app_(app), blocked_total_(std::move(blocked_total)) {}
   ConnectionHandler(const ConnectionHandler& other)
-      : Tcp::Handler(), ConnectionOwner(), options_(other.options_), app_(other.app_) {}
+      : Tcp::Handler(),
+        ConnectionOwner(),
+        options_(other.options_),
+        app_(other.app_),
+        blocked_total_(other.blocked_total_) {}
 
   void onConnection(const std::shared_ptr<Tcp::Peer>& peer) override {
     Slot slot;
@@ -62,6 +69,7 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
   void post(std::function<void()> task) override;
   void retry_later(std::shared_ptr<Connection> connection) override {
     blocked_.push_back(std::move(connection));
+    publish_blocked();
   }
   void close_soon(std::shared_ptr<Connection> connection) override {
     post([this, connection] { force_close(connection); });
@@ -81,10 +89,19 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
 
   void force_close(const std::shared_ptr<Connection>& connection);
 
+  /// Brings this reactor's share of the server-wide count of blocked connections up to date
+  /// (unsigned wrap-around makes a decrease an addition).
+  void publish_blocked() {
+    blocked_total_->fetch_add(blocked_.size() - published_blocked_);
+    published_blocked_ = blocked_.size();
+  }
+
   ServerOptions options_;
   RequestHandler& app_;
   std::unordered_map<Tcp::Peer*, Slot> slots_;
   std::vector<std::shared_ptr<Connection>> blocked_;
+  std::shared_ptr<std::atomic<std::size_t>> blocked_total_;
+  std::size_t published_blocked_ = 0;
   SteadyClock::time_point last_sweep_ = SteadyClock::now();
 
   friend class GatewayTransport;
@@ -204,6 +221,7 @@ void ConnectionHandler::tick() {
   auto blocked = std::move(blocked_);
   blocked_.clear();
   for (auto& connection : blocked) connection->retry_write();
+  publish_blocked();
 
   const auto now = SteadyClock::now();
   if (now - last_sweep_ < std::chrono::milliseconds(100)) return;
@@ -237,13 +255,17 @@ HttpServer::~HttpServer() {
 void HttpServer::start() {
   Address address(options_.host, Port(options_.port));
   listener_ = std::make_unique<Tcp::Listener>(address);
-  auto handler = std::make_shared<ConnectionHandler>(options_, handler_);
+  auto handler = std::make_shared<ConnectionHandler>(options_, handler_, blocked_connections_);
   listener_->init(options_.threads, Flags<Tcp::Options>(Tcp::Options::ReuseAddr) | Tcp::Options::NoDelay,
                   "gw-reactor", 4096);
   listener_->setHandler(handler);
   listener_->setTransportFactory([handler] { return std::make_shared<GatewayTransport>(handler); });
   listener_->bind();
   listener_->runThreaded();
+}
+
+std::size_t HttpServer::blocked_connections() const {
+  return blocked_connections_->load();
 }
 
 std::uint16_t HttpServer::port() const {

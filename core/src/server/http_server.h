@@ -3,6 +3,7 @@
 // parser (server/request_parser.h).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -53,12 +54,16 @@ class HttpServer {
   void start();
   /// The bound port (useful with port 0).
   std::uint16_t port() const;
+  /// Connections whose socket has not yet taken every response byte (any thread).
+  std::size_t blocked_connections() const;
   void stop();
 
  private:
   ServerOptions options_;
   RequestHandler& handler_;
   std::unique_ptr<Pistache::Tcp::Listener> listener_;
+  std::shared_ptr<std::atomic<std::size_t>> blocked_connections_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 }  // namespace gateway
