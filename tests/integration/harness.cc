@@ -465,6 +465,32 @@ std::string streamed_content(const std::string& body) {
   return content;
 }
 
+std::string openai_error_code(const Response& response) {
+  const auto body = nlohmann::json::parse(response.body, nullptr, false);
+  if (!body.is_object() || !body.contains("error") || !body["error"].is_object()) return "";
+  const auto& code = body["error"]["code"];
+  return code.is_string() ? code.get<std::string>() : "";
+}
+
+nlohmann::json stream_error_event(const std::string& body) {
+  const auto events = sse_data(body);
+  if (events.size() < 2 || events.back() != "[DONE]") return nullptr;
+  const auto last = nlohmann::json::parse(events[events.size() - 2], nullptr, false);
+  if (!last.is_object() || !last.contains("error")) return nullptr;
+  return last["error"];
+}
+
+std::string long_reply(const std::string& tag, std::size_t size) {
+  std::string out;
+  for (int i = 0; out.size() < size; ++i) {
+    char line[128];
+    std::snprintf(line, sizeof line, "%s line %04d\n", tag.c_str(), i);
+    out += line;
+  }
+  out.resize(size);
+  return out;
+}
+
 nlohmann::json scenario_request(const std::string& scenario, bool stream, const std::string& model) {
   return {{"model", model},
           {"stream", stream},

@@ -170,6 +170,16 @@ std::vector<std::string> sse_data(const std::string& body);
 /// Concatenated delta.content of a streamed answer.
 std::string streamed_content(const std::string& body);
 
+/// `error.code` of an OpenAI-shaped error body, or "" when the body is not one.
+std::string openai_error_code(const Response& response);
+
+/// The `error` object of a stream that ended with an error event followed by `[DONE]`, or null
+/// when the stream did not end that way.
+nlohmann::json stream_error_event(const std::string& body);
+
+/// The `long=N` reply of the fake upstream: "<tag> line 0000\n…", cut to `size` bytes.
+std::string long_reply(const std::string& tag, std::size_t size);
+
 /// A chat request whose last user message selects a fake-upstream scenario.
 nlohmann::json scenario_request(const std::string& scenario, bool stream,
                                 const std::string& model = "gpt-4o");

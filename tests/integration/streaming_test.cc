@@ -15,17 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string long_reply(const std::string& token, std::size_t n) {
-  std::string out;
-  for (int i = 0; out.size() < n; ++i) {
-    char line[128];
-    std::snprintf(line, sizeof line, "%s line %04d\n", token.c_str(), i);
-    out += line;
-  }
-  out.resize(n);
-  return out;
-}
-
 std::string chat_request_text(const std::string& key, const json& body) {
   return request_text("POST", "/v1/chat/completions",
                       {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}},
