@@ -175,8 +175,10 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
   std::ofstream(config) << yaml.str();
   process_.emplace(std::vector<std::string>{GATEWAY_BINARY, "serve", "--config", config.string()},
                    std::map<std::string, std::string>{}, dir_.path() / "gateway.log");
+  int early_exit = -1;
   if (!eventually(
           [&] {
+            if (early_exit = process_->wait(0ms); early_exit != -1) return true;
             const auto text = log();
             auto port_after = [&](const std::string& line_start, const std::string& marker) {
               const auto line = text.find(line_start);
@@ -190,6 +192,10 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
           },
           10s)) {
     throw std::runtime_error("gateway did not start: " + log());
+  }
+  if (early_exit != -1) {
+    throw std::runtime_error("gateway exited with status " + std::to_string(early_exit) +
+                             " before listening: " + log());
   }
 }
 
