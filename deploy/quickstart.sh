@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 deploy/install-deps.sh
+# Only the gateway and its plugins. tests/run.sh configures the same tree with the tests enabled
+# again; the gateway's own objects are shared and not rebuilt either way.
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGATEWAY_BUILD_TESTS=OFF >/dev/null
 cmake --build build -j"$(nproc)"
 

@@ -1,19 +1,56 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the packages, builds a Release tree and an ASan+UBSan tree, and
-# runs every unit and integration test in both. Exit status is non-zero on any failure.
+# runs every unit and integration test in both. Exit status is non-zero on any failure, and also
+# when a tree ran fewer tests than it lists or than the floor below: a suite that runs nothing
+# must never pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
 
+# The fewest tests each tree must hold (unit and integration together; `ctest -N` lists them).
+# It is close to the real count so that a tree which silently lost a test binary, or most of the
+# tests in one, fails here. Raise it when you add tests; lower it only when removing tests on
+# purpose.
+min_tests=500
+
+# Runs every test of the tree in $1 (with the environment assignments that follow, if any) and
+# fails unless ctest ran as many tests as the tree lists, at least min_tests, and skipped none.
+run_tree() {
+  local tree="$1"
+  shift
+  local listed ran log
+  listed="$(ctest --test-dir "$tree" -N | sed -n 's/^Total Tests: \([0-9]*\)$/\1/p')"
+  if [ -z "$listed" ] || [ "$listed" -lt "$min_tests" ]; then
+    echo "error: $tree lists ${listed:-no} tests, fewer than the $min_tests it must hold" >&2
+    return 1
+  fi
+  log="$(mktemp)"
+  env "$@" ctest --test-dir "$tree" --output-on-failure --no-tests=error -j"$jobs" | tee "$log"
+  ran="$(sed -n 's/.* tests failed out of \([0-9]*\)$/\1/p' "$log" | tail -n 1)"
+  if grep -q "The following tests did not run" "$log"; then
+    echo "error: $tree skipped tests (see above); every listed test must run" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+  if [ "${ran:-0}" != "$listed" ]; then
+    echo "error: $tree ran ${ran:-0} tests but lists $listed" >&2
+    return 1
+  fi
+  echo "== $tree: all $ran tests ran and passed" >&2
+}
+
 deploy/install-deps.sh
 
+# GATEWAY_BUILD_TESTS is set explicitly: deploy/quickstart.sh caches it OFF in build/.
 echo "== Release build" >&2
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGATEWAY_BUILD_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
-ctest --test-dir build --output-on-failure -j"$jobs"
+run_tree build
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build" >&2
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DGATEWAY_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DGATEWAY_SANITIZE=ON \
+  -DGATEWAY_BUILD_TESTS=ON >/dev/null
 cmake --build build-asan -j"$jobs"
-ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs"
+run_tree build-asan ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
+  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

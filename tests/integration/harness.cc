@@ -29,7 +29,7 @@ std::filesystem::path source_dir() {
 }
 
 Process::Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                 const std::filesystem::path& output) {
+                 const std::filesystem::path& output, const std::filesystem::path& error_output) {
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -37,6 +37,10 @@ Process::Process(const std::vector<std::string>& argv, const std::map<std::strin
     if (fd >= 0) {
       dup2(fd, 1);
       dup2(fd, 2);
+    }
+    if (!error_output.empty()) {
+      const int error_fd = ::open(error_output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (error_fd >= 0) dup2(error_fd, 2);
     }
     for (const char* name :
          {"E2B_PORT", "E2B_HOST", "E2B_BASE_URL", "E2B_API_KEY", "E2B_CONFIG", "E2B_LOG_LEVEL"}) {
@@ -51,20 +55,25 @@ Process::Process(const std::vector<std::string>& argv, const std::map<std::strin
   }
 }
 
-int Process::stop(int signal, std::chrono::milliseconds timeout) {
+int Process::wait(std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return -1;
-  ::kill(pid_, signal);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
+  for (;;) {
     const pid_t r = waitpid(pid_, &status, WNOHANG);
     if (r == pid_) {
       pid_ = -1;
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
     std::this_thread::sleep_for(10ms);
   }
-  return -1;
+}
+
+int Process::stop(int signal, std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, signal);
+  return wait(timeout);
 }
 
 Process::~Process() {
@@ -166,8 +175,10 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
   std::ofstream(config) << yaml.str();
   process_.emplace(std::vector<std::string>{GATEWAY_BINARY, "serve", "--config", config.string()},
                    std::map<std::string, std::string>{}, dir_.path() / "gateway.log");
+  int early_exit = -1;
   if (!eventually(
           [&] {
+            if (early_exit = process_->wait(0ms); early_exit != -1) return true;
             const auto text = log();
             auto port_after = [&](const std::string& line_start, const std::string& marker) {
               const auto line = text.find(line_start);
@@ -182,18 +193,38 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
           10s)) {
     throw std::runtime_error("gateway did not start: " + log());
   }
+  if (early_exit != -1) {
+    throw std::runtime_error("gateway exited with status " + std::to_string(early_exit) +
+                             " before listening: " + log());
+  }
 }
 
+namespace {
+
+/// How long a gateway may take to exit after SIGTERM: its grace for answers in flight, and more.
+std::chrono::milliseconds stop_timeout(const GatewayOptions& options) {
+  return std::chrono::milliseconds(options.shutdown_grace_ms) + 10s;
+}
+
+}  // namespace
+
 Gateway::~Gateway() {
-  const int status = process_ ? process_->stop(SIGTERM) : -1;
+  if (process_ && process_->running()) {
+    const int status = stop();
+    if (status == -1) {
+      ADD_FAILURE() << "the gateway did not exit within " << stop_timeout(options_).count()
+                    << " ms of SIGTERM and was killed";
+    } else if (status != 0) {
+      ADD_FAILURE() << "the gateway exited with status " << status << " (crash?)";
+    }
+  }
   const auto text = log();
-  if (status > 0) ADD_FAILURE() << "the gateway exited with status " << status << " (crash?)";
   if (::testing::Test::HasFailure()) {  // the gateway's side of the story, for diagnosis
     std::cerr << "---- gateway log (last 4 KiB) ----\n"
               << text.substr(text.size() > 4096 ? text.size() - 4096 : 0) << "\n----\n";
   }
-  for (const char* report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
-    if (text.find(report) != std::string::npos) ADD_FAILURE() << "the gateway reported: " << text;
+  if (const auto report = sanitizer_report(text); !report.empty()) {
+    ADD_FAILURE() << "the gateway reported: " << report << "\n" << text;
   }
 }
 
@@ -206,7 +237,10 @@ std::string Gateway::log() const {
 }
 
 int Gateway::stop() {
-  return process_->stop(SIGTERM);
+  if (!process_ || !process_->running()) return -1;
+  const int status = process_->stop(SIGTERM, stop_timeout(options_));
+  if (status == -1) process_->stop(SIGKILL);
+  return status;
 }
 
 void Gateway::signal(int signal) {
@@ -214,7 +248,7 @@ void Gateway::signal(int signal) {
 }
 
 void Gateway::kill() {
-  process_->stop(SIGKILL);
+  if (process_ && process_->running()) process_->stop(SIGKILL);
 }
 
 std::vector<std::string> sql_column(const std::string& db_path, const std::string& sql) {
@@ -236,6 +270,20 @@ std::vector<std::string> sql_column(const std::string& db_path, const std::strin
   sqlite3_close(db);
   if (!error.empty()) throw std::runtime_error(error);
   return out;
+}
+
+void sql_exec(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open " + db_path);
+  }
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message);
+  const std::string error = message ? message : "";
+  sqlite3_free(message);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) throw std::runtime_error(sql + ": " + error);
 }
 
 Connection::Connection(int port, std::chrono::milliseconds timeout) : timeout_(timeout) {
@@ -427,23 +475,86 @@ std::string streamed_content(const std::string& body) {
   return content;
 }
 
+std::string openai_error_code(const Response& response) {
+  const auto body = nlohmann::json::parse(response.body, nullptr, false);
+  if (!body.is_object() || !body.contains("error") || !body["error"].is_object()) return "";
+  const auto& code = body["error"]["code"];
+  return code.is_string() ? code.get<std::string>() : "";
+}
+
+nlohmann::json stream_error_event(const std::string& body) {
+  const auto events = sse_data(body);
+  if (events.size() < 2 || events.back() != "[DONE]") return nullptr;
+  const auto last = nlohmann::json::parse(events[events.size() - 2], nullptr, false);
+  if (!last.is_object() || !last.contains("error")) return nullptr;
+  return last["error"];
+}
+
+std::string long_reply(const std::string& tag, std::size_t size) {
+  std::string out;
+  for (int i = 0; out.size() < size; ++i) {
+    char line[128];
+    std::snprintf(line, sizeof line, "%s line %04d\n", tag.c_str(), i);
+    out += line;
+  }
+  out.resize(size);
+  return out;
+}
+
 nlohmann::json scenario_request(const std::string& scenario, bool stream, const std::string& model) {
   return {{"model", model},
           {"stream", stream},
           {"messages", nlohmann::json::array({{{"role", "user"}, {"content", "scenario:" + scenario}}})}};
 }
 
-/// Runs the gateway CLI against `config`; returns its standard output (trimmed).
-std::string cli(const std::filesystem::path& config, const std::string& args) {
-  std::string out;
-  const std::string command =
-      std::string(GATEWAY_BINARY) + " " + args + " --config " + config.string() + " 2>/dev/null";
-  FILE* pipe = popen(command.c_str(), "r");
-  char buf[4096];
-  while (pipe && fgets(buf, sizeof buf, pipe)) out += buf;
-  if (pipe) pclose(pipe);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
+CommandResult run_command(const std::string& shell_command, std::chrono::milliseconds timeout) {
+  TempDir dir;
+  const auto out_file = dir.path() / "stdout";
+  const auto err_file = dir.path() / "stderr";
+  Process process({"/bin/sh", "-c", "exec " + shell_command}, {}, out_file, err_file);
+  CommandResult result;
+  result.status = process.wait(timeout);
+  if (result.status == -1) process.stop(SIGKILL);
+  result.out = read_file(out_file);
+  result.err = read_file(err_file);
+  while (!result.out.empty() && (result.out.back() == '\n' || result.out.back() == '\r'))
+    result.out.pop_back();
+  return result;
+}
+
+std::string sanitizer_report(const std::string& text) {
+  for (const char* report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+    const auto at = text.find(report);
+    if (at == std::string::npos) continue;
+    const auto line_start = text.rfind('\n', at);
+    const auto begin = line_start == std::string::npos ? 0 : line_start + 1;
+    return text.substr(begin, text.find('\n', at) - begin);
+  }
+  return "";
+}
+
+::testing::AssertionResult exited_with(const CommandResult& result, int status) {
+  const bool status_ok =
+      status == kAnyFailure ? result.status > 0 && result.status < 128 : result.status == status;
+  if (!status_ok) {
+    return ::testing::AssertionFailure()
+           << "exit status " << result.status << " (expected "
+           << (status == kAnyFailure ? "a failure status" : std::to_string(status))
+           << ")\nstdout: " << result.out << "\nstderr: " << result.err;
+  }
+  if (const auto report = sanitizer_report(result.err); !report.empty())
+    return ::testing::AssertionFailure() << "sanitizer report: " << report << "\n" << result.err;
+  return ::testing::AssertionSuccess();
+}
+
+CommandResult cli(const std::filesystem::path& config, const std::string& args) {
+  return run_command(std::string(GATEWAY_BINARY) + " " + args + " --config " + config.string());
+}
+
+std::string cli_output(const std::filesystem::path& config, const std::string& args) {
+  auto result = cli(config, args);
+  EXPECT_TRUE(exited_with(result, 0)) << "e2b-gateway " << args;
+  return result.out;
 }
 
 }  // namespace harness

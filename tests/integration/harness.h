@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,13 +24,18 @@ using namespace std::chrono_literals;
 /// A child process, terminated (SIGTERM, then SIGKILL) when destroyed.
 class Process {
  public:
+  /// Runs `argv` with stdout and stderr both going to `output`, unless `error_output` is given.
   Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-          const std::filesystem::path& output);
+          const std::filesystem::path& output, const std::filesystem::path& error_output = {});
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
+  /// Waits for the process to exit on its own; its status (128 + signal when killed by one), or
+  /// -1 when it still runs after `timeout`.
+  int wait(std::chrono::milliseconds timeout);
   /// Sends `signal` and waits for the exit status (-1 on timeout).
   int stop(int signal, std::chrono::milliseconds timeout = 10s);
+  bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
 
  private:
@@ -76,6 +82,7 @@ struct GatewayOptions {
   int shutdown_grace_ms = 30000;  ///< listen.shutdown_grace_ms
   long max_request_bytes = 8 * 1024 * 1024;
   int threads = 2;
+  int shutdown_grace_ms = 5000;
   std::string storage_path;  ///< SQLite file; empty = a fresh one in the gateway's temp dir
   std::string admin_token = "test-admin-token-0123456789";
   /// More admin tokens, written as admin.tokens: {label, token} each.
@@ -86,8 +93,11 @@ struct GatewayOptions {
 class Gateway {
  public:
   explicit Gateway(GatewayOptions options);
-  /// Stops the gateway and fails the current test if it reported a sanitizer error.
+  /// Stops the gateway with SIGTERM unless it already stopped. Fails the current test when it does
+  /// not exit in time (it is then killed), exits with a non-zero status, or logged a sanitizer report.
   ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
   int port() const { return port_; }
   int admin_port() const { return admin_port_; }
   const std::string& key() const { return options_.api_key; }
@@ -96,7 +106,8 @@ class Gateway {
   std::string storage_path() const;
   /// Everything the gateway has logged so far.
   std::string log() const;
-  /// SIGTERM and wait; returns the exit status.
+  /// SIGTERM and wait; returns the exit status, or -1 when the gateway did not exit in time (it
+  /// is then killed).
   int stop();
   /// Sends `signal` without waiting.
   void signal(int signal);
@@ -162,6 +173,16 @@ std::vector<std::string> sse_data(const std::string& body);
 /// Concatenated delta.content of a streamed answer.
 std::string streamed_content(const std::string& body);
 
+/// `error.code` of an OpenAI-shaped error body, or "" when the body is not one.
+std::string openai_error_code(const Response& response);
+
+/// The `error` object of a stream that ended with an error event followed by `[DONE]`, or null
+/// when the stream did not end that way.
+nlohmann::json stream_error_event(const std::string& body);
+
+/// The `long=N` reply of the fake upstream: "<tag> line 0000\n…", cut to `size` bytes.
+std::string long_reply(const std::string& tag, std::size_t size);
+
 /// A chat request whose last user message selects a fake-upstream scenario.
 nlohmann::json scenario_request(const std::string& scenario, bool stream,
                                 const std::string& model = "gpt-4o");
@@ -171,30 +192,67 @@ bool eventually(const std::function<bool()>& predicate, std::chrono::millisecond
 
 std::filesystem::path source_dir();
 
-/// Runs one SQL query against a SQLite file and returns the first column of every row.
-/// Runs the gateway CLI (`e2b-gateway ARGS --config CONFIG`); returns its standard output, trimmed.
-std::string cli(const std::filesystem::path& config, const std::string& args);
+/// How a command ended: its exit status (128 + signal when killed by one, -1 when it had to be
+/// killed after its time ran out) and what it wrote.
+struct CommandResult {
+  int status = -1;
+  std::string out;  ///< standard output, trailing newlines trimmed
+  std::string err;  ///< standard error
+};
 
+/// Runs `shell_command` with /bin/sh; kills it if it runs longer than `timeout`.
+CommandResult run_command(const std::string& shell_command, std::chrono::milliseconds timeout = 60s);
+
+/// The first line of an AddressSanitizer, LeakSanitizer or UBSan report in `text`, or "".
+std::string sanitizer_report(const std::string& text);
+
+/// Passes when `result` exited with `status` (any failure status 1-127 for kAnyFailure) and
+/// wrote no sanitizer report.
+inline constexpr int kAnyFailure = -2;
+::testing::AssertionResult exited_with(const CommandResult& result, int status);
+
+/// Runs the gateway CLI (`e2b-gateway ARGS --config CONFIG`).
+CommandResult cli(const std::filesystem::path& config, const std::string& args);
+
+/// Runs the gateway CLI, fails the current test unless it exits 0 with no sanitizer report, and
+/// returns its standard output.
+std::string cli_output(const std::filesystem::path& config, const std::string& args);
+
+/// Runs one SQL query against a SQLite file and returns the first column of every row.
 std::vector<std::string> sql_column(const std::string& db_path, const std::string& sql);
 
+/// Runs SQL statements that change a SQLite file; throws on error.
+void sql_exec(const std::string& db_path, const std::string& sql);
+
 /// A test suite sharing one fake upstream and one gateway; `Configure::apply(GatewayOptions&)`
-/// adjusts the gateway's settings.
+/// adjusts the gateway's settings. When they cannot start, every test of the suite fails with the
+/// reason (gtest would otherwise skip them, and ctest count them as passed).
 template <typename Configure>
 class GatewaySuite : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    upstream_ = std::make_unique<FakeUpstream>();
-    GatewayOptions options;
-    options.upstream_base = upstream_->base_url();
-    Configure::apply(options);
-    gateway_ = std::make_unique<Gateway>(options);
+    setup_error_.clear();
+    try {
+      upstream_ = std::make_unique<FakeUpstream>();
+      GatewayOptions options;
+      options.upstream_base = upstream_->base_url();
+      Configure::apply(options);
+      gateway_ = std::make_unique<Gateway>(options);
+    } catch (const std::exception& e) {
+      setup_error_ = e.what();
+    }
   }
   static void TearDownTestSuite() {
     gateway_.reset();
     upstream_.reset();
   }
+  void SetUp() override {
+    ASSERT_TRUE(setup_error_.empty()) << "the suite could not start: " << setup_error_;
+    ASSERT_NE(gateway_, nullptr) << "the suite has no gateway";
+  }
   static inline std::unique_ptr<FakeUpstream> upstream_;
   static inline std::unique_ptr<Gateway> gateway_;
+  static inline std::string setup_error_;
 };
 
 /// The shipped defaults, unchanged.

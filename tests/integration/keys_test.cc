@@ -3,12 +3,12 @@
 
 #include <cstdio>
 #include <fstream>
-#include <thread>
 
 #include "harness.h"
 
 using namespace harness;
 using nlohmann::json;
+using namespace std::chrono_literals;
 
 class KeysTest : public ::testing::Test {
  protected:
@@ -19,7 +19,7 @@ class KeysTest : public ::testing::Test {
     std::ofstream(config_) << "storage: {path: " << db_ << "}\nproviders: {openai: {name: OpenAI}}\n"
                            << "models:\n  - {id: gpt-4o, provider_id: openai}\n"
                            << "  - {id: gpt-4o-mini, provider_id: openai}\n";
-    tenant_ = cli(config_, "tenants create 'Team A'");
+    tenant_ = cli_output(config_, "tenants create 'Team A'");
     ASSERT_TRUE(tenant_.starts_with("ten_")) << tenant_;
   }
   Gateway start() {
@@ -37,7 +37,7 @@ class KeysTest : public ::testing::Test {
 
 TEST_F(KeysTest, CreatedKeyWorksAndOnlyItsDigestIsStored) {
   const auto key =
-      cli(config_, "keys create --tenant " + tenant_ + " --user alice@example.com --alias laptop");
+      cli_output(config_, "keys create --tenant " + tenant_ + " --user alice@example.com --alias laptop");
   ASSERT_TRUE(key.starts_with("sk-e2b-")) << key;
   EXPECT_GE(key.size(), 7u + 43u) << "32 random bytes, base64url";
   auto gateway = start();
@@ -48,16 +48,16 @@ TEST_F(KeysTest, CreatedKeyWorksAndOnlyItsDigestIsStored) {
   std::ifstream db(db_, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
   EXPECT_EQ(bytes.find(key.substr(7)), std::string::npos) << "the secret is not in the database";
-  EXPECT_EQ(cli(config_, "keys list").find(key.substr(12)), std::string::npos)
+  EXPECT_EQ(cli_output(config_, "keys list").find(key.substr(12)), std::string::npos)
       << "listing never shows the secret";
 }
 
 TEST_F(KeysTest, RevokedKeyIsRefused) {
-  const auto key = cli(config_, "keys create --tenant " + tenant_ + " --user bob@example.com");
-  const auto list = cli(config_, "keys list");
+  const auto key = cli_output(config_, "keys create --tenant " + tenant_ + " --user bob@example.com");
+  const auto list = cli_output(config_, "keys list");
   const auto id = list.substr(0, list.find('\t'));
   ASSERT_TRUE(id.starts_with("key_")) << list;
-  EXPECT_NE(cli(config_, "keys revoke " + id).find("revoked"), std::string::npos);
+  EXPECT_NE(cli_output(config_, "keys revoke " + id).find("revoked"), std::string::npos);
   auto gateway = start();
   const auto r = chat(gateway.port(), key, scenario_request("ok", false));
   EXPECT_EQ(r.status, 401);
@@ -65,16 +65,18 @@ TEST_F(KeysTest, RevokedKeyIsRefused) {
 }
 
 TEST_F(KeysTest, ExpiredKeyIsRefused) {
-  const auto key = cli(config_, "keys create --tenant " + tenant_ + " --user carol@example.com --expires 1s");
+  const auto key =
+      cli_output(config_, "keys create --tenant " + tenant_ + " --user carol@example.com --expires 1s");
   ASSERT_TRUE(key.starts_with("sk-e2b-"));
   auto gateway = start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
-  EXPECT_EQ(chat(gateway.port(), key, scenario_request("ok", false)).status, 401);
+  EXPECT_TRUE(
+      eventually([&] { return chat(gateway.port(), key, scenario_request("ok", false)).status == 401; }, 5s))
+      << "refused once its second has passed";
 }
 
 TEST_F(KeysTest, AllowedModelsAreEnforcedAndListed) {
   const auto key =
-      cli(config_, "keys create --tenant " + tenant_ + " --user dan@example.com --models gpt-4o-mini");
+      cli_output(config_, "keys create --tenant " + tenant_ + " --user dan@example.com --models gpt-4o-mini");
   auto gateway = start();
   EXPECT_EQ(chat(gateway.port(), key, scenario_request("ok", false, "gpt-4o")).status, 403);
   EXPECT_EQ(chat(gateway.port(), key, scenario_request("ok", false, "gpt-4o-mini")).status, 200);
@@ -85,11 +87,18 @@ TEST_F(KeysTest, AllowedModelsAreEnforcedAndListed) {
 }
 
 TEST_F(KeysTest, UnknownTenantIsRefusedByTheCli) {
-  EXPECT_EQ(cli(config_, "keys create --tenant ten_missing --user x"), "");
+  const auto result = cli(config_, "keys create --tenant ten_missing --user x");
+  EXPECT_TRUE(exited_with(result, kAnyFailure));
+  EXPECT_EQ(result.out, "") << "no key is printed";
+  EXPECT_NE(result.err.find("ten_missing"), std::string::npos) << result.err;
 }
 
 TEST_F(KeysTest, UnknownModelIsRefusedByTheCli) {
-  EXPECT_EQ(cli(config_, "keys create --tenant " + tenant_ + " --user x --models gpt-4o,no-such-model"), "");
-  EXPECT_TRUE(
-      cli(config_, "keys create --tenant " + tenant_ + " --user x --models gpt-4o").starts_with("sk-e2b-"));
+  const auto result =
+      cli(config_, "keys create --tenant " + tenant_ + " --user x --models gpt-4o,no-such-model");
+  EXPECT_TRUE(exited_with(result, kAnyFailure));
+  EXPECT_EQ(result.out, "") << "no key is printed";
+  EXPECT_NE(result.err.find("no-such-model"), std::string::npos) << result.err;
+  EXPECT_TRUE(cli_output(config_, "keys create --tenant " + tenant_ + " --user x --models gpt-4o")
+                  .starts_with("sk-e2b-"));
 }

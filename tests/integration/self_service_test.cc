@@ -53,13 +53,13 @@ class SelfServiceTest : public ::testing::Test {
                           << "providers:\n  openai: {name: OpenAI}\nmodels:\n"
                           << "  - {id: gpt-4o, provider_id: openai, name: GPT-4o}\n"
                           << "  - {id: gpt-4o-mini, provider_id: openai, name: GPT-4o Mini}\n";
-    tenant_ = cli(config, "tenants create 'Team A'");
+    tenant_ = cli_output(config, "tenants create 'Team A'");
     ASSERT_TRUE(tenant_.starts_with("ten_")) << tenant_;
-    alice_ =
-        cli(config, "keys create --tenant " + tenant_ +
-                        " --user alice@example.com --alias laptop --models gpt-4o,gpt-4o-mini --expires 30d");
-    bob_ = cli(config, "keys create --tenant " + tenant_ + " --user bob@example.com");
-    carol_ = cli(config, "keys create --tenant " + tenant_ + " --user carol@example.com");
+    alice_ = cli_output(
+        config, "keys create --tenant " + tenant_ +
+                    " --user alice@example.com --alias laptop --models gpt-4o,gpt-4o-mini --expires 30d");
+    bob_ = cli_output(config, "keys create --tenant " + tenant_ + " --user bob@example.com");
+    carol_ = cli_output(config, "keys create --tenant " + tenant_ + " --user carol@example.com");
     for (const auto* key : {&alice_, &bob_, &carol_}) ASSERT_TRUE(key->starts_with("sk-e2b-")) << *key;
     const auto id_of = [](const std::string& user) {
       const auto ids = sql_column(db_, "SELECT id FROM api_keys WHERE user = '" + user + "'");
