@@ -79,10 +79,9 @@ struct GatewayOptions {
   int write_timeout_ms = 120000;
   int first_byte_timeout_ms = 10000;
   int idle_timeout_ms = 10000;
-  int shutdown_grace_ms = 30000;  ///< listen.shutdown_grace_ms
   long max_request_bytes = 8 * 1024 * 1024;
   int threads = 2;
-  int shutdown_grace_ms = 5000;
+  int shutdown_grace_ms = 5000;  ///< listen.shutdown_grace_ms
   std::string storage_path;  ///< SQLite file; empty = a fresh one in the gateway's temp dir
   std::string admin_token = "test-admin-token-0123456789";
   /// More admin tokens, written as admin.tokens: {label, token} each.

@@ -15,17 +15,6 @@ namespace {
 
 constexpr long kMaxRequestBytes = 1024 * 1024;
 
-std::string long_reply(const std::string& token, std::size_t n) {
-  std::string out;
-  for (int i = 0; out.size() < n; ++i) {
-    char line[128];
-    std::snprintf(line, sizeof line, "%s line %04d\n", token.c_str(), i);
-    out += line;
-  }
-  out.resize(n);
-  return out;
-}
-
 std::string chat_text(const std::string& key, const json& body, const std::string& version = "HTTP/1.1") {
   const std::string payload = body.dump();
   return "POST /v1/chat/completions " + version + "\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + key +
