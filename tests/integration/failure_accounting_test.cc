@@ -16,7 +16,7 @@ namespace {
 /// A short first-byte timeout, so that a slow upstream times out quickly.
 struct AccountingSettings {
   static void apply(GatewayOptions& options) {
-    options.first_byte_timeout_ms = 500;
+    options.first_byte_timeout_ms = 1500;
     options.idle_timeout_ms = 2000;
   }
 };
@@ -107,7 +107,7 @@ TEST_F(FailureAccountingTest, AnswerCutOffFarBelowALargeBudgetIsIncomplete) {
 
 TEST_F(FailureAccountingTest, FirstByteTimeoutGetsARow) {
   for (const bool stream : {false, true}) {
-    const auto [r, id] = tagged_chat(scenario_request("first_byte_ms=3000", stream), "timeout");
+    const auto [r, id] = tagged_chat(scenario_request("first_byte_ms=6000", stream), "timeout");
     EXPECT_EQ(r.status, 504) << "stream " << stream << ": " << r.body;
     EXPECT_EQ(openai_error_code(r), "upstream_timeout") << r.body;
     EXPECT_EQ(usage(id, "status"), "504") << "stream " << stream;

@@ -2,7 +2,6 @@
 // preflight, and check-config names the plugin and field of a bad setting.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <fstream>
 
 #include "harness.h"
@@ -12,13 +11,9 @@ using nlohmann::json;
 
 namespace {
 
-std::pair<int, std::string> run(const std::string& command) {
-  std::string out;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  char buf[4096];
-  while (pipe && fgets(buf, sizeof buf, pipe)) out += buf;
-  const int status = pipe ? pclose(pipe) : -1;
-  return {WEXITSTATUS(status), out};
+/// Runs a command line; a gateway that starts serving when it should refuse is killed after 20 s.
+CommandResult run(const std::string& command) {
+  return run_command(command, std::chrono::seconds(20));
 }
 
 }  // namespace
@@ -71,16 +66,17 @@ TEST(PluginsTest, HealthEndpoints) {
 }
 
 TEST(CheckConfigTest, ShippedConfigIsValidAndListsTheChain) {
-  const auto [status, out] =
+  const auto result =
       run(std::string(GATEWAY_BINARY) + " check-config --config " + (source_dir() / "config.yaml").string());
-  EXPECT_EQ(status, 0) << out;
+  EXPECT_TRUE(exited_with(result, 0));
+  const auto out = result.out + result.err;
   EXPECT_NE(out.find("cors"), std::string::npos);
   EXPECT_NE(out.find("auth"), std::string::npos);
   EXPECT_NE(out.find("fragments [upstream]"), std::string::npos);
 }
 
 /// Runs `e2b-gateway <command> --config <file with yaml>`.
-std::pair<int, std::string> run_with_config(const std::string& command, const std::string& yaml) {
+CommandResult run_with_config(const std::string& command, const std::string& yaml) {
   TempDir dir;
   const auto path = dir.path() / "config.yaml";
   std::ofstream(path) << yaml;
@@ -88,23 +84,25 @@ std::pair<int, std::string> run_with_config(const std::string& command, const st
 }
 
 TEST(CheckConfigTest, BadPluginSettingNamesPluginAndField) {
-  const auto [status, out] =
-      run_with_config("check-config", std::string("plugin_dir: ") + GATEWAY_PLUGIN_DIR +
-                                          "\nplugins:\n  - name: cors\n  - name: fragments\n"
-                                          "    config: {commentray: reasoning}\n");
-  EXPECT_NE(status, 0);
+  const auto result = run_with_config("check-config", std::string("plugin_dir: ") + GATEWAY_PLUGIN_DIR +
+                                                          "\nplugins:\n  - name: cors\n  - name: fragments\n"
+                                                          "    config: {commentray: reasoning}\n");
+  EXPECT_TRUE(exited_with(result, kAnyFailure));
+  const auto out = result.out + result.err;
   EXPECT_NE(out.find("plugins[1] (fragments).config.commentray"), std::string::npos) << out;
 }
 
 TEST(CheckConfigTest, BadCoreSettingNamesTheField) {
-  const auto [status, out] = run_with_config("check-config", "listen: {port: 99999}\n");
-  EXPECT_NE(status, 0);
+  const auto result = run_with_config("check-config", "listen: {port: 99999}\n");
+  EXPECT_TRUE(exited_with(result, kAnyFailure));
+  const auto out = result.out + result.err;
   EXPECT_NE(out.find("listen.port"), std::string::npos) << out;
 }
 
 TEST(CheckConfigTest, ServeRefusesToStartWithABadConfig) {
-  const auto [status, out] = run_with_config(
+  const auto result = run_with_config(
       "serve", std::string("plugin_dir: ") + GATEWAY_PLUGIN_DIR + "\nplugins:\n  - name: nosuchplugin\n");
-  EXPECT_NE(status, 0);
+  EXPECT_TRUE(exited_with(result, kAnyFailure));
+  const auto out = result.out + result.err;
   EXPECT_NE(out.find("nosuchplugin"), std::string::npos) << out;
 }
