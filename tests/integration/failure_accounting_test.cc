@@ -136,6 +136,25 @@ TEST_F(FailureAccountingTest, MalformedBodyGetsARow) {
   EXPECT_EQ(usage(id, "outcome"), "rejected");
 }
 
+TEST_F(FailureAccountingTest, BodyOverTheSizeLimitGets413AtOnceAndARow) {
+  // Only the head is sent: the declared length alone is refused, before any body byte arrives.
+  const auto id = new_request_id("oversize");
+  harness::Connection client(gateway_->port());
+  client.send_raw("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                  gateway_->key() + "\r\nX-Request-ID: " + id +
+                  "\r\nContent-Type: application/json\r\nContent-Length: 999999999\r\n\r\n");
+  const auto r = client.read_response();
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(openai_error_code(r), "request_too_large") << r.body;
+  EXPECT_EQ(r.headers.count("x-request-id") ? r.headers.at("x-request-id") : "", id);
+  EXPECT_EQ(r.headers.count("connection") ? r.headers.at("connection") : "", "close");
+  EXPECT_TRUE(client.closed_by_server());
+  EXPECT_EQ(usage(id, "status"), "413");
+  EXPECT_EQ(usage(id, "outcome"), "rejected");
+  EXPECT_TRUE(eventually([&] { return gateway_->log().find(id) != std::string::npos; }))
+      << "the refusal has its access-log line";
+}
+
 TEST(KeyDurabilityTest, AdminKeyChangesSurviveKillNine) {
   FakeUpstream upstream;
   TempDir dir;

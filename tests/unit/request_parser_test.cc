@@ -277,6 +277,36 @@ TEST(RequestParserTest, DeclaredLengthOverTheLimitIsRefusedBeforeTheBody) {
             413);
 }
 
+TEST(RequestParserTest, RefusalsAfterTheHeadKeepTheHeadForTheAnswer) {
+  RequestLimits limits;
+  limits.max_body_bytes = 10;
+  RequestParser parser(limits);
+  parser.feed(
+      "POST /v1/chat/completions?x=1 HTTP/1.1\r\nAuthorization: Bearer k\r\nContent-Length: 11\r\n\r\n");
+  ASSERT_EQ(parser.parse(), RequestParser::Result::Failed);
+  auto head = parser.take_refused_head();
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->method, "POST");
+  EXPECT_EQ(head->path, "/v1/chat/completions");
+  EXPECT_EQ(find_header(head->headers, "authorization"), "Bearer k");
+  EXPECT_TRUE(head->body.empty());
+  EXPECT_FALSE(parser.take_refused_head()) << "taken once";
+
+  // A refusal before the head is complete has no head to hand on.
+  RequestParser early(limits);
+  early.feed(std::string(limits.max_request_line_bytes + 2, 'G'));
+  ASSERT_EQ(early.parse(), RequestParser::Result::Failed);
+  EXPECT_FALSE(early.take_refused_head());
+
+  // After a complete request, the next one's refusal is about the next one only.
+  RequestParser next(limits);
+  next.feed("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\nBad Header: x\r\n\r\n");
+  ASSERT_EQ(next.parse(), RequestParser::Result::Complete);
+  EXPECT_EQ(next.take_request().path, "/a");
+  ASSERT_EQ(next.parse(), RequestParser::Result::Failed);
+  EXPECT_FALSE(next.take_refused_head()) << "a malformed header line: the head never completed";
+}
+
 TEST(RequestParserTest, TransferEncodingRules) {
   EXPECT_EQ(error_status("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc"),
             400);

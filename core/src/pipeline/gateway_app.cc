@@ -95,6 +95,16 @@ void GatewayApp::handle(const std::shared_ptr<Connection>& connection, HttpReque
   }
 }
 
+void GatewayApp::refuse(const std::shared_ptr<Connection>& connection, HttpRequest head,
+                        const RequestError& error) {
+  std::string request_id = choose_request_id(head.headers);
+  const Route route = classify_route(head.path);
+  auto ctx =
+      std::make_shared<RequestState>(services_, connection, std::move(head), std::move(request_id), route);
+  ctx->respond(openai_error(error.status, "invalid_request_error", error.code, error.message),
+               Outcome::Rejected);
+}
+
 void GatewayApp::serve_local(RequestState& ctx) {
   const auto& request = ctx.request();
   const bool get = request.method == "GET" || request.method == "HEAD";

@@ -10,6 +10,10 @@ class GatewayApp : public RequestHandler {
  public:
   explicit GatewayApp(GatewayServices& services) : services_(services) {}
   void handle(const std::shared_ptr<Connection>& connection, HttpRequest request) override;
+  /// Answers with the server's refusal, with the gateway's headers, an access-log line and, on
+  /// the chat route, a usage row.
+  void refuse(const std::shared_ptr<Connection>& connection, HttpRequest head,
+              const RequestError& error) override;
 
  private:
   void serve_local(RequestState& ctx);

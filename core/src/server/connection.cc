@@ -72,7 +72,7 @@ void Connection::end_response(bool keep_alive) {
   on_gone_ = nullptr;
   busy_ = false;
   touch();
-  if (!keep_alive || input_overflow_) {
+  if (!keep_alive || close_after_response_) {
     start_close();
     return;
   }
@@ -91,11 +91,11 @@ void Connection::start_close() {
 }
 
 void Connection::receive(std::string_view bytes) {
-  if (gone_ || close_after_flush_ || input_overflow_) return;  // closing: drained until EOF
+  if (gone_ || close_after_flush_ || close_after_response_) return;  // closing: drained until EOF
   touch();
   if (busy_) {
     if (parser_.buffered() + bytes.size() > input_limit_) {
-      input_overflow_ = true;
+      close_after_response_ = true;
       return;
     }
     parser_.feed(bytes);
@@ -116,6 +116,14 @@ void Connection::process_input() {
     set_partial_request(false);
     if (result == RequestParser::Result::Failed) {
       const auto& error = parser_.error();
+      if (auto head = parser_.take_refused_head()) {
+        head->peer_address = peer_address_;
+        set_header(head->headers, "connection", "close");
+        busy_ = true;
+        close_after_response_ = true;  // nothing after a refused request is read
+        owner_.refuse(shared_from_this(), std::move(*head), error);
+        return;
+      }
       reject(error.status, error.code, error.message);
       return;
     }

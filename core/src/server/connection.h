@@ -27,6 +27,10 @@ class ConnectionOwner {
   virtual void close_soon(std::shared_ptr<class Connection> connection) = 0;
   /// Hands the next request of this connection to the application.
   virtual void dispatch(std::shared_ptr<class Connection> connection, HttpRequest request) = 0;
+  /// Hands a request refused after its head was read (`error` says why) to the application,
+  /// which answers it with `error` and accounts it; the connection closes after that answer.
+  virtual void refuse(std::shared_ptr<class Connection> connection, HttpRequest head,
+                      const RequestError& error) = 0;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -97,8 +101,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool blocked_ = false;
   bool close_after_flush_ = false;
   bool partial_request_ = false;
-  bool dispatching_ = false;     ///< inside owner_.dispatch(): a response ending now is looped on
-  bool input_overflow_ = false;  ///< too much arrived during a response: close after it
+  bool dispatching_ = false;           ///< inside owner_.dispatch(): a response ending now is looped on
+  bool close_after_response_ = false;  ///< too much arrived during a response, or it was refused
   RequestParser parser_;
   std::size_t input_limit_;  ///< bytes kept while a response is in progress
   std::function<void(std::size_t)> on_written_;

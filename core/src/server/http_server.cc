@@ -77,6 +77,9 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
   void dispatch(std::shared_ptr<Connection> connection, HttpRequest request) override {
     app_.handle(connection, std::move(request));
   }
+  void refuse(std::shared_ptr<Connection> connection, HttpRequest head, const RequestError& error) override {
+    app_.refuse(connection, std::move(head), error);
+  }
 
   /// Reactor tick: retries blocked writes; enforces the server's own timeouts.
   void tick();

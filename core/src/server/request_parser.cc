@@ -228,8 +228,17 @@ HttpRequest RequestParser::take_request() {
   stage_ = Stage::RequestLine;
   head_bytes_ = header_count_ = trailer_bytes_ = trailer_count_ = 0;
   body_remaining_ = chunk_remaining_ = 0;
-  expects_continue_ = continue_due_ = false;
+  expects_continue_ = continue_due_ = head_complete_ = false;
   return out;
+}
+
+std::optional<HttpRequest> RequestParser::take_refused_head() {
+  if (stage_ != Stage::Failed || !head_complete_) return std::nullopt;
+  head_complete_ = false;
+  HttpRequest head = std::move(request_);
+  request_ = HttpRequest{};
+  head.body.clear();
+  return head;
 }
 
 bool RequestParser::parse_request_line() {
@@ -331,6 +340,7 @@ bool RequestParser::parse_header_line() {
 }
 
 bool RequestParser::finish_head() {
+  head_complete_ = true;
   bool has_transfer_encoding = false;
   bool has_content_length = false;
   std::vector<std::string> codings;

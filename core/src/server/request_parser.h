@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,6 +49,10 @@ class RequestParser {
   HttpRequest take_request();
   /// Valid after parse() returned Failed.
   const RequestError& error() const { return error_; }
+  /// After Failed: the request's method, path and headers when the failure came after its head
+  /// was complete (a body over the size limit, conflicting framing), so the refusal can be
+  /// answered and accounted like any other request. Empty otherwise, or when already taken.
+  std::optional<HttpRequest> take_refused_head();
   /// True once per request: its head asked for `Expect: 100-continue` and no byte of its body
   /// has arrived yet, so the client waits for `100 Continue`.
   bool take_continue_request();
@@ -92,6 +97,7 @@ class RequestParser {
   std::uint64_t chunk_remaining_ = 0;
   bool expects_continue_ = false;
   bool continue_due_ = false;
+  bool head_complete_ = false;  ///< every header line of the current request was read
 };
 
 /// Decodes %XX escapes and '+' (a space) of a query-string name or value, as URL encoders
