@@ -490,6 +490,16 @@ nlohmann::json stream_error_event(const std::string& body) {
   return last["error"];
 }
 
+std::string chat_request_text(const std::string& key, const nlohmann::json& body) {
+  return request_text("POST", "/v1/chat/completions",
+                      {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}},
+                      body.dump());
+}
+
+int usage_row_count(const std::string& db, const std::string& where) {
+  return std::stoi(sql_column(db, "SELECT COUNT(*) FROM usage_requests WHERE " + where).at(0));
+}
+
 std::string long_reply(const std::string& tag, std::size_t size) {
   std::string out;
   for (int i = 0; out.size() < size; ++i) {

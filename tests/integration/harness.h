@@ -82,7 +82,7 @@ struct GatewayOptions {
   long max_request_bytes = 8 * 1024 * 1024;
   int threads = 2;
   int shutdown_grace_ms = 5000;  ///< listen.shutdown_grace_ms
-  std::string storage_path;  ///< SQLite file; empty = a fresh one in the gateway's temp dir
+  std::string storage_path;      ///< SQLite file; empty = a fresh one in the gateway's temp dir
   std::string admin_token = "test-admin-token-0123456789";
   /// More admin tokens, written as admin.tokens: {label, token} each.
   std::vector<std::pair<std::string, std::string>> labelled_admin_tokens;
@@ -161,6 +161,12 @@ std::string request_text(const std::string& method, const std::string& path,
 /// One request on a new connection.
 Response http(int port, const std::string& method, const std::string& path,
               const std::map<std::string, std::string>& headers = {}, const std::string& body = "");
+
+/// The bytes of a POST /v1/chat/completions with the given key and JSON body (Content-Length).
+std::string chat_request_text(const std::string& key, const nlohmann::json& body);
+
+/// How many usage rows of the SQLite file `db` match the SQL condition `where`.
+int usage_row_count(const std::string& db, const std::string& where = "1");
 
 /// POST /v1/chat/completions with the given JSON body and key.
 Response chat(int port, const std::string& key, const nlohmann::json& body,

@@ -15,16 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string chat_request_text(const std::string& key, const json& body) {
-  return request_text("POST", "/v1/chat/completions",
-                      {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}},
-                      body.dump());
-}
-
-int count(const std::string& db, const std::string& where = "1") {
-  return std::stoi(sql_column(db, "SELECT COUNT(*) FROM usage_requests WHERE " + where).at(0));
-}
-
 /// How many times `needle` occurs in `text`.
 int occurrences(const std::string& text, const std::string& needle) {
   int n = 0;
@@ -101,9 +91,10 @@ TEST_F(GracefulShutdownTest, StreamsOutlastingTheGraceEndWithAnErrorEventAndDone
   }
   stopper.join();
   EXPECT_EQ(exit_status.load(), 0);
-  EXPECT_EQ(count(db_), kStreams) << "one usage row per request";
-  EXPECT_EQ(count(db_, "stream = 1 AND status = 200 AND outcome = 'timeout' AND completion_tokens > 0"),
-            kStreams)
+  EXPECT_EQ(usage_row_count(db_), kStreams) << "one usage row per request";
+  EXPECT_EQ(
+      usage_row_count(db_, "stream = 1 AND status = 200 AND outcome = 'timeout' AND completion_tokens > 0"),
+      kStreams)
       << "the rows count what was delivered";
   const auto log = gateway.log();
   EXPECT_EQ(occurrences(log, "path=/v1/chat/completions"), kStreams) << log;
@@ -129,8 +120,8 @@ TEST_F(GracefulShutdownTest, WaitingChatOutlastingTheGraceGets503) {
   EXPECT_TRUE(body["error"].contains("param"));
   EXPECT_TRUE(r.headers.count("retry-after"));
   EXPECT_EQ(r.headers.count("connection") ? r.headers.at("connection") : "", "close");
-  EXPECT_EQ(count(db_), 1);
-  EXPECT_EQ(count(db_, "stream = 0 AND status = 503 AND outcome = 'timeout'"), 1);
+  EXPECT_EQ(usage_row_count(db_), 1);
+  EXPECT_EQ(usage_row_count(db_, "stream = 0 AND status = 503 AND outcome = 'timeout'"), 1);
   const auto log = gateway.log();
   EXPECT_EQ(occurrences(log, "path=/v1/chat/completions"), 1) << log;
   EXPECT_EQ(occurrences(log, "status=503"), 1) << log;
@@ -162,9 +153,9 @@ TEST_F(GracefulShutdownTest, NewChatsDuringTheDrainAreRefusedAndASecondSignalEnd
   expect_stream_ended_for_shutdown(stream.read_response(), "d");
   stopper.join();
   EXPECT_EQ(exit_status.load(), 0);
-  EXPECT_EQ(count(db_), 2) << "the stream and the refused chat";
-  EXPECT_EQ(count(db_, "stream = 1 AND outcome = 'timeout' AND completion_tokens > 0"), 1);
-  EXPECT_EQ(count(db_, "stream = 0 AND status = 503 AND outcome = 'rejected'"), 1);
+  EXPECT_EQ(usage_row_count(db_), 2) << "the stream and the refused chat";
+  EXPECT_EQ(usage_row_count(db_, "stream = 1 AND outcome = 'timeout' AND completion_tokens > 0"), 1);
+  EXPECT_EQ(usage_row_count(db_, "stream = 0 AND status = 503 AND outcome = 'rejected'"), 1);
   const auto log = gateway.log();
   EXPECT_EQ(occurrences(log, "path=/v1/chat/completions"), 2) << log;
   EXPECT_EQ(occurrences(log, "error=server_shutting_down"), 2) << log;
@@ -180,7 +171,7 @@ TEST_F(GracefulShutdownTest, AClientThatDoesNotReadDoesNotHoldTheShutdown) {
   // More than the socket buffers hold: the ending waits behind unread bytes.
   ASSERT_TRUE(eventually([&] { return upstream_.stats()["active"].get<int>() == 1; }, 15s));
   EXPECT_EQ(gateway.stop(), 0) << "the gateway exits although the client never reads";
-  EXPECT_EQ(count(db_), 1);
-  EXPECT_EQ(count(db_, "stream = 1 AND outcome = 'timeout' AND completion_tokens > 0"), 1);
+  EXPECT_EQ(usage_row_count(db_), 1);
+  EXPECT_EQ(usage_row_count(db_, "stream = 1 AND outcome = 'timeout' AND completion_tokens > 0"), 1);
   EXPECT_EQ(occurrences(gateway.log(), "path=/v1/chat/completions"), 1);
 }

@@ -13,16 +13,6 @@
 using namespace harness;
 using nlohmann::json;
 
-namespace {
-
-std::string chat_request_text(const std::string& key, const json& body) {
-  return request_text("POST", "/v1/chat/completions",
-                      {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}},
-                      body.dump());
-}
-
-}  // namespace
-
 struct StreamingSettings {
   static void apply(GatewayOptions& options) {
     options.header_timeout_ms = 400;  // short on purpose: streams must outlive them

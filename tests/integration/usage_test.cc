@@ -7,20 +7,6 @@
 using namespace harness;
 using nlohmann::json;
 
-namespace {
-
-std::string chat_request_text(const std::string& key, const json& body) {
-  return request_text("POST", "/v1/chat/completions",
-                      {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}},
-                      body.dump());
-}
-
-int count(const std::string& db, const std::string& where = "1") {
-  return std::stoi(sql_column(db, "SELECT COUNT(*) FROM usage_requests WHERE " + where).at(0));
-}
-
-}  // namespace
-
 class UsageTest : public ::testing::Test {
  protected:
   Gateway start() {
@@ -55,15 +41,16 @@ TEST_F(UsageTest, EveryChatRequestGetsOneRowWithItsOutcome) {
   ASSERT_TRUE(
       eventually([&] { return gateway.log().find("outcome=client_cancelled") != std::string::npos; }));
   EXPECT_EQ(gateway.stop(), 0);
-  EXPECT_EQ(count(db_), 11);
-  EXPECT_EQ(count(db_, "outcome = 'completed'"), 6);
-  EXPECT_EQ(count(db_, "outcome = 'upstream_error'"), 1);
-  EXPECT_EQ(count(db_, "outcome = 'rejected' AND status = 404"), 1);
-  EXPECT_EQ(count(db_, "outcome = 'client_cancelled'"), 3);
-  EXPECT_EQ(count(db_, "outcome = 'client_cancelled' AND completion_tokens > 0"), 3)
+  EXPECT_EQ(usage_row_count(db_), 11);
+  EXPECT_EQ(usage_row_count(db_, "outcome = 'completed'"), 6);
+  EXPECT_EQ(usage_row_count(db_, "outcome = 'upstream_error'"), 1);
+  EXPECT_EQ(usage_row_count(db_, "outcome = 'rejected' AND status = 404"), 1);
+  EXPECT_EQ(usage_row_count(db_, "outcome = 'client_cancelled'"), 3);
+  EXPECT_EQ(usage_row_count(db_, "outcome = 'client_cancelled' AND completion_tokens > 0"), 3)
       << "cancelled streams record what was delivered";
-  EXPECT_EQ(count(db_, "stream = 1 AND outcome = 'completed'"), 3);
-  EXPECT_EQ(count(db_, "key_id LIKE 'static-%' AND model = 'gpt-4o' AND upstream_model = 'gpt-4o'"), 10);
+  EXPECT_EQ(usage_row_count(db_, "stream = 1 AND outcome = 'completed'"), 3);
+  EXPECT_EQ(usage_row_count(db_, "key_id LIKE 'static-%' AND model = 'gpt-4o' AND upstream_model = 'gpt-4o'"),
+            10);
   const auto daily = sql_column(db_, "SELECT SUM(requests) FROM usage_daily");
   EXPECT_EQ(daily.at(0), "11") << "the daily aggregate is kept in step";
 }
@@ -79,15 +66,17 @@ TEST_F(UsageTest, SigtermUnderLoadLosesNoRow) {
   }
   ASSERT_TRUE(eventually([&] { return upstream_.stats()["requests"].get<int>() == kRequests; }));
   EXPECT_EQ(gateway.stop(), 0);
-  EXPECT_EQ(count(db_), kRequests);
-  EXPECT_EQ(count(db_, "outcome = 'completed'"), kRequests) << "answers in flight were allowed to finish";
+  EXPECT_EQ(usage_row_count(db_), kRequests);
+  EXPECT_EQ(usage_row_count(db_, "outcome = 'completed'"), kRequests)
+      << "answers in flight were allowed to finish";
 }
 
 TEST_F(UsageTest, KillNineLeavesAConsistentDatabase) {
   auto gateway = start();
   for (int i = 0; i < 20; ++i) chat(gateway.port(), gateway.key(), scenario_request("ok", false));
-  ASSERT_TRUE(eventually([&] { return count(db_) == 20; })) << "every row is committed before the kill";
+  ASSERT_TRUE(eventually([&] { return usage_row_count(db_) == 20; }))
+      << "every row is committed before the kill";
   gateway.kill();
   EXPECT_EQ(sql_column(db_, "PRAGMA integrity_check").at(0), "ok");
-  EXPECT_EQ(count(db_), 20) << "rows committed before the kill are there";
+  EXPECT_EQ(usage_row_count(db_), 20) << "rows committed before the kill are there";
 }
