@@ -310,31 +310,55 @@ bool RequestParser::parse_request_line() {
   return true;
 }
 
-bool RequestParser::parse_header_line() {
+RequestParser::Field RequestParser::next_field(std::string_view kind, std::size_t& bytes, std::size_t& count,
+                                               std::string_view& name, std::string_view& value) {
   std::string_view line;
   std::size_t line_bytes = 0;
   switch (next_line(limits_.max_header_line_bytes, line, line_bytes)) {
     case Line::NeedMore:
-      return head_bytes_ + pending_line_bytes() > limits_.max_head_bytes ? fail_head_too_large() : false;
+      if (bytes + pending_line_bytes() <= limits_.max_head_bytes) return Field::NeedMore;
+      fail_head_too_large();
+      return Field::Failed;
     case Line::TooLong:
-      return fail(431, "request_header_fields_too_large",
-                  limit_message("A header line is longer than", limits_.max_header_line_bytes,
-                                "max_header_line_bytes"));
+      fail(431, "request_header_fields_too_large",
+           limit_message("A " + std::string(kind) + " line is longer than", limits_.max_header_line_bytes,
+                         "max_header_line_bytes"));
+      return Field::Failed;
     case Line::Found:
       break;
   }
-  head_bytes_ += line_bytes;
-  if (head_bytes_ > limits_.max_head_bytes) return fail_head_too_large();
-  if (line.empty()) return finish_head();
-  if (++header_count_ > limits_.max_header_count) {
-    return fail(431, "request_header_fields_too_large",
-                "The request has more than " + std::to_string(limits_.max_header_count) +
-                    " header lines (listen.max_header_count)");
+  bytes += line_bytes;
+  if (bytes > limits_.max_head_bytes) {
+    fail_head_too_large();
+    return Field::Failed;
   }
+  if (line.empty()) return Field::End;
+  if (++count > limits_.max_header_count) {
+    fail(431, "request_header_fields_too_large",
+         "The request has more than " + std::to_string(limits_.max_header_count) + " " + std::string(kind) +
+             " lines (listen.max_header_count)");
+    return Field::Failed;
+  }
+  if (auto problem = split_field_line(line, name, value)) {
+    fail(400, "bad_request", std::move(*problem));
+    return Field::Failed;
+  }
+  return Field::Found;
+}
+
+bool RequestParser::parse_header_line() {
   std::string_view name;
   std::string_view value;
-  if (auto problem = split_field_line(line, name, value))
-    return fail(400, "bad_request", std::move(*problem));
+  switch (next_field("header", head_bytes_, header_count_, name, value)) {
+    case Field::NeedMore:
+      return false;
+    case Field::Failed:
+      return true;
+    case Field::End:
+      return finish_head();
+    case Field::Found:
+      break;
+  }
   request_.headers.emplace_back(to_lower(name), std::string(value));
   return true;
 }
@@ -448,34 +472,19 @@ bool RequestParser::parse_chunk_data_end() {
 }
 
 bool RequestParser::parse_trailer_line() {
-  std::string_view line;
-  std::size_t line_bytes = 0;
-  switch (next_line(limits_.max_header_line_bytes, line, line_bytes)) {
-    case Line::NeedMore:
-      return trailer_bytes_ + pending_line_bytes() > limits_.max_head_bytes ? fail_head_too_large() : false;
-    case Line::TooLong:
-      return fail(431, "request_header_fields_too_large",
-                  limit_message("A trailer line is longer than", limits_.max_header_line_bytes,
-                                "max_header_line_bytes"));
-    case Line::Found:
-      break;
-  }
-  trailer_bytes_ += line_bytes;
-  if (trailer_bytes_ > limits_.max_head_bytes) return fail_head_too_large();
-  if (line.empty()) {
-    stage_ = Stage::Done;
-    return true;
-  }
-  if (++trailer_count_ > limits_.max_header_count) {
-    return fail(431, "request_header_fields_too_large",
-                "The request has more than " + std::to_string(limits_.max_header_count) +
-                    " trailer lines (listen.max_header_count)");
-  }
   std::string_view name;
   std::string_view value;
-  if (auto problem = split_field_line(line, name, value))
-    return fail(400, "bad_request", std::move(*problem));
-  return true;  // trailers are checked, then discarded: nothing in the gateway reads them
+  switch (next_field("trailer", trailer_bytes_, trailer_count_, name, value)) {
+    case Field::NeedMore:
+      return false;
+    case Field::End:
+      stage_ = Stage::Done;
+      return true;
+    case Field::Failed:
+    case Field::Found:
+      return true;  // trailers are checked, then discarded: nothing in the gateway reads them
+  }
+  return true;
 }
 
 }  // namespace gateway

@@ -64,6 +64,7 @@ class RequestParser {
  private:
   enum class Stage { RequestLine, Headers, Body, ChunkSize, ChunkData, ChunkDataEnd, Trailers, Done, Failed };
   enum class Line { Found, NeedMore, TooLong };
+  enum class Field { Found, End, NeedMore, Failed };
 
   /// The next line (without its ending) if complete; TooLong as soon as more than `limit` bytes
   /// without a line ending are buffered.
@@ -75,6 +76,11 @@ class RequestParser {
   bool fail_head_too_large();
   bool fail_too_large();
   bool parse_request_line();
+  /// The next header or trailer line (`kind` names it in messages) checked against the head
+  /// limits and counted in `bytes` and `count`: a field, the blank line that ends the block, or a
+  /// failure already recorded.
+  Field next_field(std::string_view kind, std::size_t& bytes, std::size_t& count, std::string_view& name,
+                   std::string_view& value);
   bool parse_header_line();
   bool finish_head();
   bool copy_body(std::uint64_t& remaining);
