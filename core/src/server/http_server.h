@@ -46,9 +46,8 @@ class RequestHandler {
   virtual void handle(const std::shared_ptr<Connection>& connection, HttpRequest request) = 0;
   /// Answers a request the server refused after reading its head (`error`: status, code and
   /// message); the connection closes after it. By default a plain OpenAI-shaped error.
-  virtual void refuse(const std::shared_ptr<Connection>& connection, HttpRequest head,
+  virtual void refuse(const std::shared_ptr<Connection>& connection, HttpRequest /*head*/,
                       const RequestError& error) {
-    (void)head;
     connection->reject(error.status, error.code, error.message);
   }
 };
