@@ -189,6 +189,8 @@ std::unique_ptr<Plugin> make_fragments_plugin(const PluginHost& host, const nloh
   if (s.request.template_id.empty()) throw PluginConfigError("template_id", "must not be empty");
   s.request.template_file = r.get<std::string>("template_file", s.request.template_file);
   s.request.chat_instructions = r.get<std::string>("chat_instructions", kDefaultChatInstructions);
+  s.request.envelope_tokens = r.get<long long>("envelope_tokens", s.request.envelope_tokens);
+  if (s.request.envelope_tokens < 0) throw PluginConfigError("envelope_tokens", "must not be negative");
   s.request.provider_api_keys = r.get<nlohmann::json>("provider_api_keys", nlohmann::json::object());
   if (!s.request.provider_api_keys.is_object()) {
     throw PluginConfigError("provider_api_keys", "must map provider ids to API keys");

@@ -3,7 +3,10 @@
 #include <openssl/sha.h>
 
 #include <cstdio>
+#include <limits>
 #include <vector>
+
+#include "gateway/chat_params.h"
 
 namespace e2b::fragments {
 namespace {
@@ -112,7 +115,7 @@ std::variant<json, LocalResponse> map_messages(const json& messages, bool multim
   return out;
 }
 
-std::variant<json, LocalResponse> map_parameters(const json& chat) {
+std::variant<json, LocalResponse> map_parameters(const json& chat, std::int64_t envelope_tokens) {
   json config = json::object();
   struct Numeric {
     const char* openai;
@@ -130,29 +133,12 @@ std::variant<json, LocalResponse> map_parameters(const json& chat) {
       return bad_param(openai, std::string("'") + openai + "' must be a number", "invalid_type");
     config[fragments] = chat[openai];
   }
-  for (const char* key : {"max_completion_tokens", "max_tokens"}) {
-    if (!chat.contains(key) || chat[key].is_null()) continue;
-    if (!chat[key].is_number_integer() || chat[key].get<long long>() < 1) {
-      return bad_param(key, std::string("'") + key + "' must be a positive integer", "invalid_type");
-    }
-    config["maxTokens"] = chat[key];
-    break;  // max_completion_tokens wins when both are present
-  }
-  if (chat.contains("stop") && !chat["stop"].is_null()) {
-    const auto& stop = chat["stop"];
-    json sequences = json::array();
-    if (stop.is_string()) {
-      sequences.push_back(stop);
-    } else if (stop.is_array() && stop.size() <= 4) {
-      for (const auto& s : stop) {
-        if (!s.is_string())
-          return bad_param("stop", "'stop' must be a string or an array of up to 4 strings", "invalid_type");
-        sequences.push_back(s);
-      }
-    } else {
-      return bad_param("stop", "'stop' must be a string or an array of up to 4 strings", "invalid_type");
-    }
-    if (!sequences.empty()) config["stopSequences"] = sequences;
+  if (const auto budget = gateway::requested_max_tokens(chat)) {
+    // The model spends tokens on the envelope around the answer before it writes the answer;
+    // the gateway itself cuts the answer at the client's budget.
+    const auto room = std::numeric_limits<std::int64_t>::max() - envelope_tokens;
+    config["maxTokens"] =
+        *budget > room ? std::numeric_limits<std::int64_t>::max() : *budget + envelope_tokens;
   }
   return config;
 }
@@ -214,7 +200,7 @@ std::variant<json, LocalResponse> build_fragments_request(const json& chat, cons
   if (auto error = reject_unsupported(chat)) return *error;
   auto messages = map_messages(chat["messages"], model.multimodal);
   if (auto* error = std::get_if<LocalResponse>(&messages)) return *error;
-  auto parameters = map_parameters(chat);
+  auto parameters = map_parameters(chat, settings.envelope_tokens);
   if (auto* error = std::get_if<LocalResponse>(&parameters)) return *error;
 
   json config = std::get<json>(parameters);

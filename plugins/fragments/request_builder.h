@@ -1,6 +1,7 @@
 // Turns an OpenAI chat request into the body Fragments' POST /api/chat expects (pure logic).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -18,6 +19,8 @@ struct RequestSettings {
   std::string template_file = "pages/ChatWithUsers.txt";
   std::string chat_instructions;  ///< placed in template.<id>.instructions before the model's own
   nlohmann::json provider_api_keys = nlohmann::json::object();  ///< providerId → config.apiKey
+  /// Tokens allowed for the envelope around the answer on top of the client's max_tokens.
+  std::int64_t envelope_tokens = 256;
 };
 
 /// The Fragments request body, or an OpenAI error response when the request cannot be honoured.
@@ -27,8 +30,10 @@ std::variant<nlohmann::json, gateway::LocalResponse> build_fragments_request(con
                                                                              const std::string& user_id);
 
 /// The camelCase call settings Fragments reads, from OpenAI's parameters; only what the client
-/// sent. An error response for a parameter of the wrong type.
-std::variant<nlohmann::json, gateway::LocalResponse> map_parameters(const nlohmann::json& chat);
+/// sent. `maxTokens` is the client's budget plus `envelope_tokens`; `stop` is not sent (the
+/// gateway applies it to the answer). An error response for a parameter of the wrong type.
+std::variant<nlohmann::json, gateway::LocalResponse> map_parameters(const nlohmann::json& chat,
+                                                                    std::int64_t envelope_tokens);
 
 /// Fragments' message list: system/developer text as strings, user/assistant content as parts,
 /// consecutive same-role messages merged, images as Fragments image parts (multimodal only).

@@ -110,6 +110,10 @@ Base scenarios (200 body unless noted):
                    connection open silently until the client leaves, else close (FIN).
   garbage          write b"\\x16\\x03\\x01GARBAGE\\xff\\xfe\\x00 not-http !!\\r\\n\\xc3(\\r\\n"
                    (not HTTP), then close.
+Like a real LLM, every body that stands for model output (all base scenarios but status,
+replay and garbage) is cut where the model would stop, the JSON envelope included: before the
+first occurrence of any `config.stopSequences` entry, and after `config.maxTokens` tokens of 4
+UTF-8 bytes each (never inside a character). A cut body ends cleanly.
 Modifiers:
   delay_ms=<N>     ms between chunks.   first_byte_ms=<N>  wait before the status line.
   stall_after=<K>  head + first K chunks, then silence until the client leaves

@@ -298,6 +298,27 @@ def load_capture(fixtures, name):
 
 # --------------------------------------------------------------------------- plan
 
+BYTES_PER_TOKEN = 4  # the fake model's token size, in UTF-8 bytes of its raw output
+
+
+def as_the_model_ends_it(text, config):
+    """Cuts the model's raw output (the JSON envelope included) where a real LLM would stop:
+    before the first occurrence of any `config.stopSequences` entry, and after `config.maxTokens`
+    tokens of BYTES_PER_TOKEN bytes each (never inside a character)."""
+    stops = config.get("stopSequences") if isinstance(config, dict) else None
+    if isinstance(stops, list):
+        found = [text.find(s) for s in stops if isinstance(s, str) and s]
+        found = [i for i in found if i >= 0]
+        if found:
+            text = text[:min(found)]
+    budget = config.get("maxTokens") if isinstance(config, dict) else None
+    if isinstance(budget, int) and not isinstance(budget, bool):
+        raw = text.encode()
+        if len(raw) > budget * BYTES_PER_TOKEN:
+            text = raw[:budget * BYTES_PER_TOKEN].decode("utf-8", "ignore")
+    return text
+
+
 class Plan:
     """What to send. kind: 'stream' | 'error' | 'replay' | 'garbage'."""
 
@@ -387,6 +408,7 @@ def build_plan(req, raw_body, spec, fixtures):
     elif base in ("prose", "badjson", "fence"):
         text = {"prose": reply, "badjson": BADJSON_BODY,
                 "fence": "```json\n" + compact(fragment(reply), ascii_only) + "\n```"}[base]
+        text = as_the_model_ends_it(text, req.get("config"))
         p = Plan("stream", chunks=[text.encode()], single=True)
     else:
         if base == "tricky":
@@ -422,6 +444,10 @@ def build_plan(req, raw_body, spec, fixtures):
             mark = '"code":"'
             part = json.dumps(reply[:len(reply) // 2], ensure_ascii=ascii_only)[1:-1]
             text = text[:text.index(mark) + len(mark)] + part
+        full = text + (tail or "")
+        ended = as_the_model_ends_it(full, req.get("config"))
+        if ended != full:
+            text, tail = ended, None
         if isinstance(opts.get("chunk"), str):
             m = re.match(r"^(\d+)-(\d+)$", opts["chunk"])
             if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):

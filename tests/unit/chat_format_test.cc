@@ -1,5 +1,7 @@
 #include "openai/chat_format.h"
 
+#include "gateway/chat_params.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -221,6 +223,64 @@ TEST_F(ValidateChatRequest, IncludeUsageIsReported) {
   const auto without = expect_ok(validate(request({{"stream", true}, {"stream_options", json::object()}})));
   EXPECT_TRUE(without.stream);
   EXPECT_FALSE(without.include_usage);
+}
+
+TEST_F(ValidateChatRequest, StopIsAStringOrUpToFourNonEmptyStrings) {
+  for (const json& stop : {json("END"), json::array(), json::array({"a"}), json::array({"1", "2", "3", "4"}),
+                           json::array({"\n\n", "中文"})}) {
+    SCOPED_TRACE(stop.dump());
+    expect_ok(validate(request({{"stop", stop}})));
+  }
+  json body = request();
+  body["stop"] = nullptr;
+  expect_ok(validate(body));
+}
+
+TEST_F(ValidateChatRequest, StopOfTheWrongTypeIsRejectedNamingStop) {
+  for (const json& stop :
+       {json(7), json(true), json::object(), json::array({"ok", 7}), json::array({json::array({"a"})})}) {
+    SCOPED_TRACE(stop.dump());
+    expect_error(validate(request({{"stop", stop}})), 400, "invalid_type", "stop");
+  }
+}
+
+TEST_F(ValidateChatRequest, EmptyStopSequencesOrMoreThanFourAreRejectedNamingStop) {
+  for (const json& stop : {json(""), json::array({"a", ""}), json::array({"1", "2", "3", "4", "5"})}) {
+    SCOPED_TRACE(stop.dump());
+    expect_error(validate(request({{"stop", stop}})), 400, "invalid_value", "stop");
+  }
+}
+
+TEST_F(ValidateChatRequest, MaxTokensMustBeAPositiveInteger) {
+  for (const char* field : {"max_tokens", "max_completion_tokens"}) {
+    for (const json& bad : {json(0), json(-5), json(1.5), json("100"), json(true)}) {
+      SCOPED_TRACE(std::string(field) + "=" + bad.dump());
+      expect_error(validate(request({{field, bad}})), 400, "invalid_type", field);
+    }
+    expect_ok(validate(request({{field, 1}})));
+  }
+}
+
+TEST_F(ValidateChatRequest, MaxCompletionTokensWinsSoAnInvalidOlderFieldBesideItIsIgnored) {
+  expect_ok(validate(request({{"max_completion_tokens", 10}, {"max_tokens", "many"}})));
+  json body = request({{"max_tokens", 0}});
+  body["max_completion_tokens"] = nullptr;
+  expect_error(validate(body), 400, "invalid_type", "max_tokens");
+}
+
+TEST(StopSequences, AreReadInOrderFromAStringOrAnArray) {
+  EXPECT_EQ(stop_sequences(json{{"stop", "END"}}), (std::vector<std::string>{"END"}));
+  EXPECT_EQ(stop_sequences(json{{"stop", {"b", "a"}}}), (std::vector<std::string>{"b", "a"}));
+  EXPECT_TRUE(stop_sequences(json{{"stop", nullptr}}).empty());
+  EXPECT_TRUE(stop_sequences(json::object()).empty());
+}
+
+TEST(RequestedMaxTokens, PrefersMaxCompletionTokens) {
+  EXPECT_EQ(requested_max_tokens(json{{"max_tokens", 5}}), 5);
+  EXPECT_EQ(requested_max_tokens(json{{"max_tokens", 5}, {"max_completion_tokens", 9}}), 9);
+  EXPECT_EQ(requested_max_tokens(json{{"max_tokens", 5}, {"max_completion_tokens", nullptr}}), 5);
+  EXPECT_EQ(requested_max_tokens(json::object()), std::nullopt);
+  EXPECT_EQ(requested_max_tokens(json{{"max_tokens", 0}}), std::nullopt);
 }
 
 TEST_F(ValidateChatRequest, UnknownModelIs404) {

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "gateway/chat_params.h"
 #include "gateway/json_limits.h"
 
 namespace gateway::openai {
@@ -43,6 +44,33 @@ std::optional<LocalResponse> validate_messages(const nlohmann::json& messages) {
         }
       }
     }
+  }
+  return std::nullopt;
+}
+
+/// OpenAI's rule for `stop`: a string or an array of up to 4 non-empty strings.
+std::optional<LocalResponse> validate_stop(const nlohmann::json& chat) {
+  const auto found = chat.find("stop");
+  if (found == chat.end() || found->is_null()) return std::nullopt;
+  constexpr std::string_view kRule = "'stop' must be a string or an array of up to 4 non-empty strings";
+  if (found->is_array() && found->size() > 4) return invalid(kRule, "stop");
+  if (!found->is_string() && !found->is_array()) return invalid(kRule, "stop", "invalid_type");
+  for (const auto& sequence : found->is_array() ? *found : nlohmann::json::array({*found})) {
+    if (!sequence.is_string()) return invalid(kRule, "stop", "invalid_type");
+    if (sequence.get_ref<const std::string&>().empty()) return invalid(kRule, "stop");
+  }
+  return std::nullopt;
+}
+
+/// The token budget fields must hold positive integers; the first one present is used.
+std::optional<LocalResponse> validate_max_tokens(const nlohmann::json& chat) {
+  for (const char* field : kMaxTokensFields) {
+    const auto found = chat.find(field);
+    if (found == chat.end() || found->is_null()) continue;
+    if (!requested_max_tokens(chat)) {
+      return invalid(std::string("'") + field + "' must be a positive integer", field, "invalid_type");
+    }
+    return std::nullopt;
   }
   return std::nullopt;
 }
@@ -92,6 +120,8 @@ std::variant<ChatRequestInfo, LocalResponse> validate_chat_request(const std::st
       info.include_usage = options["include_usage"].get<bool>();
     }
   }
+  if (auto error = validate_stop(parsed)) return *error;
+  if (auto error = validate_max_tokens(parsed)) return *error;
   const auto model_id = parsed["model"].get<std::string>();
   info.model = models.find(model_id);
   if (info.model == nullptr) {
@@ -100,6 +130,16 @@ std::variant<ChatRequestInfo, LocalResponse> validate_chat_request(const std::st
                         "model");
   }
   return info;
+}
+
+std::vector<std::string> stop_sequences(const nlohmann::json& chat) {
+  const auto found = chat.find("stop");
+  std::vector<std::string> sequences;
+  if (found == chat.end()) return sequences;
+  for (const auto& sequence : found->is_array() ? *found : nlohmann::json::array({*found})) {
+    if (sequence.is_string()) sequences.push_back(sequence.get<std::string>());
+  }
+  return sequences;
 }
 
 void TokenEstimator::add(std::string_view text) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,6 +27,10 @@ struct ChatRequestInfo {
 std::variant<ChatRequestInfo, LocalResponse> validate_chat_request(const std::string& body,
                                                                    nlohmann::json& parsed,
                                                                    const ModelCatalog& models);
+
+/// The `stop` sequences of a chat request (a string or an array of strings), in order; empty
+/// when it has none. Its validity is checked by validate_chat_request.
+std::vector<std::string> stop_sequences(const nlohmann::json& chat);
 
 /// Rough token counter: characters of three or more UTF-8 bytes (CJK, emoji) count one token
 /// each, other text one token per four bytes. Text may be added in pieces.

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "gateway/chat_params.h"
+
 namespace gateway {
 namespace {
 
@@ -58,6 +60,11 @@ ChatExchange::ChatExchange(GatewayServices& services, std::shared_ptr<Connection
 
 void ChatExchange::begin(Plugin& upstream) {
   auto self = shared_from_this();
+  {
+    // Read after the request-body phase, which may have adjusted the parameters.
+    std::lock_guard lock(mutex_);
+    limiter_ = openai::AnswerLimiter(openai::stop_sequences(chat_), requested_max_tokens(chat_));
+  }
   services_.in_flight.fetch_add(1);
   counted_in_flight_ = true;
   connection_->set_on_gone([self] { self->client_left(); });
@@ -116,6 +123,20 @@ void ChatExchange::start_locked() {
 }
 
 void ChatExchange::delta(Delta delta) {
+  openai::AnswerLimiter::Release release;
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::Done) return;
+    release = limiter_.feed(delta);
+  }
+  deliver(std::move(release.delta));
+  if (!release.cut) return;
+  cancel_upstream();
+  complete(*release.cut, std::nullopt);
+}
+
+void ChatExchange::deliver(Delta delta) {
+  if (delta.content.empty() && delta.reasoning.empty()) return;
   services_.chain->on_delta(*this, delta);
   if (delta.content.empty() && delta.reasoning.empty()) return;
   std::lock_guard lock(mutex_);
@@ -125,8 +146,6 @@ void ChatExchange::delta(Delta delta) {
     time_to_first_token_ =
         std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started_);
   }
-  completion_estimate_.add(delta.content);
-  completion_estimate_.add(delta.reasoning);
   if (!info_.stream) {
     content_ += delta.content;
     reasoning_ += delta.reasoning;
@@ -155,15 +174,26 @@ void ChatExchange::flush_open_delta_locked() {
 }
 
 void ChatExchange::finish(FinishReason reason, std::optional<Usage> usage) {
+  openai::AnswerLimiter::Release rest;
+  {
+    std::lock_guard lock(mutex_);
+    if (state_ == State::Done) return;
+    rest = limiter_.flush();
+  }
+  deliver(std::move(rest.delta));
+  if (rest.cut) usage.reset();  // the upstream's count covers text the client did not get
+  complete(rest.cut.value_or(reason), usage);
+}
+
+void ChatExchange::complete(FinishReason reason, std::optional<Usage> usage) {
   std::lock_guard lock(mutex_);
   if (state_ == State::Done) return;
   start_locked();
   state_ = State::Done;
   status_ = 200;
   outcome_ = Outcome::Completed;
-  reported_usage_ = usage;
   Usage final_usage = usage.value_or(
-      Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true});
+      Usage{openai::estimate_prompt_tokens(chat_["messages"]), limiter_.released_tokens(), true});
   reported_usage_ = final_usage;
   std::string bytes;
   if (info_.stream) {
@@ -190,12 +220,15 @@ void ChatExchange::fail(LocalResponse error) {
   end_with_error(std::move(error), outcome);
 }
 
-void ChatExchange::end_for_shutdown() {
-  // Posted before the ending, so the transfer is cancelled before the answer is logged.
+void ChatExchange::cancel_upstream() {
   auto self = shared_from_this();
   post([self] {
     if (self->transfer_id_ != 0) self->services_.upstream->cancel(self->transfer_id_);
   });
+}
+
+void ChatExchange::end_for_shutdown() {
+  cancel_upstream();  // posted before the ending, so it runs before the answer is logged
   // Recorded as a timeout: the answer ran out of time, the shutdown grace period.
   end_with_error(shutting_down_error(), Outcome::Timeout);
 }
@@ -208,7 +241,7 @@ void ChatExchange::end_with_error(LocalResponse error, Outcome outcome) {
   error_code_ = error_code_of(error);
   outcome_ = outcome;
   reported_usage_ =
-      Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true};
+      Usage{openai::estimate_prompt_tokens(chat_["messages"]), limiter_.released_tokens(), true};
   std::string bytes;
   if (committed) {
     flush_open_delta_locked();
@@ -278,7 +311,7 @@ void ChatExchange::client_left() {
     outcome_ = Outcome::ClientCancelled;
     if (status_ == 0) status_ = 499;  // the client closed the request before any answer
     reported_usage_ =
-        Usage{openai::estimate_prompt_tokens(chat_["messages"]), completion_estimate_.tokens(), true};
+        Usage{openai::estimate_prompt_tokens(chat_["messages"]), limiter_.released_tokens(), true};
   }
   emit_log();
 }

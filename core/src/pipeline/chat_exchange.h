@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 
+#include "openai/answer_limits.h"
 #include "openai/chat_format.h"
 #include "pipeline/request_state.h"
 
@@ -43,6 +44,12 @@ class ChatExchange : public RequestState,
   enum class State { Waiting, Streaming, Done };
 
   void start_locked();
+  /// Sends model output the limiter released (upstream thread).
+  void deliver(Delta delta);
+  /// Ends the answer with a 200: the last chunk and [DONE], or the whole completion.
+  void complete(FinishReason reason, std::optional<Usage> usage);
+  /// Ends the upstream transfer; posted, so it runs after fetch() recorded the transfer.
+  void cancel_upstream();
   /// Ends the response with `error`, in the stream when its head is already out.
   void end_with_error(LocalResponse error, Outcome outcome);
   /// Turns the coalesced delta text into one SSE event at the end of pending_.
@@ -78,7 +85,8 @@ class ChatExchange : public RequestState,
   std::string error_code_;
   std::string content_;
   std::string reasoning_;
-  openai::TokenEstimator completion_estimate_;
+  // The client's `stop` and `max_tokens`, applied to the answer as it arrives.
+  openai::AnswerLimiter limiter_{{}, std::nullopt};
   std::optional<Usage> reported_usage_;
   std::optional<std::chrono::milliseconds> time_to_first_token_;
   std::uint64_t bytes_sent_ = 0;

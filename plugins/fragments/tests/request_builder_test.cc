@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <future>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -76,7 +78,8 @@ TEST(MapParameters, SamplingParametersBecomeCamelCase) {
                                                    {"top_k", 40},
                                                    {"presence_penalty", 0.5},
                                                    {"frequency_penalty", -0.25},
-                                                   {"seed", 42}})));
+                                                   {"seed", 42}}),
+                                        0));
   EXPECT_EQ(config, (json{{"temperature", 0.7},
                           {"topP", 0.9},
                           {"topK", 40},
@@ -86,7 +89,7 @@ TEST(MapParameters, SamplingParametersBecomeCamelCase) {
 }
 
 TEST(MapParameters, OmittedParametersStayOmitted) {
-  EXPECT_EQ(ok(map_parameters(chat_with({}))), json::object());
+  EXPECT_EQ(ok(map_parameters(chat_with({}), 0)), json::object());
 }
 
 TEST(MapParameters, NullParametersAreTreatedAsOmitted) {
@@ -94,59 +97,43 @@ TEST(MapParameters, NullParametersAreTreatedAsOmitted) {
                                                    {"top_p", nullptr},
                                                    {"max_tokens", nullptr},
                                                    {"stop", nullptr},
-                                                   {"seed", nullptr}})));
+                                                   {"seed", nullptr}}),
+                                        0));
   EXPECT_EQ(config, json::object());
 }
 
 TEST(MapParameters, ZeroTemperatureIsKept) {
-  EXPECT_EQ(ok(map_parameters(chat_with({{"temperature", 0}}))), (json{{"temperature", 0}}));
+  EXPECT_EQ(ok(map_parameters(chat_with({{"temperature", 0}}), 0)), (json{{"temperature", 0}}));
 }
 
-TEST(MapParameters, MaxTokensBecomesMaxTokens) {
-  EXPECT_EQ(ok(map_parameters(chat_with({{"max_tokens", 256}}))), (json{{"maxTokens", 256}}));
+TEST(MapParameters, MaxTokensGetsTheEnvelopeAllowanceOnTop) {
+  EXPECT_EQ(ok(map_parameters(chat_with({{"max_tokens", 256}}), 100)), (json{{"maxTokens", 356}}));
+  EXPECT_EQ(ok(map_parameters(chat_with({{"max_tokens", 256}}), 0)), (json{{"maxTokens", 256}}));
 }
 
 TEST(MapParameters, MaxCompletionTokensBecomesMaxTokens) {
-  EXPECT_EQ(ok(map_parameters(chat_with({{"max_completion_tokens", 300}}))), (json{{"maxTokens", 300}}));
+  EXPECT_EQ(ok(map_parameters(chat_with({{"max_completion_tokens", 300}}), 10)), (json{{"maxTokens", 310}}));
 }
 
 TEST(MapParameters, MaxCompletionTokensWinsOverMaxTokens) {
-  EXPECT_EQ(ok(map_parameters(chat_with({{"max_tokens", 100}, {"max_completion_tokens", 300}}))),
+  EXPECT_EQ(ok(map_parameters(chat_with({{"max_tokens", 100}, {"max_completion_tokens", 300}}), 0)),
             (json{{"maxTokens", 300}}));
 }
 
 TEST(MapParameters, NullMaxCompletionTokensFallsBackToMaxTokens) {
-  EXPECT_EQ(ok(map_parameters(chat_with({{"max_tokens", 100}, {"max_completion_tokens", nullptr}}))),
+  EXPECT_EQ(ok(map_parameters(chat_with({{"max_tokens", 100}, {"max_completion_tokens", nullptr}}), 0)),
             (json{{"maxTokens", 100}}));
 }
 
-TEST(MapParameters, MaxTokensMustBeAPositiveInteger) {
-  for (const json& bad : {json(0), json(-5), json(1.5), json("100"), json(true)}) {
-    SCOPED_TRACE(bad.dump());
-    expect_400(map_parameters(chat_with({{"max_tokens", bad}})), "invalid_type", "max_tokens");
-    expect_400(map_parameters(chat_with({{"max_completion_tokens", bad}})), "invalid_type",
-               "max_completion_tokens");
-  }
+TEST(MapParameters, AHugeBudgetDoesNotOverflowWithTheAllowance) {
+  const auto most = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(ok(map_parameters(chat_with({{"max_tokens", most - 5}}), 256)), (json{{"maxTokens", most}}));
 }
 
-TEST(MapParameters, StopStringBecomesOneStopSequence) {
-  EXPECT_EQ(ok(map_parameters(chat_with({{"stop", "END"}}))), (json{{"stopSequences", {"END"}}}));
-}
-
-TEST(MapParameters, StopArrayKeepsItsOrder) {
-  EXPECT_EQ(ok(map_parameters(chat_with({{"stop", {"b", "a", "\n\n"}}}))),
-            (json{{"stopSequences", {"b", "a", "\n\n"}}}));
-}
-
-TEST(MapParameters, EmptyStopArrayIsOmitted) {
-  EXPECT_EQ(ok(map_parameters(chat_with({{"stop", json::array()}}))), json::object());
-}
-
-TEST(MapParameters, StopRejectsMoreThanFourOrNonStrings) {
-  expect_400(map_parameters(chat_with({{"stop", {"1", "2", "3", "4", "5"}}})), "invalid_type", "stop");
-  expect_400(map_parameters(chat_with({{"stop", {"ok", 7}}})), "invalid_type", "stop");
-  expect_400(map_parameters(chat_with({{"stop", 7}})), "invalid_type", "stop");
-  expect_400(map_parameters(chat_with({{"stop", {{"a", "b"}}}})), "invalid_type", "stop");
+TEST(MapParameters, StopIsNotSentUpstream) {
+  // The model's raw output is the JSON envelope: the gateway applies stop to the answer itself.
+  EXPECT_EQ(ok(map_parameters(chat_with({{"stop", "END"}}), 0)), json::object());
+  EXPECT_EQ(ok(map_parameters(chat_with({{"stop", {"b", "a"}}}), 0)), json::object());
 }
 
 class MapParametersWrongType : public testing::TestWithParam<const char*> {};
@@ -155,7 +142,7 @@ TEST_P(MapParametersWrongType, IsRejectedNamingTheParameter) {
   const std::string param = GetParam();
   for (const json& bad : {json("0.7"), json(true), json::array({1}), json::object()}) {
     SCOPED_TRACE(bad.dump());
-    const json error = expect_400(map_parameters(chat_with({{param, bad}})), "invalid_type", param);
+    const json error = expect_400(map_parameters(chat_with({{param, bad}}), 0), "invalid_type", param);
     EXPECT_NE(error.value("message", "").find(param), std::string::npos) << error.dump();
   }
 }
@@ -530,7 +517,7 @@ TEST_F(BuildFragmentsRequest, ProducesTheFullBody) {
   EXPECT_EQ(body["config"], (json{{"model", "gpt-4o-mini-2024-07-18"},
                                   {"apiKey", "sk-provider"},
                                   {"temperature", 0.3},
-                                  {"maxTokens", 50}}));
+                                  {"maxTokens", 50 + settings.envelope_tokens}}));
 }
 
 TEST_F(BuildFragmentsRequest, UsesTheConfiguredTemplate) {
@@ -591,7 +578,7 @@ TEST_F(BuildFragmentsRequest, SnakeCaseParametersNeverReachTheConfig) {
     EXPECT_FALSE(config.contains(snake)) << snake;
   }
   EXPECT_EQ(config["topP"], 0.5);
-  EXPECT_EQ(config["maxTokens"], 10);
+  EXPECT_EQ(config["maxTokens"], 10 + settings.envelope_tokens);
   EXPECT_EQ(config["frequencyPenalty"], 1);
 }
 
