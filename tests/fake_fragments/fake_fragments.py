@@ -20,7 +20,8 @@ Next-Router-Prefetch`, [content-type], `Date`, `Connection: keep-alive`,
 Keep-Alive header when the request asked for close). 200 uses
 `content-type: text/plain; charset=utf-8`; text errors `text/plain;charset=UTF-8`;
 empty errors have no content-type. The status line is only written when the first body
-chunk is ready (after first_byte_ms), immediately followed by that chunk.
+chunk is ready (after first_byte_ms), immediately followed by that chunk -- unless
+`head_first` asks for the head at once, like a CDN or edge runtime in front of Fragments.
 
 Request handling (`POST /api/chat`, or any path ending in /api/chat)
 --------------------------------------------------------------------
@@ -116,6 +117,9 @@ first occurrence of any `config.stopSequences` entry, and after `config.maxToken
 UTF-8 bytes each (never inside a character). A cut body ends cleanly.
 Modifiers:
   delay_ms=<N>     ms between chunks.   first_byte_ms=<N>  wait before the status line.
+  head_first       send the head at once, then wait first_byte_ms before the first body
+                   byte (like a CDN or edge runtime that flushes the head early). Streamed
+                   bodies and status=<code> only.
   stall_after=<K>  head + first K chunks, then silence until the client leaves
                    (K=0: the head alone, which real Fragments never does).
   die_after=<K>    head + first K chunks, then FIN without the terminating chunk.
@@ -451,8 +455,10 @@ class Conn(asyncio.Protocol):
             st.completed += 1
         return keep
 
-    async def error(self, status, reason, ctype, text, keep, extra=()):
+    async def error(self, status, reason, ctype, text, keep, extra=(), think=0.0):
         await self.write(self.head(status, reason, ctype, keep, extra))
+        if think > 0:
+            await self.sleep(think)
         await self.write(self.frame(text) + b"0\r\n\r\n")
         return "completed", keep
 
@@ -477,11 +483,13 @@ class Conn(asyncio.Protocol):
             return await self.error(400, "Bad Request", "text/plain;charset=UTF-8",
                                     ("fake_fragments: bad scenario %r: %s" % (spec, e)).encode(),
                                     keep)
-        if plan.first_byte > 0:
+        # head_first: the head goes out at once and first_byte_ms is waited after it instead.
+        think = plan.first_byte if plan.head_first else 0.0
+        if plan.first_byte > 0 and not plan.head_first:
             await self.sleep(plan.first_byte)
         if plan.kind == "error":
             return await self.error(plan.status, plan.reason, plan.ctype, plan.body, keep,
-                                    plan.extra_headers)
+                                    plan.extra_headers, think)
         if plan.kind == "garbage":
             await self.write(plan.body)
             await self.flush()
@@ -493,6 +501,8 @@ class Conn(asyncio.Protocol):
                 return "completed", keep
         else:
             await self.write(self.head(200, "OK", plan.ctype, keep))
+            if think > 0:
+                await self.sleep(think)
             if plan.single:
                 await self.write(self.frame(plan.chunks[0]) + b"0\r\n\r\n")
                 return "completed", keep

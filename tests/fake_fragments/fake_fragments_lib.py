@@ -37,7 +37,7 @@ OWN_LIMIT_TEXT = "You have reached your request limit for the day."
 BASES = ("ok", "tricky", "long", "replay", "status", "garbage", "prose", "badjson",
          "fence", "trailing", "pretty", "emptycode", "schema_mismatch", "truncated",
          "maxtokens_cut")
-MODIFIERS = ("reply", "delay_ms", "first_byte_ms", "stall_after", "die_after",
+MODIFIERS = ("reply", "delay_ms", "first_byte_ms", "head_first", "stall_after", "die_after",
              "reset_after", "speed", "ratelimit", "seed", "chunk", "ascii", "tag", "text",
              "rst_delay_ms")
 
@@ -332,7 +332,8 @@ class Plan:
         self.single = False         # head, then chunk + terminator in one write
         self.end = "clean"          # clean | stall | die | reset
         self.delay = 0.0            # seconds between chunks
-        self.first_byte = 0.0       # seconds before the head
+        self.first_byte = 0.0       # seconds before the head (head_first: before the body)
+        self.head_first = False     # head at once, first_byte waited between head and body
         self.rst_delay = 0.02
         self.raw, self.reads, self.speed = b"", [], 10.0
         self.__dict__.update(kw)
@@ -461,6 +462,9 @@ def build_plan(req, raw_body, spec, fixtures):
     p.delay = _int_opt(opts, "delay_ms", delay_ms) / 1000.0
     p.first_byte = _int_opt(opts, "first_byte_ms", 0) / 1000.0
     p.rst_delay = _int_opt(opts, "rst_delay_ms", 20) / 1000.0
+    p.head_first = bool(opts.get("head_first"))
+    if p.head_first and p.kind not in ("stream", "error"):
+        raise BadScenario("head_first only applies to streamed bodies and status=<code>")
     cut = [k for k in ("stall_after", "die_after", "reset_after") if k in opts]
     if len(cut) > 1:
         raise BadScenario("use only one of stall_after/die_after/reset_after")

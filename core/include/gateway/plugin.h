@@ -59,8 +59,11 @@ struct UpstreamRequest {
   Headers headers;
   std::string body;
   std::chrono::milliseconds connect_timeout{10'000};
-  std::chrono::milliseconds first_byte_timeout{300'000};  ///< until the response head arrives
-  std::chrono::milliseconds idle_timeout{120'000};        ///< longest silence between body bytes
+  /// Until the first response body byte (or a body-less response's end), however early the head
+  /// came: a proxy in front of the upstream may send the head before the model's first token.
+  std::chrono::milliseconds first_byte_timeout{300'000};
+  /// Longest silence between body bytes, from the first body byte on; header lines do not count.
+  std::chrono::milliseconds idle_timeout{120'000};
 };
 
 /// How an upstream exchange ended, from the transport's point of view.
@@ -68,8 +71,8 @@ enum class UpstreamEnd {
   Complete,          ///< the whole response arrived
   ConnectFailed,     ///< no connection could be made
   ConnectTimeout,    ///< connecting took longer than connect_timeout
-  FirstByteTimeout,  ///< no response head within first_byte_timeout
-  IdleTimeout,       ///< body silent for longer than idle_timeout
+  FirstByteTimeout,  ///< no response body byte within first_byte_timeout (head or not)
+  IdleTimeout,       ///< after the first body byte, silent for longer than idle_timeout
   Reset,             ///< the connection closed before the response was complete
   Protocol,          ///< the upstream did not speak HTTP
 };

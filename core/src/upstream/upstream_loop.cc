@@ -21,7 +21,9 @@ struct SlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 
-UpstreamEnd end_for(CURLcode code, bool got_head) {
+/// How a finished transfer ended. A curl timeout is named after the phase it cut short: connecting
+/// (no head yet), waiting for the first body byte, or the silence between body bytes.
+UpstreamEnd end_for(CURLcode code, bool got_head, bool got_body) {
   switch (code) {
     case CURLE_OK:
       return UpstreamEnd::Complete;
@@ -32,7 +34,8 @@ UpstreamEnd end_for(CURLcode code, bool got_head) {
     case CURLE_PEER_FAILED_VERIFICATION:
       return UpstreamEnd::ConnectFailed;
     case CURLE_OPERATION_TIMEDOUT:
-      return got_head ? UpstreamEnd::IdleTimeout : UpstreamEnd::ConnectTimeout;
+      if (got_body) return UpstreamEnd::IdleTimeout;
+      return got_head ? UpstreamEnd::FirstByteTimeout : UpstreamEnd::ConnectTimeout;
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_BAD_CONTENT_ENCODING:
@@ -53,10 +56,13 @@ struct UpstreamLoop::Transfer {
   std::shared_ptr<FlowControl> flow;
   Headers response_headers;
   bool got_head = false;        // status line and headers complete
+  bool got_body = false;        // the first body byte arrived; the idle timeout applies from here
   bool head_delivered = false;  // observer->on_head called
   bool paused = false;
   Clock::time_point started = Clock::now();
-  Clock::time_point last_activity = Clock::now();
+  // The last body byte or resume: a proxy may send the head long before the model's first
+  // token, so header lines never count as activity.
+  Clock::time_point last_body = Clock::now();
 
   void deliver_head() {
     if (head_delivered) return;
@@ -70,7 +76,6 @@ struct UpstreamLoop::Transfer {
     auto* t = static_cast<Transfer*>(self);
     const size_t n = size * count;
     std::string_view line(data, n);
-    t->last_activity = Clock::now();
     if (line.starts_with("HTTP/")) {  // a new response (after 1xx): start over
       t->response_headers.clear();
       t->got_head = false;
@@ -94,8 +99,9 @@ struct UpstreamLoop::Transfer {
   static size_t on_body(char* data, size_t size, size_t count, void* self) {
     auto* t = static_cast<Transfer*>(self);
     const size_t n = size * count;
-    t->last_activity = Clock::now();
+    t->last_body = Clock::now();
     t->got_head = true;
+    t->got_body = true;
     t->deliver_head();
     if (t->flow && t->flow->should_pause()) {
       t->paused = true;
@@ -259,7 +265,7 @@ void UpstreamLoop::drain_commands(bool& stopping) {
         auto it = transfers_.find(command.id);
         if (it != transfers_.end() && it->second->paused) {
           it->second->paused = false;
-          it->second->last_activity = Clock::now();
+          it->second->last_body = Clock::now();
           // May call the write callback synchronously; no lock is held here.
           curl_easy_pause(it->second->easy.get(), CURLPAUSE_CONT);
         }
@@ -309,7 +315,7 @@ void UpstreamLoop::add_transfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
   curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
-  transfer->started = transfer->last_activity = Clock::now();
+  transfer->started = transfer->last_body = Clock::now();
   const TransferId id = transfer->id;
   transfers_.emplace(id, std::move(transfer));
   curl_multi_add_handle(static_cast<CURLM*>(multi_.get()), easy);
@@ -324,7 +330,7 @@ void UpstreamLoop::collect_done() {
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
     if (t == nullptr) continue;
     const CURLcode code = msg->data.result;
-    const UpstreamEnd end = end_for(code, t->got_head);
+    const UpstreamEnd end = end_for(code, t->got_head, t->got_body);
     finish(t->id, end, code == CURLE_OK ? std::string() : curl_easy_strerror(code));
   }
 }
@@ -350,15 +356,16 @@ void UpstreamLoop::check_deadlines() {
   const auto now = Clock::now();
   std::vector<std::pair<TransferId, UpstreamEnd>> expired;
   for (const auto& [id, t] : transfers_) {
-    if (!t->got_head && now - t->started > t->request.first_byte_timeout) {
+    // Until the first body byte the model may be thinking, whether or not the head came early.
+    if (!t->got_body && now - t->started > t->request.first_byte_timeout) {
       expired.emplace_back(id, UpstreamEnd::FirstByteTimeout);
-    } else if (t->got_head && !t->paused && now - t->last_activity > t->request.idle_timeout) {
+    } else if (t->got_body && !t->paused && now - t->last_body > t->request.idle_timeout) {
       expired.emplace_back(id, UpstreamEnd::IdleTimeout);
     }
   }
   for (const auto& [id, end] : expired) {
     finish(id, end,
-           end == UpstreamEnd::FirstByteTimeout ? "no response from the upstream in time"
+           end == UpstreamEnd::FirstByteTimeout ? "no response body from the upstream in time"
                                                 : "the upstream stopped sending");
   }
 }

@@ -65,6 +65,8 @@ class UpstreamLoop {
   void add_transfer(std::unique_ptr<Transfer> transfer);
   void finish(TransferId id, UpstreamEnd end, const std::string& detail);
   void remove(TransferId id);
+  /// Ends transfers with no body byte within first_byte_timeout, or silent between body bytes
+  /// for longer than idle_timeout.
   void check_deadlines();
   void collect_done();
   void kick();
