@@ -155,7 +155,8 @@ TEST_F(GracefulShutdownTest, NewChatsDuringTheDrainAreRefusedAndASecondSignalEnd
   EXPECT_EQ(exit_status.load(), 0);
   EXPECT_EQ(usage_row_count(db_), 2) << "the stream and the refused chat";
   EXPECT_EQ(usage_row_count(db_, "stream = 1 AND outcome = 'timeout' AND completion_tokens > 0"), 1);
-  EXPECT_EQ(usage_row_count(db_, "stream = 0 AND status = 503 AND outcome = 'rejected'"), 1);
+  // Refused because the gateway stops, not for anything the client did: not 'rejected'.
+  EXPECT_EQ(usage_row_count(db_, "stream = 0 AND status = 503 AND outcome = 'upstream_error'"), 1);
   const auto log = gateway.log();
   EXPECT_EQ(occurrences(log, "path=/v1/chat/completions"), 2) << log;
   EXPECT_EQ(occurrences(log, "error=server_shutting_down"), 2) << log;

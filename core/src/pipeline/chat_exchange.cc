@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "pipeline/outcome_rule.h"
+
 namespace gateway {
 namespace {
 
@@ -186,7 +188,8 @@ void ChatExchange::finish(FinishReason reason, std::optional<Usage> usage) {
 }
 
 void ChatExchange::fail(LocalResponse error) {
-  const Outcome outcome = error.status == 504 ? Outcome::Timeout : Outcome::UpstreamError;
+  // A plugin's refusal of the request (400) is the client's; a mapped upstream failure is not.
+  const Outcome outcome = outcome_for_status(error.status);
   end_with_error(std::move(error), outcome);
 }
 
