@@ -5,7 +5,6 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
-#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -27,14 +26,6 @@ struct AdminSettings {
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-/// A fresh, sane X-Request-ID.
-std::string new_request_id(const std::string& what) {
-  static std::mt19937_64 random{std::random_device{}()};
-  std::ostringstream id;
-  id << "test-" << what << "-" << std::hex << random();
-  return id.str();
 }
 
 std::string upper(std::string text) {

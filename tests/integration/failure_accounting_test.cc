@@ -3,8 +3,6 @@
 // usage row, and that key changes made through the admin API survive kill -9.
 #include <gtest/gtest.h>
 
-#include <random>
-
 #include "harness.h"
 
 using namespace harness;
@@ -20,20 +18,6 @@ struct AccountingSettings {
     options.idle_timeout_ms = 2000;
   }
 };
-
-std::string new_request_id(const std::string& what) {
-  static std::mt19937_64 random{std::random_device{}()};
-  return "test-" + what + "-" + std::to_string(random());
-}
-
-/// One column of the usage row of `request_id`, once it has been committed ("" if it never is).
-std::string usage_column(const std::string& db, const std::string& request_id, const std::string& column) {
-  const std::string where = " FROM usage_requests WHERE request_id = '" + request_id + "'";
-  if (!eventually([&] { return sql_column(db, "SELECT COUNT(*)" + where).at(0) != "0"; })) return "";
-  const auto rows = sql_column(db, "SELECT " + column + where);
-  EXPECT_EQ(rows.size(), 1u) << "one row per request: " << request_id;
-  return rows.empty() ? "" : rows[0];
-}
 
 }  // namespace
 

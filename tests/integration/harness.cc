@@ -490,14 +490,44 @@ nlohmann::json stream_error_event(const std::string& body) {
   return last["error"];
 }
 
-std::string chat_request_text(const std::string& key, const nlohmann::json& body) {
-  return request_text("POST", "/v1/chat/completions",
-                      {{"Authorization", "Bearer " + key}, {"Content-Type", "application/json"}},
-                      body.dump());
+std::string chat_request_text(const std::string& key, const nlohmann::json& body,
+                              const std::map<std::string, std::string>& extra_headers) {
+  auto headers = extra_headers;
+  headers["Authorization"] = "Bearer " + key;
+  headers["Content-Type"] = "application/json";
+  return request_text("POST", "/v1/chat/completions", headers, body.dump());
 }
 
 int usage_row_count(const std::string& db, const std::string& where) {
   return std::stoi(sql_column(db, "SELECT COUNT(*) FROM usage_requests WHERE " + where).at(0));
+}
+
+std::string new_request_id(const std::string& what) {
+  static std::mt19937_64 random{std::random_device{}()};
+  return "test-" + what + "-" + std::to_string(random());
+}
+
+std::string usage_column(const std::string& db, const std::string& request_id, const std::string& column) {
+  const std::string where = " FROM usage_requests WHERE request_id = '" + request_id + "'";
+  if (!eventually([&] { return sql_column(db, "SELECT COUNT(*)" + where).at(0) != "0"; })) return "";
+  const auto rows = sql_column(db, "SELECT " + column + where);
+  EXPECT_EQ(rows.size(), 1u) << "one row per request: " << request_id;
+  return rows.empty() ? "" : rows[0];
+}
+
+std::string access_log_line(const Gateway& gateway, const std::string& request_id) {
+  const std::string marker = "request_id=" + request_id + " ";
+  std::string line;
+  eventually([&] {
+    const auto log = gateway.log();
+    const auto at = log.find(marker);
+    const auto end = at == std::string::npos ? at : log.find('\n', at);
+    if (end == std::string::npos) return false;  // not written, or not yet whole
+    const auto start = log.rfind('\n', at) + 1;  // 0 when it is the first line
+    line = log.substr(start, end - start);
+    return true;
+  });
+  return line;
 }
 
 std::string long_reply(const std::string& tag, std::size_t size) {

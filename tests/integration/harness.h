@@ -163,10 +163,21 @@ Response http(int port, const std::string& method, const std::string& path,
               const std::map<std::string, std::string>& headers = {}, const std::string& body = "");
 
 /// The bytes of a POST /v1/chat/completions with the given key and JSON body (Content-Length).
-std::string chat_request_text(const std::string& key, const nlohmann::json& body);
+std::string chat_request_text(const std::string& key, const nlohmann::json& body,
+                              const std::map<std::string, std::string>& extra_headers = {});
 
 /// How many usage rows of the SQLite file `db` match the SQL condition `where`.
 int usage_row_count(const std::string& db, const std::string& where = "1");
+
+/// A request id no other request of the run uses, for an X-Request-ID header: "test-<what>-<n>".
+std::string new_request_id(const std::string& what);
+
+/// One column of the usage row of `request_id` in the SQLite file `db`, once it has been
+/// committed ("" if it never is); fails the current test unless there is exactly one such row.
+std::string usage_column(const std::string& db, const std::string& request_id, const std::string& column);
+
+/// The access-log line of `request_id`, once the gateway has written it ("" if it never does).
+std::string access_log_line(const Gateway& gateway, const std::string& request_id);
 
 /// POST /v1/chat/completions with the given JSON body and key.
 Response chat(int port, const std::string& key, const nlohmann::json& body,

@@ -4,7 +4,6 @@
 // front of Fragments; plain `first_byte_ms` holds the head back, like Fragments itself.
 #include <gtest/gtest.h>
 
-#include <random>
 
 #include "harness.h"
 
@@ -28,11 +27,6 @@ struct TimeoutSettings {
     options.first_byte_timeout_ms = static_cast<int>(kFirstByteTimeout.count());
   }
 };
-
-std::string new_request_id(const std::string& what) {
-  static std::mt19937_64 random{std::random_device{}()};
-  return "test-timeouts-" + what + "-" + std::to_string(random());
-}
 
 /// The fake upstream's default answer to `scenario_request(scenario, ...)`.
 std::string echo_of(const std::string& scenario) {
@@ -61,7 +55,7 @@ class UpstreamTimeoutsTest : public GatewaySuite<TimeoutSettings> {
 
   /// Sends the scenario tagged with a fresh request id and measures how long the answer took.
   Timed timed_chat(const std::string& scenario, bool stream) {
-    const auto id = new_request_id(stream ? "stream" : "plain");
+    const auto id = new_request_id(stream ? "timeouts-stream" : "timeouts-plain");
     const auto start = std::chrono::steady_clock::now();
     auto r =
         chat(gateway_->port(), gateway_->key(), scenario_request(scenario, stream), {{"X-Request-ID", id}});

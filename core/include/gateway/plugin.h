@@ -100,6 +100,10 @@ class ResponseSink {
   virtual void finish(FinishReason reason, std::optional<Usage> usage = std::nullopt) = 0;
   /// The call failed. Before any output the client gets `error` as an HTTP error response;
   /// after output has started, a stream ends with an SSE error event and `[DONE]`.
+  /// The request is recorded with the outcome `error.status` tells: 504 `timeout`; 429
+  /// `upstream_error` (the upstream's rate limit); any other 4xx `rejected` (the plugin refused
+  /// the client's request); any other status `upstream_error`. So map upstream failures to 429,
+  /// 5xx or 504, and only a fault of the client's request to another 4xx.
   virtual void fail(LocalResponse error) = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "gateway/chat_params.h"
+#include "pipeline/outcome_rule.h"
 
 namespace gateway {
 namespace {
@@ -216,7 +217,8 @@ void ChatExchange::complete(FinishReason reason, std::optional<Usage> usage) {
 }
 
 void ChatExchange::fail(LocalResponse error) {
-  const Outcome outcome = error.status == 504 ? Outcome::Timeout : Outcome::UpstreamError;
+  // A plugin's refusal of the request (400) is the client's; a mapped upstream failure is not.
+  const Outcome outcome = outcome_for_status(error.status, AnswerSource::Upstream);
   end_with_error(std::move(error), outcome);
 }
 

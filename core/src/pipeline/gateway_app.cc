@@ -82,7 +82,7 @@ void GatewayApp::handle(const std::shared_ptr<Connection>& connection, HttpReque
       std::make_shared<RequestState>(services_, connection, std::move(request), std::move(request_id), route);
   try {
     if (auto answer = services_.chain->on_request_headers(*ctx)) {
-      ctx->respond(std::move(*answer), Outcome::Rejected);
+      ctx->respond(std::move(*answer));
       return;
     }
     if (is_self_service_path(ctx->request().path)) {
@@ -91,7 +91,7 @@ void GatewayApp::handle(const std::shared_ptr<Connection>& connection, HttpReque
     }
     serve_local(*ctx);
   } catch (const std::exception& e) {
-    ctx->respond(openai_error(500, "server_error", "internal_error", e.what()), Outcome::Rejected);
+    ctx->respond(openai_error(500, "server_error", "internal_error", e.what()));
   }
 }
 
@@ -101,8 +101,7 @@ void GatewayApp::refuse(const std::shared_ptr<Connection>& connection, HttpReque
   const Route route = classify_route(head.path);
   auto ctx =
       std::make_shared<RequestState>(services_, connection, std::move(head), std::move(request_id), route);
-  ctx->respond(openai_error(error.status, "invalid_request_error", error.code, error.message),
-               Outcome::Rejected);
+  ctx->respond(openai_error(error.status, "invalid_request_error", error.code, error.message));
 }
 
 void GatewayApp::serve_local(RequestState& ctx) {
@@ -110,29 +109,28 @@ void GatewayApp::serve_local(RequestState& ctx) {
   const bool get = request.method == "GET" || request.method == "HEAD";
   switch (ctx.route()) {
     case Route::ChatCompletions:
-      ctx.respond(method_not_allowed("POST"), Outcome::Rejected);
+      ctx.respond(method_not_allowed("POST"));
       return;
     case Route::Health:
       if (!get) break;
       if (request.path == "/health") {
-        ctx.respond(json_response(200, {{"status", "ok"}, {"version", services_.version}}),
-                    Outcome::Completed);
+        ctx.respond(json_response(200, {{"status", "ok"}, {"version", services_.version}}));
       } else if (request.path == "/healthz/live") {
-        ctx.respond(json_response(200, {{"status", "ok"}}), Outcome::Completed);
+        ctx.respond(json_response(200, {{"status", "ok"}}));
       } else if (request.path == "/healthz/ready") {
         const char* problem = services_.draining                       ? "shutting down"
                               : services_.chain->upstream() == nullptr ? "no upstream plugin configured"
                                                                        : nullptr;
+        // A 503 here answers the probe: the request itself completed.
         ctx.respond(json_response(problem ? 503 : 200, {{"status", problem ? problem : "ready"}}),
                     Outcome::Completed);
       } else {
-        ctx.respond(openai_error(404, "invalid_request_error", "not_found", "Unknown path " + request.path),
-                    Outcome::Rejected);
+        ctx.respond(openai_error(404, "invalid_request_error", "not_found", "Unknown path " + request.path));
       }
       return;
     case Route::Models: {
       if (!get) {
-        ctx.respond(method_not_allowed("GET"), Outcome::Rejected);
+        ctx.respond(method_not_allowed("GET"));
         return;
       }
       const auto& catalog = services_.config->models;
@@ -141,12 +139,11 @@ void GatewayApp::serve_local(RequestState& ctx) {
         const std::string id = request.path.substr(prefix.size());
         const ModelInfo* model = catalog.find(id);
         if (model == nullptr || !allowed(ctx.principal(), id)) {
-          ctx.respond(
-              openai_error(404, "invalid_request_error", "model_not_found",
-                           "The model `" + id + "` does not exist or you do not have access to it.", "model"),
-              Outcome::Rejected);
+          ctx.respond(openai_error(404, "invalid_request_error", "model_not_found",
+                                   "The model `" + id + "` does not exist or you do not have access to it.",
+                                   "model"));
         } else {
-          ctx.respond(json_response(200, model_object(*model)), Outcome::Completed);
+          ctx.respond(json_response(200, model_object(*model)));
         }
         return;
       }
@@ -154,7 +151,7 @@ void GatewayApp::serve_local(RequestState& ctx) {
       for (const auto& model : catalog.all()) {
         if (allowed(ctx.principal(), model.id)) data.push_back(model_object(model));
       }
-      ctx.respond(json_response(200, {{"object", "list"}, {"data", data}}), Outcome::Completed);
+      ctx.respond(json_response(200, {{"object", "list"}, {"data", data}}));
       return;
     }
     case Route::Metrics:
@@ -162,12 +159,11 @@ void GatewayApp::serve_local(RequestState& ctx) {
       break;
   }
   if (ctx.route() == Route::Health && !get) {
-    ctx.respond(method_not_allowed("GET"), Outcome::Rejected);
+    ctx.respond(method_not_allowed("GET"));
     return;
   }
   ctx.respond(openai_error(404, "invalid_request_error", "not_found",
-                           "Unknown request URL: " + request.method + " " + request.path),
-              Outcome::Rejected);
+                           "Unknown request URL: " + request.method + " " + request.path));
 }
 
 void GatewayApp::serve_chat(const std::shared_ptr<Connection>& connection, HttpRequest request,
@@ -180,37 +176,36 @@ void GatewayApp::serve_chat(const std::shared_ptr<Connection>& connection, HttpR
       std::make_shared<ChatExchange>(services_, connection, std::move(request), std::move(request_id), info);
   try {
     if (auto answer = services_.chain->on_request_headers(*exchange)) {
-      exchange->respond(std::move(*answer), Outcome::Rejected);
+      exchange->respond(std::move(*answer));
       return;
     }
     if (services_.draining) {  // after authentication, so the row names the key
-      exchange->respond(shutting_down_error(), Outcome::Rejected);
+      exchange->respond(shutting_down_error(), Outcome::Rejected);  // refused, nobody failed
       return;
     }
     if (auto* error = std::get_if<LocalResponse>(&validation)) {
-      exchange->respond(std::move(*error), Outcome::Rejected);
+      exchange->respond(std::move(*error));
       return;
     }
     exchange->set_chat(std::move(parsed), info.model);
     if (!allowed(exchange->principal(), info.model->id)) {
       exchange->respond(openai_error(403, "invalid_request_error", "model_not_allowed",
-                                     "This API key may not use the model `" + info.model->id + "`.", "model"),
-                        Outcome::Rejected);
+                                     "This API key may not use the model `" + info.model->id + "`.",
+                                     "model"));
       return;
     }
     if (auto answer = services_.chain->on_request_body(*exchange)) {
-      exchange->respond(std::move(*answer), Outcome::Rejected);
+      exchange->respond(std::move(*answer));
       return;
     }
     Plugin* upstream = services_.chain->upstream();
     if (upstream == nullptr) {
-      exchange->respond(openai_error(503, "server_error", "no_upstream", "No upstream plugin is configured"),
-                        Outcome::UpstreamError);
+      exchange->respond(openai_error(503, "server_error", "no_upstream", "No upstream plugin is configured"));
       return;
     }
     exchange->begin(*upstream);
   } catch (const std::exception& e) {
-    exchange->respond(openai_error(500, "server_error", "internal_error", e.what()), Outcome::Rejected);
+    exchange->respond(openai_error(500, "server_error", "internal_error", e.what()));
   }
 }
 

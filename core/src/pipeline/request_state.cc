@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "gateway/json_limits.h"
+#include "pipeline/outcome_rule.h"
 
 namespace gateway {
 
@@ -28,6 +29,11 @@ std::string RequestState::head(int status, Headers headers, long long content_le
   set_header(headers, "X-Request-ID", request_id_);
   services_.chain->on_response_head(*this, status, headers);
   return response_head(status, headers, content_length, keep_alive());
+}
+
+void RequestState::respond(LocalResponse response) {
+  const Outcome outcome = outcome_for_status(response.status, AnswerSource::Gateway);
+  respond(std::move(response), outcome);
 }
 
 void RequestState::respond(LocalResponse response, Outcome outcome) {

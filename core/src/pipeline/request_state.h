@@ -80,7 +80,10 @@ class RequestState : public RequestContext {
     model_ = model;
   }
 
-  /// Writes a complete response now (reactor thread), ends it and logs the request.
+  /// Writes a complete response now (reactor thread), ends it and logs the request with the
+  /// outcome its status gives (outcome_for_status).
+  void respond(LocalResponse response);
+  /// The same, with an outcome the status does not tell (a readiness probe's 503 is an answer).
   void respond(LocalResponse response, Outcome outcome);
   /// Runs `task` on this request's reactor thread (callable from any thread).
   void post(std::function<void()> task) { connection_->post(std::move(task)); }

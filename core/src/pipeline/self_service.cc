@@ -72,42 +72,34 @@ void serve_self_service(const std::shared_ptr<RequestState>& ctx, GatewayService
     auto response = openai_error(405, "invalid_request_error", "method_not_allowed",
                                  "Method not allowed on this path; use GET");
     response.headers.emplace_back("Allow", "GET, HEAD");
-    ctx->respond(std::move(response), Outcome::Rejected);
+    ctx->respond(std::move(response));
     return;
   }
   if (!ctx->principal().authenticated) {
     ctx->respond(
         openai_error(401, "invalid_request_error", "invalid_api_key",
-                     "No API key identifies this request; send your key as 'Authorization: Bearer <key>'."),
-        Outcome::Rejected);
+                     "No API key identifies this request; send your key as 'Authorization: Bearer <key>'."));
     return;
   }
   if (services.storage == nullptr) {
-    ctx->respond(openai_error(503, "server_error", "storage_unavailable", "This gateway keeps no database"),
-                 Outcome::Rejected);
+    ctx->respond(openai_error(503, "server_error", "storage_unavailable", "This gateway keeps no database"));
     return;
   }
   const bool usage = request.path == "/v1/me/usage";
   const bool queued = services.storage->post([ctx, usage](KeyStore& store) {
     LocalResponse response;
-    Outcome outcome = Outcome::Completed;
     try {
       response = json_response(200, usage ? own_usage(ctx->request(), ctx->principal(), store)
                                           : describe(ctx->principal(), &store));
     } catch (const std::invalid_argument& e) {
       response = openai_error(400, "invalid_request_error", "invalid_field", e.what());
-      outcome = Outcome::Rejected;
     } catch (const std::exception& e) {
       response = openai_error(500, "server_error", "internal_error", e.what());
-      outcome = Outcome::Rejected;
     }
-    ctx->post([ctx, response = std::move(response), outcome]() mutable {
-      ctx->respond(std::move(response), outcome);
-    });
+    ctx->post([ctx, response = std::move(response)]() mutable { ctx->respond(std::move(response)); });
   });
   if (!queued) {
-    ctx->respond(openai_error(503, "server_error", "busy", "The gateway is busy; retry shortly"),
-                 Outcome::Rejected);
+    ctx->respond(openai_error(503, "server_error", "busy", "The gateway is busy; retry shortly"));
   }
 }
 
