@@ -94,9 +94,11 @@ class ResponseSink {
   virtual ~ResponseSink() = default;
   /// The upstream accepted the request: commit a 200 response (sends the SSE head and role chunk).
   virtual void start() = 0;
-  /// Model output, in order. Implies start().
+  /// Model output, in order. Implies start(). The gateway applies the client's `stop` and
+  /// `max_tokens` to it and may end the answer (and cancel the upstream transfer) here.
   virtual void delta(Delta delta) = 0;
-  /// The answer is complete. `usage` replaces the gateway's estimate when present.
+  /// The answer is complete. `usage` replaces the gateway's estimate when present and the
+  /// gateway did not cut the answer.
   virtual void finish(FinishReason reason, std::optional<Usage> usage = std::nullopt) = 0;
   /// The call failed. Before any output the client gets `error` as an HTTP error response;
   /// after output has started, a stream ends with an SSE error event and `[DONE]`.
@@ -174,7 +176,8 @@ class Plugin {
   /// Response head phase: may add or change headers of any response the gateway sends.
   virtual void on_response_head(RequestContext& /*ctx*/, int /*status*/, Headers& /*headers*/) {}
 
-  /// Response body phase, once per piece of model output (upstream I/O thread); may edit it.
+  /// Response body phase, once per piece of model output the client will get, after `stop` and
+  /// `max_tokens` were applied (upstream I/O thread); may edit it.
   virtual void on_delta(RequestContext& /*ctx*/, Delta& /*delta*/) {}
 
   /// Log phase: after the client has its answer, on a background worker, off the hot path.
