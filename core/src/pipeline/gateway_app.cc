@@ -163,13 +163,10 @@ void GatewayApp::serve_local(RequestState& ctx) {
 
 void GatewayApp::serve_chat(const std::shared_ptr<Connection>& connection, HttpRequest request,
                             std::string request_id) {
-  nlohmann::json parsed;
-  auto validation = openai::validate_chat_request(request.body, parsed, services_.config->models);
-  openai::ChatRequestInfo info;
-  if (auto* ok = std::get_if<openai::ChatRequestInfo>(&validation)) info = *ok;
   auto exchange =
-      std::make_shared<ChatExchange>(services_, connection, std::move(request), std::move(request_id), info);
+      std::make_shared<ChatExchange>(services_, connection, std::move(request), std::move(request_id));
   try {
+    // Before the body is parsed: a caller the headers phase refuses costs no parse.
     if (auto answer = services_.chain->on_request_headers(*exchange)) {
       exchange->respond(std::move(*answer));
       return;
@@ -178,11 +175,14 @@ void GatewayApp::serve_chat(const std::shared_ptr<Connection>& connection, HttpR
       exchange->respond(shutting_down_error(), Outcome::Rejected);  // refused, nobody failed
       return;
     }
+    nlohmann::json parsed;
+    auto validation =
+        openai::validate_chat_request(exchange->request().body, parsed, services_.config->models);
     if (auto* error = std::get_if<LocalResponse>(&validation)) {
       exchange->respond(std::move(*error));
       return;
     }
-    exchange->set_chat(std::move(parsed), info.model);
+    exchange->set_chat(std::move(parsed), std::get<openai::ChatRequestInfo>(validation));
     if (auto answer = services_.chain->on_request_body(*exchange)) {
       exchange->respond(std::move(*answer));
       return;
