@@ -167,13 +167,6 @@ class FragmentsPlugin : public Plugin {
   Settings settings_;
 };
 
-std::chrono::milliseconds millis(ConfigReader& r, const std::string& key,
-                                 std::chrono::milliseconds fallback) {
-  const auto value = r.get<long long>(key, fallback.count());
-  if (value <= 0) throw PluginConfigError(key, "must be a positive number of milliseconds");
-  return std::chrono::milliseconds(value);
-}
-
 std::unique_ptr<Plugin> make_fragments_plugin(const PluginHost& host, const nlohmann::json& config) {
   ConfigReader r(config);
   Settings s;
@@ -208,9 +201,9 @@ std::unique_ptr<Plugin> make_fragments_plugin(const PluginHost& host, const nloh
   const auto extra = r.get<std::map<std::string, std::string>>("headers", {});
   for (const auto& [name, value] : extra) set_header(s.headers, name, value);
   s.timeouts = host.upstream_defaults;
-  s.timeouts.connect_timeout = millis(r, "connect_timeout_ms", s.timeouts.connect_timeout);
-  s.timeouts.first_byte_timeout = millis(r, "first_byte_timeout_ms", s.timeouts.first_byte_timeout);
-  s.timeouts.idle_timeout = millis(r, "idle_timeout_ms", s.timeouts.idle_timeout);
+  s.timeouts.connect_timeout = r.positive_millis("connect_timeout_ms", s.timeouts.connect_timeout);
+  s.timeouts.first_byte_timeout = r.positive_millis("first_byte_timeout_ms", s.timeouts.first_byte_timeout);
+  s.timeouts.idle_timeout = r.positive_millis("idle_timeout_ms", s.timeouts.idle_timeout);
   r.reject_unknown();
   return std::make_unique<FragmentsPlugin>(std::move(s));
 }

@@ -133,6 +133,44 @@ TEST_F(HostileChatJsonTest, DeepBodiesAreInvalidJsonAndTheGatewayKeepsAnswering)
   EXPECT_EQ(http(gateway_->port(), "GET", "/health").status, 200);
 }
 
+// Authentication runs before the body is parsed: an 8 MiB body that is not JSON, or nests past
+// the limit, costs a caller without a valid key no parse and gets the 401; with the key, the 400.
+TEST_F(HostileChatJsonTest, HugeBadBodiesWithoutAValidKeyAre401NotAParse) {
+  constexpr std::size_t kEightMiB = 8 * 1024 * 1024;
+  const std::string head = R"({"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":")";
+  const std::string unterminated = head + std::string(kEightMiB - 1024 - head.size(), 'x');
+  const std::string too_deep = deep((kEightMiB - 1024) / 2);
+  const auto post = [&](const std::map<std::string, std::string>& key, const std::string& body) {
+    auto headers = key;
+    headers.emplace("Content-Type", "application/json");
+    return http(gateway_->port(), "POST", "/v1/chat/completions", headers, body);
+  };
+  const std::map<std::string, std::string> wrong{{"Authorization", "Bearer sk-wrong-key-000000000000"}};
+  for (const auto* body : {&unterminated, &too_deep}) {
+    SCOPED_TRACE(body == &unterminated ? "unterminated string" : "nested too deep");
+    const auto refused = post(wrong, *body);
+    EXPECT_EQ(refused.status, 401) << refused.body.substr(0, 300);
+    EXPECT_EQ(openai_error_code(refused), "invalid_api_key");
+    const auto missing = post({}, *body);
+    EXPECT_EQ(missing.status, 401) << missing.body.substr(0, 300);
+    EXPECT_EQ(openai_error_code(missing), "missing_api_key");
+    const auto parsed = post({{"x-api-key", gateway_->key()}}, *body);
+    EXPECT_EQ(parsed.status, 400) << parsed.body.substr(0, 300);
+    EXPECT_EQ(openai_error_code(parsed), "invalid_json");
+  }
+}
+
+// A refusal in the request-headers phase is a plain JSON answer even when the body asks for a
+// stream: nothing of the body is known yet, and error answers are never streamed.
+TEST_F(HostileChatJsonTest, A401ForAStreamRequestIsPlainJson) {
+  auto r = chat(gateway_->port(), "sk-wrong-key-000000000000", scenario_request("ok", true));
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_EQ(openai_error_code(r), "invalid_api_key");
+  EXPECT_EQ(r.headers["content-type"], "application/json");
+  EXPECT_EQ(r.headers.count("transfer-encoding"), 0U);
+  EXPECT_TRUE(r.complete);
+}
+
 class HostileAdminJsonTest : public GatewaySuite<DefaultSettings> {
  protected:
   AdminClient admin() const { return AdminClient(*gateway_); }

@@ -2,6 +2,7 @@
 // start-up with the plugin's name and the field rather than at request time.
 #pragma once
 
+#include <chrono>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,6 +38,13 @@ class ConfigReader {
     known_.insert(key);
     if (!config_.contains(key) || config_[key].is_null()) throw PluginConfigError(path(key), "is required");
     return get<T>(key, T{});
+  }
+
+  /// A positive number of milliseconds (`fallback` when absent); zero or less is refused.
+  std::chrono::milliseconds positive_millis(const std::string& key, std::chrono::milliseconds fallback) {
+    const auto value = get<long long>(key, fallback.count());
+    if (value <= 0) throw PluginConfigError(path(key), "must be a positive number of milliseconds");
+    return std::chrono::milliseconds(value);
   }
 
   /// Fails on any key that no get()/require() asked for.

@@ -3,6 +3,7 @@
 // (built-in or third-party) are compiled against this one header.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -36,6 +37,12 @@ struct Principal {
   std::string tenant_id;
   std::string user;
   std::vector<std::string> allowed_models;  ///< empty = every model
+
+  /// Whether this caller may use the model `model_id`: listed, or no list at all.
+  bool may_use(const std::string& model_id) const {
+    return allowed_models.empty() ||
+           std::find(allowed_models.begin(), allowed_models.end(), model_id) != allowed_models.end();
+  }
 };
 
 /// Approximate or exact token counts of one chat request.
@@ -158,9 +165,9 @@ class Plugin {
  public:
   virtual ~Plugin() = default;
 
-  /// Request-headers phase, every route, on the connection's I/O thread, before the body is
-  /// interpreted (authentication, CORS, rate limits). Return a response to answer locally and
-  /// stop the chain; return nullopt to continue.
+  /// Request-headers phase, every route, on the connection's I/O thread, before the chat body is
+  /// parsed (authentication, CORS, rate limits): chat_request() and model() are still empty.
+  /// Return a response to answer locally and stop the chain; return nullopt to continue.
   virtual std::optional<LocalResponse> on_request_headers(RequestContext& /*ctx*/) { return std::nullopt; }
 
   /// Request-body phase, chat route only, after the gateway parsed and validated the chat request

@@ -1,3 +1,4 @@
+// Loads config.yaml into the gateway's settings: listen, upstream, models and the plugin chain.
 #include "config/config.h"
 
 #include <yaml-cpp/yaml.h>
@@ -73,13 +74,6 @@ auto with_field_errors(Fn&& fn) {
   }
 }
 
-std::chrono::milliseconds millis(ConfigReader& reader, const std::string& key,
-                                 std::chrono::milliseconds fallback) {
-  const auto value = reader.get<long long>(key, fallback.count());
-  if (value <= 0) throw PluginConfigError(reader.path(key), "must be a positive number of milliseconds");
-  return std::chrono::milliseconds(value);
-}
-
 void parse_listen(const nlohmann::json& section, ServerOptions& server) {
   ConfigReader r(section, "listen");
   server.host = r.get<std::string>("host", server.host);
@@ -113,10 +107,10 @@ void parse_listen(const nlohmann::json& section, ServerOptions& server) {
     throw PluginConfigError("listen.max_head_bytes",
                             "must be at least max_request_line_bytes and max_header_line_bytes");
   }
-  server.header_timeout = millis(r, "header_timeout_ms", server.header_timeout);
-  server.keepalive_timeout = millis(r, "keepalive_timeout_ms", server.keepalive_timeout);
-  server.write_timeout = millis(r, "write_timeout_ms", server.write_timeout);
-  server.shutdown_grace = millis(r, "shutdown_grace_ms", server.shutdown_grace);
+  server.header_timeout = r.positive_millis("header_timeout_ms", server.header_timeout);
+  server.keepalive_timeout = r.positive_millis("keepalive_timeout_ms", server.keepalive_timeout);
+  server.write_timeout = r.positive_millis("write_timeout_ms", server.write_timeout);
+  server.shutdown_grace = r.positive_millis("shutdown_grace_ms", server.shutdown_grace);
   r.reject_unknown();
 }
 
@@ -127,9 +121,9 @@ void parse_upstream(const nlohmann::json& section, UpstreamSettings& upstream) {
     throw PluginConfigError("upstream.base_url", "must start with http:// or https://");
   }
   while (upstream.base_url.ends_with('/')) upstream.base_url.pop_back();
-  upstream.connect_timeout = millis(r, "connect_timeout_ms", upstream.connect_timeout);
-  upstream.first_byte_timeout = millis(r, "first_byte_timeout_ms", upstream.first_byte_timeout);
-  upstream.idle_timeout = millis(r, "idle_timeout_ms", upstream.idle_timeout);
+  upstream.connect_timeout = r.positive_millis("connect_timeout_ms", upstream.connect_timeout);
+  upstream.first_byte_timeout = r.positive_millis("first_byte_timeout_ms", upstream.first_byte_timeout);
+  upstream.idle_timeout = r.positive_millis("idle_timeout_ms", upstream.idle_timeout);
   upstream.max_connections = r.get<long>("max_connections", upstream.max_connections);
   if (upstream.max_connections < 1) throw PluginConfigError("upstream.max_connections", "must be at least 1");
   r.reject_unknown();

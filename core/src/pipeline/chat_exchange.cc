@@ -49,15 +49,20 @@ std::string_view ChatExchange::body_end() const {
 }
 
 ChatExchange::ChatExchange(GatewayServices& services, std::shared_ptr<Connection> connection,
-                           HttpRequest request, std::string request_id, openai::ChatRequestInfo info)
+                           HttpRequest request, std::string request_id)
     : RequestState(services, std::move(connection), std::move(request), std::move(request_id),
                    Route::ChatCompletions),
-      info_(info),
-      close_delimited_(info.stream && request_.version == "HTTP/1.0"),
       completion_id_("chatcmpl-" + random_hex(12)),
       created_(std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count()) {}
+
+void ChatExchange::set_chat(nlohmann::json chat, openai::ChatRequestInfo info) {
+  chat_ = std::move(chat);
+  model_ = info.model;
+  info_ = info;
+  close_delimited_ = info.stream && request_.version == "HTTP/1.0";
+}
 
 void ChatExchange::begin(Plugin& upstream) {
   auto self = shared_from_this();

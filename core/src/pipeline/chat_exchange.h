@@ -19,7 +19,11 @@ class ChatExchange : public RequestState,
                      public std::enable_shared_from_this<ChatExchange> {
  public:
   ChatExchange(GatewayServices& services, std::shared_ptr<Connection> connection, HttpRequest request,
-               std::string request_id, openai::ChatRequestInfo info);
+               std::string request_id);
+
+  /// Takes the validated chat request and its model (reactor thread): once, after the
+  /// request-headers phase, before the request-body phase and begin().
+  void set_chat(nlohmann::json chat, openai::ChatRequestInfo info);
 
   /// Hands the request to the upstream plugin (reactor thread).
   void begin(Plugin& upstream);
@@ -66,9 +70,10 @@ class ChatExchange : public RequestState,
   /// The bytes that end the streamed body: the last chunk, or nothing before the close.
   std::string_view body_end() const;
 
-  const openai::ChatRequestInfo info_;
+  // Both set by set_chat(); until then the request is answered as a plain response.
+  openai::ChatRequestInfo info_;
   /// HTTP/1.0 has no chunked encoding: its stream ends when the connection closes.
-  const bool close_delimited_;
+  bool close_delimited_ = false;
   const std::string completion_id_;
   const std::int64_t created_;
 

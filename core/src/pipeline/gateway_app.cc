@@ -16,11 +16,6 @@ bool is_chat_path(const std::string& path) {
   return path == "/v1/chat/completions" || path == "/chat/completions";
 }
 
-bool allowed(const Principal& principal, const std::string& model) {
-  const auto& list = principal.allowed_models;
-  return list.empty() || std::find(list.begin(), list.end(), model) != list.end();
-}
-
 nlohmann::json model_object(const ModelInfo& m) {
   nlohmann::json out{{"id", m.id},
                      {"object", "model"},
@@ -138,7 +133,7 @@ void GatewayApp::serve_local(RequestState& ctx) {
       if (request.path.starts_with(prefix)) {
         const std::string id = request.path.substr(prefix.size());
         const ModelInfo* model = catalog.find(id);
-        if (model == nullptr || !allowed(ctx.principal(), id)) {
+        if (model == nullptr || !ctx.principal().may_use(id)) {
           ctx.respond(openai_error(404, "invalid_request_error", "model_not_found",
                                    "The model `" + id + "` does not exist or you do not have access to it.",
                                    "model"));
@@ -149,7 +144,7 @@ void GatewayApp::serve_local(RequestState& ctx) {
       }
       auto data = nlohmann::json::array();
       for (const auto& model : catalog.all()) {
-        if (allowed(ctx.principal(), model.id)) data.push_back(model_object(model));
+        if (ctx.principal().may_use(model.id)) data.push_back(model_object(model));
       }
       ctx.respond(json_response(200, {{"object", "list"}, {"data", data}}));
       return;
@@ -168,13 +163,10 @@ void GatewayApp::serve_local(RequestState& ctx) {
 
 void GatewayApp::serve_chat(const std::shared_ptr<Connection>& connection, HttpRequest request,
                             std::string request_id) {
-  nlohmann::json parsed;
-  auto validation = openai::validate_chat_request(request.body, parsed, services_.config->models);
-  openai::ChatRequestInfo info;
-  if (auto* ok = std::get_if<openai::ChatRequestInfo>(&validation)) info = *ok;
   auto exchange =
-      std::make_shared<ChatExchange>(services_, connection, std::move(request), std::move(request_id), info);
+      std::make_shared<ChatExchange>(services_, connection, std::move(request), std::move(request_id));
   try {
+    // Before the body is parsed: a caller the headers phase refuses costs no parse.
     if (auto answer = services_.chain->on_request_headers(*exchange)) {
       exchange->respond(std::move(*answer));
       return;
@@ -183,17 +175,14 @@ void GatewayApp::serve_chat(const std::shared_ptr<Connection>& connection, HttpR
       exchange->respond(shutting_down_error(), Outcome::Rejected);  // refused, nobody failed
       return;
     }
+    nlohmann::json parsed;
+    auto validation =
+        openai::validate_chat_request(exchange->request().body, parsed, services_.config->models);
     if (auto* error = std::get_if<LocalResponse>(&validation)) {
       exchange->respond(std::move(*error));
       return;
     }
-    exchange->set_chat(std::move(parsed), info.model);
-    if (!allowed(exchange->principal(), info.model->id)) {
-      exchange->respond(openai_error(403, "invalid_request_error", "model_not_allowed",
-                                     "This API key may not use the model `" + info.model->id + "`.",
-                                     "model"));
-      return;
-    }
+    exchange->set_chat(std::move(parsed), std::get<openai::ChatRequestInfo>(validation));
     if (auto answer = services_.chain->on_request_body(*exchange)) {
       exchange->respond(std::move(*answer));
       return;

@@ -75,11 +75,6 @@ class RequestState : public RequestContext {
   nlohmann::json& attributes() override { return attributes_; }
   void fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) override;
 
-  void set_chat(nlohmann::json chat, const ModelInfo* model) {
-    chat_ = std::move(chat);
-    model_ = model;
-  }
-
   /// Writes a complete response now (reactor thread), ends it and logs the request with the
   /// outcome its status gives (outcome_for_status).
   void respond(LocalResponse response);
