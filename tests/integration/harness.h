@@ -99,6 +99,8 @@ class Gateway {
   Gateway& operator=(const Gateway&) = delete;
   int port() const { return port_; }
   int admin_port() const { return admin_port_; }
+  /// The gateway's process id, or -1 when it is not running.
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   const std::string& key() const { return options_.api_key; }
   const std::string& admin_token() const { return options_.admin_token; }
   /// The SQLite file the gateway uses.

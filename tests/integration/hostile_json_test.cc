@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -158,6 +160,44 @@ TEST_F(HostileChatJsonTest, HugeBadBodiesWithoutAValidKeyAre401NotAParse) {
     EXPECT_EQ(parsed.status, 400) << parsed.body.substr(0, 300);
     EXPECT_EQ(openai_error_code(parsed), "invalid_json");
   }
+}
+
+/// CPU time (user + system) the process `pid` has used so far, in clock ticks.
+long long cpu_ticks(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));  // after "pid (comm) "
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return utime + stime;
+}
+
+// The proof that no parse happens: a body that is valid JSON but costly to parse (four million
+// array elements, refused only once parsed because it is not an object) costs the gateway a
+// small fraction of the CPU without a valid key that it costs with one.
+TEST_F(HostileChatJsonTest, AnUnauthenticatedHugeBodyIsNotParsed) {
+  constexpr std::size_t kElements = 4 * 1024 * 1024 - 1024;
+  std::string costly = "[1";
+  costly.reserve(2 * kElements + 2);
+  for (std::size_t i = 1; i < kElements; ++i) costly += ",1";
+  costly += "]";
+  const auto cost_of = [&](const std::map<std::string, std::string>& key, int expected_status) {
+    const auto before = cpu_ticks(gateway_->pid());
+    for (int i = 0; i < 3; ++i) {
+      const auto r = http(gateway_->port(), "POST", "/v1/chat/completions", key, costly);
+      EXPECT_EQ(r.status, expected_status) << r.body.substr(0, 300);
+    }
+    return cpu_ticks(gateway_->pid()) - before;
+  };
+  const auto unauthenticated = cost_of({{"Authorization", "Bearer sk-wrong-key-000000000000"}}, 401);
+  const auto parsed = cost_of({{"x-api-key", gateway_->key()}}, 400);
+  EXPECT_GT(parsed, 0) << "three parses of four million elements take measurable CPU";
+  EXPECT_LT(unauthenticated * 4, parsed)
+      << "without a valid key: " << unauthenticated << " ticks; with one (parsed): " << parsed << " ticks";
 }
 
 // A refusal in the request-headers phase is a plain JSON answer even when the body asks for a
