@@ -1,3 +1,4 @@
+// The admin REST API: routing, admin token checks and the tenant, key and report handlers.
 #include "admin/admin_api.h"
 
 #include <openssl/crypto.h>
@@ -10,8 +11,7 @@
 #include <variant>
 
 #include "gateway/json_limits.h"
-#include "pipeline/gateway_app.h"
-#include "pipeline/log_worker.h"
+#include "server/request_id.h"
 
 namespace gateway::admin {
 

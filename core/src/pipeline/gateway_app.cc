@@ -1,13 +1,11 @@
 #include "pipeline/gateway_app.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
-#include <cstdio>
 
 #include "openai/chat_format.h"
 #include "pipeline/chat_exchange.h"
 #include "pipeline/self_service.h"
+#include "server/request_id.h"
 
 namespace gateway {
 namespace {
@@ -35,13 +33,6 @@ nlohmann::json model_object(const ModelInfo& m) {
   return out;
 }
 
-LocalResponse method_not_allowed(const std::string& allow) {
-  auto response = openai_error(405, "invalid_request_error", "method_not_allowed",
-                               "Method not allowed on this path; use " + allow);
-  response.headers.emplace_back("Allow", allow);
-  return response;
-}
-
 }  // namespace
 
 Route classify_route(const std::string& path) {
@@ -50,25 +41,6 @@ Route classify_route(const std::string& path) {
   if (path == "/health" || path.starts_with("/healthz/")) return Route::Health;
   if (path == "/metrics") return Route::Metrics;
   return Route::Other;
-}
-
-std::string choose_request_id(const Headers& headers) {
-  if (auto incoming = find_header(headers, "x-request-id")) {
-    const bool sane = !incoming->empty() && incoming->size() <= 128 &&
-                      std::all_of(incoming->begin(), incoming->end(), [](unsigned char c) {
-                        return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
-                      });
-    if (sane) return *incoming;
-  }
-  unsigned char bytes[12];
-  RAND_bytes(bytes, sizeof bytes);
-  std::string id = "req_";
-  char digits[3];
-  for (auto b : bytes) {
-    std::snprintf(digits, sizeof digits, "%02x", b);
-    id += digits;
-  }
-  return id;
 }
 
 void GatewayApp::handle(const std::shared_ptr<Connection>& connection, HttpRequest request) {
@@ -109,7 +81,7 @@ void GatewayApp::serve_local(RequestState& ctx) {
   const bool get = request.method == "GET" || request.method == "HEAD";
   switch (ctx.route()) {
     case Route::ChatCompletions:
-      ctx.respond(method_not_allowed("POST"));
+      ctx.respond(method_not_allowed("POST", "POST"));
       return;
     case Route::Health:
       if (!get) break;
@@ -130,7 +102,7 @@ void GatewayApp::serve_local(RequestState& ctx) {
       return;
     case Route::Models: {
       if (!get) {
-        ctx.respond(method_not_allowed("GET"));
+        ctx.respond(method_not_allowed("GET", "GET"));
         return;
       }
       const auto& catalog = services_.config->models;
@@ -159,7 +131,7 @@ void GatewayApp::serve_local(RequestState& ctx) {
       break;
   }
   if (ctx.route() == Route::Health && !get) {
-    ctx.respond(method_not_allowed("GET"));
+    ctx.respond(method_not_allowed("GET", "GET"));
     return;
   }
   ctx.respond(openai_error(404, "invalid_request_error", "not_found",

@@ -1,3 +1,4 @@
+// The caller's own reports: GET /v1/me and GET /v1/me/usage.
 #include "pipeline/self_service.h"
 
 namespace gateway {
@@ -69,10 +70,7 @@ bool is_self_service_path(const std::string& path) {
 void serve_self_service(const std::shared_ptr<RequestState>& ctx, GatewayServices& services) {
   const auto& request = ctx->request();
   if (request.method != "GET" && request.method != "HEAD") {
-    auto response = openai_error(405, "invalid_request_error", "method_not_allowed",
-                                 "Method not allowed on this path; use GET");
-    response.headers.emplace_back("Allow", "GET, HEAD");
-    ctx->respond(std::move(response));
+    ctx->respond(method_not_allowed("GET, HEAD", "GET"));
     return;
   }
   if (!ctx->principal().authenticated) {

@@ -1,7 +1,7 @@
+// Tenants, keys, the audit log and the in-memory index that authenticates keys.
 #include "storage/key_store.h"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <chrono>
@@ -10,31 +10,15 @@
 #include <set>
 #include <stdexcept>
 
+#include "gateway/hex.h"
 #include "gateway/json_limits.h"
 #include "gateway/secrets.h"
 #include "storage/migrations.h"
 #include "util/log.h"
+#include "util/random_hex.h"
 
 namespace gateway {
 namespace {
-
-std::string hex(const unsigned char* data, std::size_t size) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (std::size_t i = 0; i < size; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 0xf];
-  }
-  return out;
-}
-
-std::vector<unsigned char> random_bytes(std::size_t n) {
-  std::vector<unsigned char> bytes(n);
-  if (RAND_bytes(bytes.data(), static_cast<int>(n)) != 1)
-    throw std::runtime_error("the system CSPRNG failed");
-  return bytes;
-}
 
 /// Logs, once per process for each row and column, that a stored value could not be read.
 void warn_unreadable_once(const std::string& table, const std::string& row_id, const char* column,
@@ -178,12 +162,11 @@ std::string generate_key_secret() {
 std::string key_digest(std::string_view secret) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
-  return hex(digest, sizeof digest);
+  return to_hex(digest);
 }
 
 std::string random_id(std::string_view prefix) {
-  const auto bytes = random_bytes(8);
-  return std::string(prefix) + hex(bytes.data(), bytes.size());
+  return std::string(prefix) + random_hex(8);
 }
 
 KeyStore::KeyStore(const std::string& path) : db_(path) {
@@ -477,7 +460,7 @@ std::optional<Principal> KeyStore::authenticate(std::string_view secret, std::in
 }
 
 std::optional<Principal> KeyStore::authenticate(const KeyDigest& digest, std::int64_t now) const {
-  const std::string hex_digest = hex(digest.data(), digest.size());
+  const std::string hex_digest = to_hex(digest);
   std::shared_lock lock(mutex_);
   const auto it = by_digest_.find(hex_digest);
   if (it == by_digest_.end()) return std::nullopt;

@@ -1,3 +1,4 @@
+// Usage rows: writing them, and the usage report and request log read back from them.
 #include "storage/usage_store.h"
 
 #include <algorithm>
@@ -10,8 +11,6 @@
 #include <stdexcept>
 #include <string_view>
 #include <variant>
-
-#include "pipeline/log_worker.h"
 
 namespace gateway {
 namespace {
