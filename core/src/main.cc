@@ -10,7 +10,7 @@
 #include <sstream>
 #include <thread>
 
-#include "admin/admin_api.h"
+#include "admin/router.h"
 #include "config/config.h"
 #include "pipeline/gateway_app.h"
 #include "pipeline/log_worker.h"

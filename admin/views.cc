@@ -1,0 +1,49 @@
+// JSON views of stored rows as the admin API shows them.
+#include "admin/views.h"
+
+#include "storage/usage_store.h"
+
+namespace gateway::admin {
+
+using nlohmann::json;
+
+json tenant_json(const TenantRecord& t) {
+  return {{"id", t.id},
+          {"object", "tenant"},
+          {"name", t.name},
+          {"status", t.deleted_at ? "deleted" : t.status},
+          {"metadata", t.metadata},
+          {"limits", t.limits},
+          {"created_at", t.created_at},
+          {"deleted_at", t.deleted_at ? json(*t.deleted_at) : json(nullptr)}};
+}
+
+json key_json(db::Database& db, const KeyRecord& k) {
+  const auto last_used = last_used_ms(db, k.id);
+  return {{"id", k.id},
+          {"object", "api_key"},
+          {"tenant", k.tenant_id},
+          {"user", k.user},
+          {"alias", k.alias},
+          {"prefix", k.prefix},
+          {"status", k.status},
+          {"models", k.models_unreadable ? json(nullptr) : json(k.models)},
+          {"metadata", k.metadata},
+          {"limits", k.limits},
+          {"created_at", k.created_at},
+          {"expires_at", k.expires_at ? json(*k.expires_at) : json(nullptr)},
+          {"last_used_at", last_used ? json(*last_used / 1000) : json(nullptr)}};
+}
+
+json audit_json(const AuditEntry& a) {
+  return {{"id", a.id},
+          {"object", "audit_entry"},
+          {"ts", a.ts},
+          {"action", a.action},
+          {"target_id", a.target_id},
+          {"actor", a.actor},
+          {"request_id", a.request_id},
+          {"details", a.details}};
+}
+
+}  // namespace gateway::admin
