@@ -46,4 +46,29 @@ json audit_json(const AuditEntry& a) {
           {"details", a.details}};
 }
 
+json me_json(const Principal& principal, KeyStore& store) {
+  const auto key = store.key(principal.key_id);
+  const auto tenant = store.tenant(principal.tenant_id);
+  const auto last_used = last_used_ms(store.database(), principal.key_id);
+  json key_view{{"id", principal.key_id},
+                {"prefix", principal.key_mask},
+                {"alias", key ? key->alias : ""},
+                {"status", key ? key->status : "active"},
+                {"models", principal.allowed_models},
+                {"limits", key ? key->limits : json::object()},
+                {"metadata", key ? key->metadata : json::object()},
+                {"created_at", key ? json(key->created_at) : json(nullptr)},
+                {"expires_at", key && key->expires_at ? json(*key->expires_at) : json(nullptr)},
+                {"last_used_at", last_used ? json(*last_used / 1000) : json(nullptr)},
+                {"source", key ? "database" : "config"}};
+  json tenant_view{{"id", principal.tenant_id},
+                   {"name", tenant ? tenant->name : principal.tenant_id},
+                   {"status", tenant ? tenant->status : "active"},
+                   {"limits", tenant ? tenant->limits : json::object()}};
+  return {{"object", "me"},
+          {"user", principal.user},
+          {"key", std::move(key_view)},
+          {"tenant", std::move(tenant_view)}};
+}
+
 }  // namespace gateway::admin

@@ -17,4 +17,8 @@ nlohmann::json key_json(db::Database& db, const KeyRecord& k);
 /// One audit log entry.
 nlohmann::json audit_json(const AuditEntry& a);
 
+/// The /v1/me document: from the database for a stored key, from the principal for a key in
+/// the configuration (never a secret).
+nlohmann::json me_json(const Principal& principal, KeyStore& store);
+
 }  // namespace gateway::admin

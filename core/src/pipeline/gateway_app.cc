@@ -4,7 +4,6 @@
 
 #include "openai/chat_format.h"
 #include "pipeline/chat_exchange.h"
-#include "pipeline/self_service.h"
 #include "server/request_id.h"
 
 namespace gateway {
@@ -57,10 +56,10 @@ void GatewayApp::handle(const std::shared_ptr<Connection>& connection, HttpReque
       ctx->respond(std::move(*answer));
       return;
     }
-    if (is_self_service_path(ctx->request().path)) {
-      serve_self_service(ctx, services_);
-      return;
-    }
+    const Reply reply = [ctx](LocalResponse response) {
+      ctx->post([ctx, response = std::move(response)]() mutable { ctx->respond(std::move(response)); });
+    };
+    if (services_.routes && services_.routes(ctx->request(), ctx->principal(), reply)) return;
     serve_local(*ctx);
   } catch (const std::exception& e) {
     ctx->respond(openai_error(500, "server_error", "internal_error", e.what()));
