@@ -1,8 +1,8 @@
 // The caller's own reports: GET /v1/me and GET /v1/me/usage, answered from the storage worker.
 #include "admin/self_service.h"
 
+#include "admin/reports.h"
 #include "admin/views.h"
-#include "storage/usage_store.h"
 
 namespace gateway::admin {
 namespace {
