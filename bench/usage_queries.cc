@@ -15,12 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "admin/reports.h"
 #include "storage/key_store.h"
 #include "storage/usage_store.h"
 
 namespace {
 
 using namespace gateway;
+using gateway::admin::parse_time_range;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kTenants = 20;

@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-#include "admin/admin_api.h"
+#include "admin/router.h"
 
 namespace {
 

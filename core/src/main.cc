@@ -5,12 +5,12 @@
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
-#include <functional>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
-#include "admin/admin_api.h"
+#include "admin/cli.h"
+#include "admin/router.h"
+#include "admin/self_service.h"
 #include "config/config.h"
 #include "pipeline/gateway_app.h"
 #include "pipeline/log_worker.h"
@@ -87,44 +87,6 @@ void end_answers_in_flight(GatewayServices& services, const HttpServer& server) 
   }
 }
 
-/// Opens the SQLite database named by the configuration, creating its directory.
-std::unique_ptr<KeyStore> open_key_store(const GatewayConfig& config) {
-  if (config.storage_path.has_parent_path())
-    std::filesystem::create_directories(config.storage_path.parent_path());
-  return std::make_unique<KeyStore>(config.storage_path.string());
-}
-
-/// Parses "30d", "12h", "90m" or a number of seconds into seconds.
-std::int64_t parse_duration(const std::string& text) {
-  if (text.empty()) throw std::invalid_argument("empty duration");
-  std::size_t used = 0;
-  const long long amount = std::stoll(text, &used);
-  const std::string unit = text.substr(used);
-  const long long scale = unit.empty() || unit == "s" ? 1
-                          : unit == "m"               ? 60
-                          : unit == "h"               ? 3600
-                          : unit == "d"               ? 86400
-                                                      : 0;
-  if (scale == 0 || amount <= 0) throw std::invalid_argument("duration must look like 30d, 12h, 90m or 3600");
-  return amount * scale;
-}
-
-/// Runs one storage command of the CLI; returns the exit status.
-int run_storage_command(const std::string& config_path,
-                        const std::function<void(KeyStore&, const GatewayConfig&)>& command) {
-  try {
-    const auto config = load_config(config_path, executable_dir() / "plugins");
-    auto store = open_key_store(config);
-    command(*store, config);
-    return 0;
-  } catch (const ConfigError& e) {
-    std::cerr << "invalid configuration " << config_path << ": " << e.what() << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-  }
-  return 2;
-}
-
 int check_config(const std::filesystem::path& path) {
   try {
     auto config = load_config(path, executable_dir() / "plugins");
@@ -165,7 +127,7 @@ int serve(const std::filesystem::path& path) {
   {
     std::unique_ptr<KeyStore> key_store;
     try {
-      key_store = open_key_store(config);
+      key_store = admin::open_key_store(config);
     } catch (const std::exception& e) {
       std::cerr << "cannot open the database " << config.storage_path.string() << ": " << e.what() << "\n";
       shutdown_logging();
@@ -186,7 +148,13 @@ int serve(const std::filesystem::path& path) {
       chain->on_log(record);
     });
     UpstreamLoop upstream(config.upstream.max_connections);
-    GatewayServices services{&config, &*chain, &upstream, &log_worker, &storage, GATEWAY_VERSION};
+    GatewayServices services{&config,
+                             &*chain,
+                             &upstream,
+                             &log_worker,
+                             &storage,
+                             GATEWAY_VERSION,
+                             admin::self_service_routes(&storage)};
     GatewayApp app(services);
     HttpServer server(config.server, app);
     std::unique_ptr<admin::AdminApi> admin_api;
@@ -252,81 +220,11 @@ int main(int argc, char** argv) {
   auto* check_cmd =
       cli.add_subcommand("check-config", "validate the configuration and print the plugin chain");
   check_cmd->add_option("--config,-c", config_path, "configuration file");
-  auto* migrate_cmd = cli.add_subcommand("migrate", "apply pending database migrations and exit");
-  migrate_cmd->add_option("--config,-c", config_path, "configuration file");
-
-  auto* tenants_cmd = cli.add_subcommand("tenants", "manage tenants (teams)");
-  tenants_cmd->require_subcommand(1);
-  std::string tenant_name;
-  auto* tenants_create = tenants_cmd->add_subcommand("create", "create a tenant and print its id");
-  tenants_create->add_option("name", tenant_name, "tenant name")->required();
-  auto* tenants_list = tenants_cmd->add_subcommand("list", "list tenants");
-
-  auto* keys_cmd = cli.add_subcommand("keys", "manage per-user API keys");
-  keys_cmd->require_subcommand(1);
-  NewKey new_key;
-  std::string models_csv;
-  std::string expires;
-  auto* keys_create = keys_cmd->add_subcommand("create", "create a key and print it once");
-  keys_create->add_option("--tenant", new_key.tenant_id, "tenant id")->required();
-  keys_create->add_option("--user", new_key.user, "who the key is for, e.g. an email")->required();
-  keys_create->add_option("--alias", new_key.alias, "a label for the key");
-  keys_create->add_option("--models", models_csv, "comma-separated models the key may use (default: all)");
-  keys_create->add_option("--expires", expires, "lifetime, e.g. 30d, 12h");
-  auto* keys_list = keys_cmd->add_subcommand("list", "list keys (never their secrets)");
-  std::string key_id;
-  auto* keys_revoke = keys_cmd->add_subcommand("revoke", "revoke a key at once");
-  keys_revoke->add_option("id", key_id, "key id")->required();
-  // --config may come anywhere, e.g. after `keys create …`.
-  for (auto* sub : {tenants_cmd, keys_cmd}) sub->add_option("--config,-c", config_path, "configuration file");
-  for (auto* sub : {tenants_create, tenants_list, keys_create, keys_list, keys_revoke}) sub->fallthrough();
+  admin::StorageCommands storage_commands(cli, config_path);
 
   cli.require_subcommand(0, 1);
   CLI11_PARSE(cli, argc, argv);
   if (check_cmd->parsed()) return check_config(config_path);
-  if (migrate_cmd->parsed()) {
-    return run_storage_command(
-        config_path, [](KeyStore&, const GatewayConfig&) { std::cout << "database is up to date\n"; });
-  }
-  if (tenants_create->parsed()) {
-    return run_storage_command(config_path, [&](KeyStore& store, const GatewayConfig&) {
-      const auto tenant = store.create_tenant(tenant_name);
-      std::cout << tenant.id << "\n";
-    });
-  }
-  if (tenants_list->parsed()) {
-    return run_storage_command(config_path, [](KeyStore& store, const GatewayConfig&) {
-      for (const auto& t : store.tenants()) std::cout << t.id << "\t" << t.status << "\t" << t.name << "\n";
-    });
-  }
-  if (keys_create->parsed()) {
-    return run_storage_command(config_path, [&](KeyStore& store, const GatewayConfig& config) {
-      std::stringstream models(models_csv);
-      for (std::string model; std::getline(models, model, ',');) {
-        if (model.empty()) continue;
-        if (!config.models.find(model)) throw std::invalid_argument("--models: unknown model " + model);
-        new_key.models.push_back(model);
-      }
-      if (!expires.empty()) new_key.expires_at = unix_now() + parse_duration(expires);
-      const auto created = store.create_key(new_key);
-      std::cerr << "key " << created.key.id << " for " << created.key.user
-                << " (shown only now; store it safely):\n";
-      std::cout << created.secret << "\n";
-    });
-  }
-  if (keys_list->parsed()) {
-    return run_storage_command(config_path, [](KeyStore& store, const GatewayConfig&) {
-      for (const auto& k : store.keys()) {
-        std::cout << k.id << "\t" << k.status << "\t" << k.prefix << "\t" << k.tenant_id << "\t" << k.user
-                  << "\t" << k.alias << "\n";
-      }
-    });
-  }
-  if (keys_revoke->parsed()) {
-    return run_storage_command(config_path, [&](KeyStore& store, const GatewayConfig&) {
-      if (!store.revoke_key(key_id)) throw std::invalid_argument("no key " + key_id);
-      std::cout << "revoked " << key_id << "\n";
-    });
-  }
+  if (auto status = storage_commands.run(executable_dir() / "plugins")) return *status;
   return serve(config_path);
 }

@@ -1,12 +1,14 @@
+// Turns an OpenAI chat request into the body the Fragments upstream expects.
 #include "request_builder.h"
 
 #include <openssl/sha.h>
 
-#include <cstdio>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include "gateway/chat_params.h"
+#include "gateway/hex.h"
 
 namespace e2b::fragments {
 namespace {
@@ -186,11 +188,10 @@ std::string stable_user_id(const std::string& seed) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   const std::string input = "e2b-gateway-user:" + seed;
   SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], (digest[6] & 0x0f) | 0x50,
-                digest[7], (digest[8] & 0x3f) | 0x80, digest[9], digest[10], digest[11], digest[12],
-                digest[13], digest[14], digest[15]);
+  digest[6] = (digest[6] & 0x0f) | 0x50;  // UUID version 5
+  digest[8] = (digest[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  std::string out = gateway::to_hex(std::span<const unsigned char>(digest, 16));
+  for (const std::size_t dash : {8, 13, 18, 23}) out.insert(dash, 1, '-');
   return out;
 }
 

@@ -103,4 +103,13 @@ inline LocalResponse openai_error(int status, std::string_view type, std::string
   return json_response(status, openai_error_body(type, code, message, param));
 }
 
+/// The OpenAI-shaped 405 for a path that exists: `allow` goes to the Allow header, `use` names
+/// the method(s) the message suggests.
+inline LocalResponse method_not_allowed(std::string_view allow, std::string_view use) {
+  auto response = openai_error(405, "invalid_request_error", "method_not_allowed",
+                               "Method not allowed on this path; use " + std::string(use));
+  response.headers.emplace_back("Allow", std::string(allow));
+  return response;
+}
+
 }  // namespace gateway

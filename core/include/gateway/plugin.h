@@ -139,6 +139,27 @@ class RequestContext {
 /// Outcome of a finished request as the log phase sees it.
 enum class Outcome { Completed, ClientCancelled, UpstreamError, Timeout, Rejected };
 
+/// Every outcome, in declaration order.
+inline constexpr Outcome kAllOutcomes[] = {Outcome::Completed, Outcome::ClientCancelled,
+                                           Outcome::UpstreamError, Outcome::Timeout, Outcome::Rejected};
+
+/// The outcome as logs, usage rows and the admin API spell it.
+constexpr const char* outcome_name(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::Completed:
+      return "completed";
+    case Outcome::ClientCancelled:
+      return "client_cancelled";
+    case Outcome::UpstreamError:
+      return "upstream_error";
+    case Outcome::Timeout:
+      return "timeout";
+    case Outcome::Rejected:
+      return "rejected";
+  }
+  return "unknown";
+}
+
 /// Immutable summary of a finished request, handed to the log phase.
 struct RequestRecord {
   std::string request_id;

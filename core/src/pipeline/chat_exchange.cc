@@ -1,11 +1,11 @@
+// One chat completion on its way: the chain, the upstream call and the answer, streamed or whole.
 #include "pipeline/chat_exchange.h"
-
-#include <openssl/rand.h>
 
 #include <cstdio>
 
 #include "gateway/chat_params.h"
 #include "pipeline/outcome_rule.h"
+#include "util/random_hex.h"
 
 namespace gateway {
 namespace {
@@ -13,18 +13,6 @@ namespace {
 // Upstream transfers pause above this many bytes not yet taken by the client, resume below kLow.
 constexpr std::int64_t kHighWatermark = 256 * 1024;
 constexpr std::int64_t kLowWatermark = 64 * 1024;
-
-std::string random_hex(std::size_t bytes) {
-  std::vector<unsigned char> buffer(bytes);
-  RAND_bytes(buffer.data(), static_cast<int>(buffer.size()));
-  std::string out;
-  char digits[3];
-  for (auto b : buffer) {
-    std::snprintf(digits, sizeof digits, "%02x", b);
-    out += digits;
-  }
-  return out;
-}
 
 /// Frames `data` as one HTTP/1.1 chunk.
 std::string chunked(std::string_view data) {

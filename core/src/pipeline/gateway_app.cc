@@ -1,13 +1,10 @@
 #include "pipeline/gateway_app.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
-#include <cstdio>
 
 #include "openai/chat_format.h"
 #include "pipeline/chat_exchange.h"
-#include "pipeline/self_service.h"
+#include "server/request_id.h"
 
 namespace gateway {
 namespace {
@@ -30,13 +27,6 @@ nlohmann::json model_object(const ModelInfo& m) {
   return out;
 }
 
-LocalResponse method_not_allowed(const std::string& allow) {
-  auto response = openai_error(405, "invalid_request_error", "method_not_allowed",
-                               "Method not allowed on this path; use " + allow);
-  response.headers.emplace_back("Allow", allow);
-  return response;
-}
-
 }  // namespace
 
 Route classify_route(const std::string& path) {
@@ -45,25 +35,6 @@ Route classify_route(const std::string& path) {
   if (path == "/health" || path.starts_with("/healthz/")) return Route::Health;
   if (path == "/metrics") return Route::Metrics;
   return Route::Other;
-}
-
-std::string choose_request_id(const Headers& headers) {
-  if (auto incoming = find_header(headers, "x-request-id")) {
-    const bool sane = !incoming->empty() && incoming->size() <= 128 &&
-                      std::all_of(incoming->begin(), incoming->end(), [](unsigned char c) {
-                        return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
-                      });
-    if (sane) return *incoming;
-  }
-  unsigned char bytes[12];
-  RAND_bytes(bytes, sizeof bytes);
-  std::string id = "req_";
-  char digits[3];
-  for (auto b : bytes) {
-    std::snprintf(digits, sizeof digits, "%02x", b);
-    id += digits;
-  }
-  return id;
 }
 
 void GatewayApp::handle(const std::shared_ptr<Connection>& connection, HttpRequest request) {
@@ -80,10 +51,10 @@ void GatewayApp::handle(const std::shared_ptr<Connection>& connection, HttpReque
       ctx->respond(std::move(*answer));
       return;
     }
-    if (is_self_service_path(ctx->request().path)) {
-      serve_self_service(ctx, services_);
-      return;
-    }
+    const Reply reply = [ctx](LocalResponse response) {
+      ctx->post([ctx, response = std::move(response)]() mutable { ctx->respond(std::move(response)); });
+    };
+    if (services_.routes && services_.routes(ctx->request(), ctx->principal(), reply)) return;
     serve_local(*ctx);
   } catch (const std::exception& e) {
     ctx->respond(openai_error(500, "server_error", "internal_error", e.what()));
@@ -104,7 +75,7 @@ void GatewayApp::serve_local(RequestState& ctx) {
   const bool get = request.method == "GET" || request.method == "HEAD";
   switch (ctx.route()) {
     case Route::ChatCompletions:
-      ctx.respond(method_not_allowed("POST"));
+      ctx.respond(method_not_allowed("POST", "POST"));
       return;
     case Route::Health:
       if (!get) break;
@@ -125,7 +96,7 @@ void GatewayApp::serve_local(RequestState& ctx) {
       return;
     case Route::Models: {
       if (!get) {
-        ctx.respond(method_not_allowed("GET"));
+        ctx.respond(method_not_allowed("GET", "GET"));
         return;
       }
       const auto& catalog = services_.config->models;
@@ -154,7 +125,7 @@ void GatewayApp::serve_local(RequestState& ctx) {
       break;
   }
   if (ctx.route() == Route::Health && !get) {
-    ctx.respond(method_not_allowed("GET"));
+    ctx.respond(method_not_allowed("GET", "GET"));
     return;
   }
   ctx.respond(openai_error(404, "invalid_request_error", "not_found",

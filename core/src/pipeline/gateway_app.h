@@ -24,7 +24,4 @@ class GatewayApp : public RequestHandler {
 /// Which route a path belongs to.
 Route classify_route(const std::string& path);
 
-/// The client's X-Request-ID when it is a sane token, else a fresh random id.
-std::string choose_request_id(const Headers& headers);
-
 }  // namespace gateway

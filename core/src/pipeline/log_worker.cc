@@ -1,3 +1,4 @@
+// The log phase's background thread and the access log line.
 #include "pipeline/log_worker.h"
 
 #include "util/log.h"
@@ -48,22 +49,6 @@ void LogWorker::run() {
     for (const auto& record : batch) sink_(record);
     lock.lock();
   }
-}
-
-const char* outcome_name(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::Completed:
-      return "completed";
-    case Outcome::ClientCancelled:
-      return "client_cancelled";
-    case Outcome::UpstreamError:
-      return "upstream_error";
-    case Outcome::Timeout:
-      return "timeout";
-    case Outcome::Rejected:
-      return "rejected";
-  }
-  return "unknown";
 }
 
 std::string access_line(const RequestRecord& r) {

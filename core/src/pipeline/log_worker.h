@@ -39,10 +39,4 @@ class LogWorker {
 /// The access log line for a record (no secrets, no prompt text).
 std::string access_line(const RequestRecord& record);
 
-const char* outcome_name(Outcome outcome);
-
-/// Every outcome, in declaration order.
-inline constexpr Outcome kAllOutcomes[] = {Outcome::Completed, Outcome::ClientCancelled,
-                                           Outcome::UpstreamError, Outcome::Timeout, Outcome::Rejected};
-
 }  // namespace gateway

@@ -14,6 +14,7 @@
 #include "pipeline/log_worker.h"
 #include "pipeline/plugin_chain.h"
 #include "server/connection.h"
+#include "server/route_hook.h"
 #include "storage/storage_worker.h"
 #include "upstream/upstream_loop.h"
 
@@ -52,6 +53,8 @@ struct GatewayServices {
   LogWorker* log = nullptr;
   StorageWorker* storage = nullptr;  ///< null: no database (self-service usage answers 503)
   std::string version;
+  /// Paths served from outside the core (the self-service reports), after the request phase.
+  RouteHook routes{};
   /// Chat requests between their upstream start and their last byte.
   std::atomic<int> in_flight{0};
   /// Set on SIGTERM: readiness fails so load balancers stop sending new requests.

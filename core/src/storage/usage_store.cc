@@ -1,68 +1,16 @@
+// Usage rows: writing them and their rollups, and the usage report and request log read back.
 #include "storage/usage_store.h"
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <sstream>
 #include <stdexcept>
-#include <string_view>
 #include <variant>
-
-#include "pipeline/log_worker.h"
 
 namespace gateway {
 namespace {
-
-/// Parses one `from`/`to` value into unix milliseconds; a bare date as `to` means its end.
-std::int64_t parse_time(const std::string& text, const char* field, bool end_of_day) {
-  const auto invalid = [&] {
-    return std::invalid_argument(std::string(field) +
-                                 ": must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or unix seconds, not '" +
-                                 text.substr(0, 40) + "'");
-  };
-  if (!text.empty() &&
-      std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    std::int64_t seconds = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-    if (ec != std::errc() || end != text.data() + text.size() || seconds > 100'000'000'000) throw invalid();
-    return seconds * 1000;
-  }
-  // The exact shape first, so no sign, blank or missing digit gets through.
-  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:ddZ";
-  if (text.size() != 10 && text.size() != kShape.size()) throw invalid();
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const bool ok =
-        kShape[i] == 'd' ? std::isdigit(static_cast<unsigned char>(text[i])) != 0 : text[i] == kShape[i];
-    if (!ok) throw invalid();
-  }
-  const auto number = [&](std::size_t at, std::size_t digits) {
-    int value = 0;
-    std::from_chars(text.data() + at, text.data() + at + digits, value);  // digits checked above
-    return value;
-  };
-  const bool date_only = text.size() == 10;
-  std::tm tm{};
-  tm.tm_year = number(0, 4);
-  tm.tm_mon = number(5, 2);
-  tm.tm_mday = number(8, 2);
-  if (!date_only) {
-    tm.tm_hour = number(11, 2);
-    tm.tm_min = number(14, 2);
-    tm.tm_sec = number(17, 2);
-  }
-  if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-      tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
-    throw invalid();
-  const int day = tm.tm_mday;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  const std::time_t seconds = timegm(&tm);
-  if (tm.tm_mday != day) throw invalid();  // e.g. 2026-02-30 rolled over
-  return (static_cast<std::int64_t>(seconds) + (date_only && end_of_day ? 86400 : 0)) * 1000;
-}
 
 /// A WHERE clause assembled from the filters that are set, with its bound values in order.
 struct Conditions {
@@ -173,14 +121,6 @@ void write_usage(db::Database& db, const std::deque<UsageRow>& batch) {
         .run();
   }
   tx.commit();
-}
-
-TimeRange parse_time_range(const std::optional<std::string>& from, const std::optional<std::string>& to) {
-  TimeRange range;
-  if (from) range.from_ms = parse_time(*from, "from", false);
-  if (to) range.to_ms = parse_time(*to, "to", true);
-  if (range.from_ms >= range.to_ms) throw std::invalid_argument("to: must be after from");
-  return range;
 }
 
 namespace {
@@ -320,20 +260,6 @@ std::optional<std::int64_t> last_used_ms(db::Database& db, const std::string& ke
   q.bind(1, key_id);
   q.step();
   return q.optional_integer(0);
-}
-
-std::vector<std::string> parse_group_by(const std::string& list, const std::vector<std::string>& allowed) {
-  std::vector<std::string> names;
-  std::stringstream items(list);
-  for (std::string name; std::getline(items, name, ',');) {
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      std::string known;
-      for (const auto& a : allowed) known += (known.empty() ? "" : ", ") + a;
-      throw std::invalid_argument("group_by: must be a comma-separated list of " + known);
-    }
-    names.push_back(name);
-  }
-  return names;
 }
 
 std::string RequestCursor::encode() const {

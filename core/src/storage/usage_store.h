@@ -49,10 +49,6 @@ struct TimeRange {
   std::int64_t to_ms = INT64_MAX;
 };
 
-/// Parses the `from`/`to` query values: "YYYY-MM-DD" (UTC; as `to` it means the end of that
-/// day), "YYYY-MM-DDTHH:MM:SSZ" or unix seconds. Throws std::invalid_argument naming the field.
-TimeRange parse_time_range(const std::optional<std::string>& from, const std::optional<std::string>& to);
-
 /// Filters shared by usage reports and the request log; empty fields match everything.
 struct UsageFilter {
   std::string tenant_id;
@@ -67,11 +63,6 @@ inline const std::vector<std::string>& usage_dimensions() {
   static const std::vector<std::string> all{"day", "model", "key", "tenant"};
   return all;
 }
-
-/// The dimensions named by a `group_by` query value ("day,model"); each must be in `allowed`.
-/// Throws std::invalid_argument naming group_by otherwise.
-std::vector<std::string> parse_group_by(const std::string& list,
-                                        const std::vector<std::string>& allowed = usage_dimensions());
 
 /// Sums of the usage matching `filter` (whole UTC days), grouped by `group_by` (a subset of
 /// usage_dimensions(), in that order; empty = one total). Returns

@@ -1,5 +1,6 @@
-// Usage accounting: time ranges, the daily report, the paginated request log, the query plans
-// behind them, and the storage worker that writes usage and runs jobs on one thread.
+// Usage accounting: the report query parsing (time ranges, grouping), the daily report, the
+// paginated request log, the query plans behind them, and the storage worker that writes usage
+// and runs jobs on one thread.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "admin/reports.h"
 #include "storage/key_store.h"
 #include "storage/migrations.h"
 #include "storage/storage_worker.h"
@@ -18,6 +20,7 @@
 #include "temp_db.h"
 
 using namespace gateway;
+using gateway::admin::parse_time_range;
 using nlohmann::json;
 
 namespace {

@@ -1,7 +1,7 @@
-// The admin REST API (/admin/v1): tenants, keys, usage, the request log and the audit log, on
-// its own listener, behind admin tokens. Requests are authenticated and routed on the admin
-// listener's reactor; every database call runs as a job on the storage worker, and the answer
-// is posted back to the connection's reactor.
+// The admin REST API's router (/admin/v1): the route table, admin token checks and dispatch to
+// the tenant, key and report handlers, on its own listener. Requests are authenticated and routed on the
+// admin listener's reactor; every database call runs as a job on the storage worker, and the answer is posted
+// back to the connection's reactor.
 #pragma once
 
 #include <set>
@@ -9,22 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "admin/call.h"
 #include "config/config.h"
 #include "server/http_server.h"
 #include "storage/storage_worker.h"
 
 namespace gateway::admin {
-
-/// One authenticated admin request on its way through a route handler.
-struct AdminCall {
-  KeyStore& store;
-  const ModelCatalog& models;
-  const HttpRequest& request;
-  const nlohmann::json& body;  ///< the request body, a JSON object ({} when empty)
-  std::string id;              ///< the {id} path segment, if the route has one
-  std::string actor;           ///< label of the admin token used
-  std::string request_id;      ///< for the audit log
-};
 
 class AdminApi : public RequestHandler {
  public:

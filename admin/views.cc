@@ -1,0 +1,74 @@
+// JSON views of stored rows as the admin API shows them.
+#include "admin/views.h"
+
+#include "storage/usage_store.h"
+
+namespace gateway::admin {
+
+using nlohmann::json;
+
+json tenant_json(const TenantRecord& t) {
+  return {{"id", t.id},
+          {"object", "tenant"},
+          {"name", t.name},
+          {"status", t.deleted_at ? "deleted" : t.status},
+          {"metadata", t.metadata},
+          {"limits", t.limits},
+          {"created_at", t.created_at},
+          {"deleted_at", t.deleted_at ? json(*t.deleted_at) : json(nullptr)}};
+}
+
+json key_json(db::Database& db, const KeyRecord& k) {
+  const auto last_used = last_used_ms(db, k.id);
+  return {{"id", k.id},
+          {"object", "api_key"},
+          {"tenant", k.tenant_id},
+          {"user", k.user},
+          {"alias", k.alias},
+          {"prefix", k.prefix},
+          {"status", k.status},
+          {"models", k.models_unreadable ? json(nullptr) : json(k.models)},
+          {"metadata", k.metadata},
+          {"limits", k.limits},
+          {"created_at", k.created_at},
+          {"expires_at", k.expires_at ? json(*k.expires_at) : json(nullptr)},
+          {"last_used_at", last_used ? json(*last_used / 1000) : json(nullptr)}};
+}
+
+json audit_json(const AuditEntry& a) {
+  return {{"id", a.id},
+          {"object", "audit_entry"},
+          {"ts", a.ts},
+          {"action", a.action},
+          {"target_id", a.target_id},
+          {"actor", a.actor},
+          {"request_id", a.request_id},
+          {"details", a.details}};
+}
+
+json me_json(const Principal& principal, KeyStore& store) {
+  const auto key = store.key(principal.key_id);
+  const auto tenant = store.tenant(principal.tenant_id);
+  const auto last_used = last_used_ms(store.database(), principal.key_id);
+  json key_view{{"id", principal.key_id},
+                {"prefix", principal.key_mask},
+                {"alias", key ? key->alias : ""},
+                {"status", key ? key->status : "active"},
+                {"models", principal.allowed_models},
+                {"limits", key ? key->limits : json::object()},
+                {"metadata", key ? key->metadata : json::object()},
+                {"created_at", key ? json(key->created_at) : json(nullptr)},
+                {"expires_at", key && key->expires_at ? json(*key->expires_at) : json(nullptr)},
+                {"last_used_at", last_used ? json(*last_used / 1000) : json(nullptr)},
+                {"source", key ? "database" : "config"}};
+  json tenant_view{{"id", principal.tenant_id},
+                   {"name", tenant ? tenant->name : principal.tenant_id},
+                   {"status", tenant ? tenant->status : "active"},
+                   {"limits", tenant ? tenant->limits : json::object()}};
+  return {{"object", "me"},
+          {"user", principal.user},
+          {"key", std::move(key_view)},
+          {"tenant", std::move(tenant_view)}};
+}
+
+}  // namespace gateway::admin

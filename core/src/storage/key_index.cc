@@ -1,0 +1,63 @@
+// The in-memory index of live keys by digest, rebuilt after every key change, that authenticates
+// a request without touching the database.
+#include "storage/key_store.h"
+
+#include <openssl/sha.h>
+
+#include <mutex>
+
+#include "gateway/hex.h"
+#include "storage/stored_rows.h"
+
+namespace gateway {
+
+using namespace rows;
+
+void KeyStore::reload() {
+  std::unordered_map<std::string, Entry> index;
+  auto q = db_.prepare(std::string("SELECT ") + kKeyColumns +
+                       ", k.digest, t.status, k.previous_digest, k.previous_valid_until FROM api_keys k "
+                       "JOIN tenants t ON t.id = k.tenant_id WHERE k.status != 'revoked'");
+  const auto now = unix_now();
+  constexpr int digest = kKeyColumnCount, tenant_status = digest + 1, previous = digest + 2,
+                previous_until_column = digest + 3;
+  while (q.step()) {
+    Entry entry{read_key(q, 0), q.text(tenant_status), std::nullopt};
+    if (entry.key.models_unreadable) continue;  // refused rather than allowed every model
+    const auto previous_until = q.optional_integer(previous_until_column);
+    if (!q.is_null(previous) && previous_until && *previous_until > now) {
+      index[q.text(previous)] = Entry{entry.key, entry.tenant_status, previous_until};
+    }
+    index[q.text(digest)] = std::move(entry);
+  }
+  std::unique_lock lock(mutex_);
+  by_digest_ = std::move(index);
+}
+
+std::optional<Principal> KeyStore::authenticate(std::string_view secret, std::int64_t now) const {
+  KeyDigest digest;
+  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest.data());
+  return authenticate(digest, now);
+}
+
+std::optional<Principal> KeyStore::authenticate(const KeyDigest& digest, std::int64_t now) const {
+  const std::string hex_digest = to_hex(digest);
+  std::shared_lock lock(mutex_);
+  const auto it = by_digest_.find(hex_digest);
+  if (it == by_digest_.end()) return std::nullopt;
+  const auto& key = it->second.key;
+  const auto& tenant_status = it->second.tenant_status;
+  if (key.status != "active" || tenant_status != "active") return std::nullopt;
+  if (key.expires_at && *key.expires_at <= now) return std::nullopt;
+  if (it->second.valid_until && *it->second.valid_until <= now) return std::nullopt;
+  Principal p;
+  p.authenticated = true;
+  p.key_id = key.id;
+  p.key_mask = key.prefix;
+  p.tenant_id = key.tenant_id;
+  p.user = key.user;
+  p.allowed_models = key.models;
+  return p;
+}
+
+}  // namespace gateway

@@ -1,0 +1,16 @@
+// Random bytes and random hex tokens from the system CSPRNG, for ids and secrets.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace gateway {
+
+/// `n` bytes from the CSPRNG; throws std::runtime_error if it fails.
+std::vector<unsigned char> random_bytes(std::size_t n);
+
+/// `n` random bytes as 2n lower-case hex digits.
+std::string random_hex(std::size_t n);
+
+}  // namespace gateway
