@@ -15,7 +15,7 @@ int run_storage_command(const std::string& config_path, const std::filesystem::p
                         const std::function<void(KeyStore&, const GatewayConfig&)>& command) {
   try {
     const auto config = load_config(config_path, plugin_dir);
-    auto store = open_key_store(config);
+    auto store = open_key_store(config.storage_path);
     command(*store, config);
     return 0;
   } catch (const ConfigError& e) {
@@ -38,12 +38,6 @@ void list_keys(KeyStore& store, const GatewayConfig&) {
 }
 
 }  // namespace
-
-std::unique_ptr<KeyStore> open_key_store(const GatewayConfig& config) {
-  if (config.storage_path.has_parent_path())
-    std::filesystem::create_directories(config.storage_path.parent_path());
-  return std::make_unique<KeyStore>(config.storage_path.string());
-}
 
 std::int64_t parse_duration(const std::string& text) {
   if (text.empty()) throw std::invalid_argument("empty duration");

@@ -36,9 +36,6 @@ class StorageCommands {
   std::string key_id_;
 };
 
-/// Opens the SQLite database named by the configuration, creating its directory.
-std::unique_ptr<KeyStore> open_key_store(const GatewayConfig& config);
-
 /// Parses "30d", "12h", "90m" or a number of seconds into seconds.
 std::int64_t parse_duration(const std::string& text);
 

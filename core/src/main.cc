@@ -127,7 +127,7 @@ int serve(const std::filesystem::path& path) {
   {
     std::unique_ptr<KeyStore> key_store;
     try {
-      key_store = admin::open_key_store(config);
+      key_store = open_key_store(config.storage_path);
     } catch (const std::exception& e) {
       std::cerr << "cannot open the database " << config.storage_path.string() << ": " << e.what() << "\n";
       shutdown_logging();

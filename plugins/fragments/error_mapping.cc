@@ -1,3 +1,4 @@
+// OpenAI errors for Fragments' failure statuses and transport failures.
 #include "error_mapping.h"
 
 #include <algorithm>

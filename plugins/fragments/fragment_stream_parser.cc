@@ -1,3 +1,4 @@
+// Incremental extraction of `code` and `commentary` from Fragments' streamed JSON text.
 #include "fragment_stream_parser.h"
 
 #include <algorithm>

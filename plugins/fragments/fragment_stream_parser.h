@@ -1,3 +1,5 @@
+// Extracts the answer (`code`) and `commentary` from Fragments' JSON text as it streams, chunk
+// by chunk, without ever holding the whole body (pure logic).
 #pragma once
 
 #include <cstddef>

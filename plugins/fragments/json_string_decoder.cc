@@ -1,3 +1,4 @@
+// JSON string-escape and raw UTF-8 decoding that accepts its input in arbitrary pieces.
 #include "json_string_decoder.h"
 
 namespace e2b::fragments {

@@ -1,3 +1,5 @@
+// Decodes the contents of a JSON string fed in arbitrary pieces: escapes, surrogate pairs and raw
+// UTF-8 split anywhere, emitting only complete characters (pure logic).
 #pragma once
 
 #include <cstdint>

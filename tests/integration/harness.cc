@@ -1,3 +1,4 @@
+// The integration-test harness: processes, the fake upstream, the gateway, HTTP and SQLite helpers.
 #include "harness.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Unit tests of stop sequences and the token budget applied to a streamed answer.
 #include "openai/answer_limits.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Unit tests of chat-request validation, response objects and token estimates.
 #include "openai/chat_format.h"
 
 #include "gateway/chat_params.h"

@@ -1,3 +1,4 @@
+// Unit tests of config.yaml loading and validation.
 #include "config/config.h"
 
 #include <gtest/gtest.h>

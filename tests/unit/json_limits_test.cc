@@ -1,3 +1,4 @@
+// Unit tests of the depth-bounded JSON parser.
 #include "gateway/json_limits.h"
 
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// Stop-sequence matching and the token budget applied to an answer as it streams.
 #include "openai/answer_limits.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// OpenAI chat-completions validation, response objects and token estimates.
 #include "openai/chat_format.h"
 
 #include <set>

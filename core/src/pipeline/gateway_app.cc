@@ -1,3 +1,4 @@
+// The gateway's routes: local endpoints, and chat requests through the plugin phases.
 #include "pipeline/gateway_app.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Who a failed answer belongs to, from its status and who decided it.
 #include "pipeline/outcome_rule.h"
 
 namespace gateway {

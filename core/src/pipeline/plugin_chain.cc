@@ -1,3 +1,4 @@
+// Plugin loading (dlopen, ABI check, config validation) and the phase runner.
 #include "pipeline/plugin_chain.h"
 
 #include <dlfcn.h>

@@ -1,3 +1,4 @@
+// One request's context: local responses, response heads and the record the log phase gets.
 #include "pipeline/request_state.h"
 
 #include <stdexcept>

@@ -1,3 +1,4 @@
+// A client connection on its reactor thread: writes, backpressure, timeouts and closing.
 #include "server/connection.h"
 
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+// The listener, reactors and transport that feed bytes to the request parser and write responses.
 #include "server/http_server.h"
 
 #include <pistache/listener.h>

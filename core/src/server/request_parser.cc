@@ -1,3 +1,4 @@
+// The incremental HTTP/1.1 request parser: request line, field lines, framing and chunked bodies.
 #include "server/request_parser.h"
 
 #include <algorithm>

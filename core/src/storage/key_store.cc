@@ -157,4 +157,9 @@ bool KeyStore::revoke_key(const std::string& id) {
   return true;
 }
 
+std::unique_ptr<KeyStore> open_key_store(const std::filesystem::path& path) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  return std::make_unique<KeyStore>(path.string());
+}
+
 }  // namespace gateway

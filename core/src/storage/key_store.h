@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -173,5 +175,8 @@ class KeyStore : public KeyDirectory {
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Entry> by_digest_;
 };
+
+/// Opens (creating it and its directory when missing) the SQLite database at `path`.
+std::unique_ptr<KeyStore> open_key_store(const std::filesystem::path& path);
 
 }  // namespace gateway

@@ -1,3 +1,4 @@
+// Applies the embedded schema migrations in order, each in its own transaction.
 #include "storage/migrations.h"
 
 #include <chrono>

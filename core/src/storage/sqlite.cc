@@ -1,3 +1,4 @@
+// RAII wrappers over SQLite connections and statements.
 #include "storage/sqlite.h"
 
 namespace gateway::db {

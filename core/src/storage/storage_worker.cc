@@ -1,3 +1,4 @@
+// The storage thread: usage rows in timed batches and admin jobs, in order.
 #include "storage/storage_worker.h"
 
 #include "util/log.h"

@@ -1,3 +1,4 @@
+// The upstream I/O thread: curl multi driven by epoll, transfers, deadlines and flow control.
 #include "upstream/upstream_loop.h"
 
 #include <curl/curl.h>

@@ -1,3 +1,4 @@
+// The process-wide asynchronous logger.
 #include "util/log.h"
 
 #include <spdlog/async.h>

@@ -1,3 +1,4 @@
+// Splits captured bodies into chunks for the parser tests.
 #include "chunked_body.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Test helper: turns a captured Fragments body into the chunkings the parser tests feed it.
 #pragma once
 
 #include <string>

@@ -1,3 +1,4 @@
+// Unit tests of the errors clients get for Fragments failures.
 #include "error_mapping.h"
 
 #include <gtest/gtest.h>

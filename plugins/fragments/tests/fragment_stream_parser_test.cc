@@ -1,3 +1,4 @@
+// Unit tests of the streaming parser: every capture at every split point, byte by byte and in its chunks.
 #include "fragment_stream_parser.h"
 
 #include <gtest/gtest.h>

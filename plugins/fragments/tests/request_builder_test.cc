@@ -1,3 +1,4 @@
+// Unit tests of the Fragments request body built from an OpenAI chat request.
 #include "request_builder.h"
 
 #include <gtest/gtest.h>
