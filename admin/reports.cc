@@ -96,8 +96,9 @@ std::vector<std::string> parse_group_by(const std::string& list, const std::vect
 }
 
 LocalResponse usage(AdminCall& call) {
-  return json_response(200, usage_report(call.store.database(), usage_filter(call),
-                                         parse_group_by(query(call, "group_by").value_or("day"))));
+  return json_response(
+      200, usage_report_json(usage_report(call.store.database(), usage_filter(call),
+                                          parse_group_by(query(call, "group_by").value_or("day")))));
 }
 
 LocalResponse requests(AdminCall& call) {
@@ -115,8 +116,9 @@ LocalResponse requests(AdminCall& call) {
     if (!known) throw std::invalid_argument("outcome: must be one of " + names);
   }
   return json_response(
-      200, request_log(call.store.database(), filter, outcome,
-                       cursor ? RequestCursor::decode(*cursor) : RequestCursor{}, page_limit(call)));
+      200, request_page_json(request_log(call.store.database(), filter, outcome,
+                                         cursor ? RequestCursor::decode(*cursor) : RequestCursor{},
+                                         page_limit(call))));
 }
 
 LocalResponse audit(AdminCall& call) {

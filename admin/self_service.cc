@@ -32,7 +32,8 @@ json own_usage(const HttpRequest& request, const Principal& principal, KeyStore&
   UsageFilter filter;
   filter.key_id = principal.key_id;
   filter.range = parse_time_range(from, to);
-  auto report = usage_report(store.database(), filter, parse_group_by(group_by, {"day", "model"}));
+  auto report =
+      usage_report_json(usage_report(store.database(), filter, parse_group_by(group_by, {"day", "model"})));
   report["key"] = principal.key_id;
   return report;
 }

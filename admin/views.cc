@@ -1,11 +1,43 @@
 // JSON views of stored rows as the admin API shows them.
 #include "admin/views.h"
 
-#include "storage/usage_store.h"
-
 namespace gateway::admin {
 
 using nlohmann::json;
+
+namespace {
+
+json sums_json(const UsageSums& s) {
+  return {{"requests", s.requests},
+          {"errors", s.errors},
+          {"prompt_tokens", s.prompt_tokens},
+          {"completion_tokens", s.completion_tokens},
+          {"total_tokens", s.total_tokens()}};
+}
+
+json request_json(const LoggedRequest& logged) {
+  const UsageRow& r = logged.row;
+  return {{"object", "request"},
+          {"request_id", r.request_id},
+          {"ts_ms", r.ts_ms},
+          {"tenant", r.tenant_id},
+          {"key", r.key_id},
+          {"user", r.user},
+          {"model", r.model},
+          {"upstream_model", r.upstream_model},
+          {"stream", r.stream},
+          {"status", r.status},
+          {"outcome", r.outcome},
+          {"usage",
+           {{"prompt_tokens", r.prompt_tokens},
+            {"completion_tokens", r.completion_tokens},
+            {"total_tokens", logged.total_tokens},
+            {"estimated", r.estimated}}},
+          {"duration_ms", r.duration_ms},
+          {"ttft_ms", r.ttft_ms ? json(*r.ttft_ms) : json(nullptr)}};
+}
+
+}  // namespace
 
 json tenant_json(const TenantRecord& t) {
   return {{"id", t.id},
@@ -69,6 +101,32 @@ json me_json(const Principal& principal, KeyStore& store) {
           {"user", principal.user},
           {"key", std::move(key_view)},
           {"tenant", std::move(tenant_view)}};
+}
+
+json usage_report_json(const UsageReport& report) {
+  json answer{{"object", "usage_report"},
+              {"group_by", report.group_by},
+              {"from", report.from_day ? json(*report.from_day) : json(nullptr)},
+              {"to", report.to_day ? json(*report.to_day) : json(nullptr)},
+              {"totals", sums_json(report.totals)}};
+  if (report.group_by.empty()) return answer;
+  auto data = json::array();
+  for (const auto& group : report.groups) {
+    auto row = sums_json(group.sums);
+    for (std::size_t i = 0; i < group.values.size(); ++i) row[report.group_by[i]] = group.values[i];
+    data.push_back(std::move(row));
+  }
+  answer["data"] = std::move(data);
+  return answer;
+}
+
+json request_page_json(const RequestPage& page) {
+  auto data = json::array();
+  for (const auto& r : page.rows) data.push_back(request_json(r));
+  return {{"object", "list"},
+          {"data", std::move(data)},
+          {"has_more", page.next.has_value()},
+          {"next_cursor", page.next ? json(page.next->encode()) : json(nullptr)}};
 }
 
 }  // namespace gateway::admin

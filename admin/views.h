@@ -1,10 +1,11 @@
-// JSON views of stored rows as the admin API shows them: tenants, keys (never a secret) and
-// audit entries.
+// JSON views of stored rows as the admin API shows them: tenants, keys (never a secret), audit
+// entries, usage reports and request-log pages.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include "storage/key_store.h"
+#include "storage/usage_store.h"
 
 namespace gateway::admin {
 
@@ -20,5 +21,12 @@ nlohmann::json audit_json(const AuditEntry& a);
 /// The /v1/me document: from the database for a stored key, from the principal for a key in
 /// the configuration (never a secret).
 nlohmann::json me_json(const Principal& principal, KeyStore& store);
+
+/// {"object":"usage_report", "group_by", "from", "to", "data":[…], "totals":{…}}; "data" only
+/// when the report is grouped.
+nlohmann::json usage_report_json(const UsageReport& report);
+
+/// {"object":"list", "data":[…], "has_more", "next_cursor"} of one request-log page.
+nlohmann::json request_page_json(const RequestPage& page);
 
 }  // namespace gateway::admin

@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
   };
   const auto report = [&](UsageFilter filter, std::vector<std::string> group_by) {
     return [&db, filter, group_by] {
-      return usage_report(db, filter, group_by)["totals"]["requests"].get<std::size_t>();
+      return static_cast<std::size_t>(usage_report(db, filter, group_by).totals.requests);
     };
   };
   const auto log = [&](UsageFilter filter, std::string outcome, int pages) {
@@ -157,9 +157,9 @@ int main(int argc, char** argv) {
       std::size_t seen = 0;
       for (int p = 0; p < pages; ++p) {
         auto page = request_log(db, filter, outcome, cursor, 200);
-        seen += page["data"].size();
-        if (page["next_cursor"].is_null()) break;
-        cursor = RequestCursor::decode(page["next_cursor"]);
+        seen += page.rows.size();
+        if (!page.next) break;
+        cursor = *page.next;
       }
       return seen;
     };

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "admin/reports.h"
+#include "admin/views.h"
 #include "storage/key_store.h"
 #include "storage/migrations.h"
 #include "storage/storage_worker.h"
@@ -182,7 +183,7 @@ class UsageReportTest : public ::testing::Test {
     write_usage(m_.db, batch_);
   }
   json report(const UsageFilter& filter, const std::vector<std::string>& group_by = {}) {
-    return usage_report(m_.db, filter, group_by);
+    return admin::usage_report_json(usage_report(m_.db, filter, group_by));
   }
   /// {requests, errors, prompt, completion, total} of a report row or totals.
   static std::vector<std::int64_t> sums(const json& j) {
@@ -318,7 +319,7 @@ TEST_F(UsageReportTest, Filters) {
 TEST_F(UsageReportTest, TooManyGroupsIsRefusedNamingGroupBy) {
   const auto groups = report({}, {"model", "key"})["data"].size();
   ASSERT_GT(groups, 2u);
-  EXPECT_EQ(usage_report(m_.db, {}, {"model", "key"}, groups)["data"].size(), groups)
+  EXPECT_EQ(usage_report(m_.db, {}, {"model", "key"}, groups).groups.size(), groups)
       << "exactly the cap is fine";
   expect_invalid(
       [&] {
@@ -396,7 +397,7 @@ class RequestLogTest : public ::testing::Test {
     std::vector<std::string> seen;
     RequestCursor cursor;
     for (int pages = 0; pages < 100; ++pages) {
-      const auto page = request_log(m_.db, filter, outcome, cursor, limit);
+      const auto page = admin::request_page_json(request_log(m_.db, filter, outcome, cursor, limit));
       EXPECT_EQ(page["object"], "list");
       EXPECT_LE(page["data"].size(), static_cast<std::size_t>(limit));
       for (const auto& r : page["data"]) seen.push_back(r["request_id"]);
@@ -415,7 +416,7 @@ class RequestLogTest : public ::testing::Test {
 };
 
 TEST_F(RequestLogTest, NewestFirstWithAllFields) {
-  const auto page = request_log(m_.db, {}, "", {}, 100);
+  const auto page = admin::request_page_json(request_log(m_.db, {}, "", {}, 100));
   EXPECT_FALSE(page["has_more"].get<bool>());
   EXPECT_TRUE(page["next_cursor"].is_null());
   std::vector<std::string> ids;
@@ -696,7 +697,7 @@ TEST(UsageRollups, EveryReportEqualsTheSumsOfTheRequestLog) {
           if (f == 1) filter.tenant_id = "t1";
           if (f == 2) filter.key_id = "k4";
           if (f == 3) filter.model = "m2";
-          const auto report = usage_report(m.db, filter, group_by);
+          const auto report = admin::usage_report_json(usage_report(m.db, filter, group_by));
           // The reference: the request log grouped the same way.
           std::string where = " WHERE 1";
           if (from) where += " AND day >= '" + *from + "'";

@@ -174,8 +174,8 @@ std::vector<Span> monthly_spans(const std::string& from_day, const std::string& 
 
 }  // namespace
 
-nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
-                            const std::vector<std::string>& group_by, std::size_t max_groups) {
+UsageReport usage_report(db::Database& db, const UsageFilter& filter,
+                         const std::vector<std::string>& group_by, std::size_t max_groups) {
   const auto grouped = [&](const char* name) {
     return std::find(group_by.begin(), group_by.end(), name) != group_by.end();
   };
@@ -223,35 +223,26 @@ nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
   if (!group.empty()) sql += " GROUP BY " + group + " ORDER BY " + group;
   auto q = db.prepare(sql);
   where.bind(q);
-  const auto sums = [](std::int64_t requests, std::int64_t errors, std::int64_t prompt,
-                       std::int64_t completion) {
-    return nlohmann::json{{"requests", requests},
-                          {"errors", errors},
-                          {"prompt_tokens", prompt},
-                          {"completion_tokens", completion},
-                          {"total_tokens", prompt + completion}};
-  };
-  auto data = nlohmann::json::array();
-  std::int64_t totals[4] = {0, 0, 0, 0};
+  UsageReport report;
+  report.group_by = names;
+  if (bounded_from) report.from_day = from_day;
+  if (bounded_to) report.to_day = to_day;
   const int first = static_cast<int>(names.size());
   while (q.step()) {
     if (q.is_null(first)) continue;  // no matching rows: SUM() of nothing
-    if (data.size() == max_groups) {
+    if (report.groups.size() == max_groups) {
       throw std::invalid_argument("group_by: the report would have more than " + std::to_string(max_groups) +
                                   " groups; narrow from/to or filter by tenant, key or model");
     }
-    std::int64_t values[4];
-    for (int i = 0; i < 4; ++i) totals[i] += values[i] = q.integer(first + i);
-    auto row = sums(values[0], values[1], values[2], values[3]);
-    for (int i = 0; i < first; ++i) row[names[static_cast<std::size_t>(i)]] = q.text(i);
-    data.push_back(std::move(row));
+    UsageGroup g;
+    g.sums = {q.integer(first), q.integer(first + 1), q.integer(first + 2), q.integer(first + 3)};
+    for (int i = 0; i < first; ++i) g.values.push_back(q.text(i));
+    report.totals.requests += g.sums.requests;
+    report.totals.errors += g.sums.errors;
+    report.totals.prompt_tokens += g.sums.prompt_tokens;
+    report.totals.completion_tokens += g.sums.completion_tokens;
+    if (first > 0) report.groups.push_back(std::move(g));
   }
-  nlohmann::json report{{"object", "usage_report"},
-                        {"group_by", names},
-                        {"from", bounded_from ? nlohmann::json(from_day) : nullptr},
-                        {"to", bounded_to ? nlohmann::json(to_day) : nullptr},
-                        {"totals", sums(totals[0], totals[1], totals[2], totals[3])}};
-  if (!names.empty()) report["data"] = std::move(data);
   return report;
 }
 
@@ -261,6 +252,33 @@ std::optional<std::int64_t> last_used_ms(db::Database& db, const std::string& ke
   q.step();
   return q.optional_integer(0);
 }
+
+namespace {
+
+/// The request-log row `q` is on (columns as request_log() selects them).
+LoggedRequest logged_request(db::Statement& q) {
+  LoggedRequest r;
+  r.id = q.integer(0);
+  r.row.ts_ms = q.integer(1);
+  r.row.request_id = q.text(2);
+  r.row.tenant_id = q.text(3);
+  r.row.key_id = q.text(4);
+  r.row.user = q.text(5);
+  r.row.model = q.text(6);
+  r.row.upstream_model = q.text(7);
+  r.row.stream = q.integer(8) != 0;
+  r.row.status = static_cast<int>(q.integer(9));
+  r.row.outcome = q.text(10);
+  r.row.prompt_tokens = q.integer(11);
+  r.row.completion_tokens = q.integer(12);
+  r.total_tokens = q.integer(13);
+  r.row.estimated = q.integer(14) != 0;
+  r.row.duration_ms = q.integer(15);
+  r.row.ttft_ms = q.optional_integer(16);
+  return r;
+}
+
+}  // namespace
 
 std::string RequestCursor::encode() const {
   return std::to_string(ts_ms) + "_" + std::to_string(id);
@@ -279,8 +297,8 @@ RequestCursor RequestCursor::decode(const std::string& text) {
   return cursor;
 }
 
-nlohmann::json request_log(db::Database& db, const UsageFilter& filter, const std::string& outcome,
-                           const RequestCursor& after, int limit) {
+RequestPage request_log(db::Database& db, const UsageFilter& filter, const std::string& outcome,
+                        const RequestCursor& after, int limit) {
   Conditions where;
   if (filter.range.from_ms > 0) where.add("ts >= ?", filter.range.from_ms);
   where.add("ts < ?", std::min(filter.range.to_ms, after.ts_ms == INT64_MAX ? INT64_MAX : after.ts_ms + 1));
@@ -295,39 +313,16 @@ nlohmann::json request_log(db::Database& db, const UsageFilter& filter, const st
       "prompt_tokens, completion_tokens, total_tokens, estimated, duration_ms, ttft_ms FROM usage_requests" +
       where.sql + " ORDER BY ts DESC, id DESC LIMIT " + std::to_string(limit + 1));
   where.bind(q);
-  auto data = nlohmann::json::array();
-  RequestCursor last;
-  bool more = false;
+  RequestPage page;
   while (q.step()) {
-    if (static_cast<int>(data.size()) == limit) {
-      more = true;
+    if (static_cast<int>(page.rows.size()) == limit) {
+      const auto& last = page.rows.back();
+      page.next = RequestCursor{last.row.ts_ms, last.id};
       break;
     }
-    last = {q.integer(1), q.integer(0)};
-    const auto ttft = q.optional_integer(16);
-    data.push_back({{"object", "request"},
-                    {"request_id", q.text(2)},
-                    {"ts_ms", q.integer(1)},
-                    {"tenant", q.text(3)},
-                    {"key", q.text(4)},
-                    {"user", q.text(5)},
-                    {"model", q.text(6)},
-                    {"upstream_model", q.text(7)},
-                    {"stream", q.integer(8) != 0},
-                    {"status", q.integer(9)},
-                    {"outcome", q.text(10)},
-                    {"usage",
-                     {{"prompt_tokens", q.integer(11)},
-                      {"completion_tokens", q.integer(12)},
-                      {"total_tokens", q.integer(13)},
-                      {"estimated", q.integer(14) != 0}}},
-                    {"duration_ms", q.integer(15)},
-                    {"ttft_ms", ttft ? nlohmann::json(*ttft) : nullptr}});
+    page.rows.push_back(logged_request(q));
   }
-  return {{"object", "list"},
-          {"data", std::move(data)},
-          {"has_more", more},
-          {"next_cursor", more ? nlohmann::json(last.encode()) : nullptr}};
+  return page;
 }
 
 }  // namespace gateway

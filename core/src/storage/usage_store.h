@@ -9,8 +9,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "gateway/plugin.h"
 #include "storage/sqlite.h"
 
@@ -64,13 +62,35 @@ inline const std::vector<std::string>& usage_dimensions() {
   return all;
 }
 
+/// Request, error and token sums of some usage.
+struct UsageSums {
+  std::int64_t requests = 0;
+  std::int64_t errors = 0;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  std::int64_t total_tokens() const { return prompt_tokens + completion_tokens; }
+};
+
+/// One group of a usage report: its value of each grouped dimension, and its sums.
+struct UsageGroup {
+  std::vector<std::string> values;  ///< one per UsageReport::group_by, in that order
+  UsageSums sums;
+};
+
+/// A usage report as the rollups answer it.
+struct UsageReport {
+  std::vector<std::string> group_by;            ///< the grouped dimensions, in usage_dimensions() order
+  std::optional<std::string> from_day, to_day;  ///< the whole UTC days covered; unset = unbounded
+  std::vector<UsageGroup> groups;               ///< in group order; empty when ungrouped
+  UsageSums totals;
+};
+
 /// Sums of the usage matching `filter` (whole UTC days), grouped by `group_by` (a subset of
-/// usage_dimensions(), in that order; empty = one total). Returns
-/// {"object":"usage_report", "group_by", "from", "to", "data":[…], "totals":{…}}. A report of
-/// more than `max_groups` groups throws std::invalid_argument naming group_by: it would hold the
-/// storage thread and the client's memory for too long.
-nlohmann::json usage_report(db::Database& db, const UsageFilter& filter,
-                            const std::vector<std::string>& group_by, std::size_t max_groups = 100'000);
+/// usage_dimensions(), reordered to that order; empty = one total). A report of more than
+/// `max_groups` groups throws std::invalid_argument naming group_by: it would hold the storage
+/// thread and the client's memory for too long.
+UsageReport usage_report(db::Database& db, const UsageFilter& filter,
+                         const std::vector<std::string>& group_by, std::size_t max_groups = 100'000);
 
 /// When the key last made a chat request (unix milliseconds), from the request log.
 std::optional<std::int64_t> last_used_ms(db::Database& db, const std::string& key_id);
@@ -84,8 +104,22 @@ struct RequestCursor {
   static RequestCursor decode(const std::string& text);
 };
 
-/// One page of the request log, newest first: {"data":[…], "has_more", "next_cursor"}.
-nlohmann::json request_log(db::Database& db, const UsageFilter& filter, const std::string& outcome,
-                           const RequestCursor& after, int limit);
+/// One row of the request log as stored.
+struct LoggedRequest {
+  std::int64_t id = 0;
+  UsageRow row;
+  std::int64_t total_tokens = 0;
+};
+
+/// One page of the request log, newest first.
+struct RequestPage {
+  std::vector<LoggedRequest> rows;
+  std::optional<RequestCursor> next;  ///< where the next page starts; unset on the last page
+};
+
+/// One page of at most `limit` rows of the request log matching `filter` and `outcome` (empty =
+/// any), newest first, after `after`.
+RequestPage request_log(db::Database& db, const UsageFilter& filter, const std::string& outcome,
+                        const RequestCursor& after, int limit);
 
 }  // namespace gateway
