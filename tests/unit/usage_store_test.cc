@@ -1,19 +1,22 @@
-// Usage accounting: the report query parsing (time ranges, grouping), the daily report, the
-// paginated request log, the query plans behind them, and the storage worker that writes usage
-// and runs jobs on one thread.
+// Usage storage: rows written with their rollups in step, the usage report and the paginated
+// request log read back as structs, the query plans behind them, and the storage worker that
+// writes usage and runs jobs on one thread.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <ctime>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <latch>
+#include <optional>
 #include <random>
 #include <set>
 
-#include "admin/reports.h"
-#include "admin/views.h"
+#include "expect_invalid.h"
 #include "storage/key_store.h"
 #include "storage/migrations.h"
 #include "storage/storage_worker.h"
@@ -21,11 +24,10 @@
 #include "temp_db.h"
 
 using namespace gateway;
-using gateway::admin::parse_time_range;
-using nlohmann::json;
 
 namespace {
 
+using testing_support::expect_invalid;
 using testing_support::TempDb;
 
 /// A migrated database in a temporary file.
@@ -35,9 +37,23 @@ struct MigratedDb {
   MigratedDb() { db::migrate(db); }
 };
 
-/// Unix milliseconds of "YYYY-MM-DDTHH:MM:SSZ" plus `extra_ms`.
+/// Unix milliseconds of "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) plus `extra_ms`.
 std::int64_t at(const std::string& time, std::int64_t extra_ms = 0) {
-  return parse_time_range(time, std::nullopt).from_ms + extra_ms;
+  std::tm tm{};
+  if (std::sscanf(time.c_str(), "%d-%d-%dT%d:%d:%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec) < 3)
+    ADD_FAILURE() << "not a time: " << time;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000 + extra_ms;
+}
+
+/// The range the admin API makes of `from`/`to`: a bare date as `to` means the end of that day.
+TimeRange range(const std::optional<std::string>& from, const std::optional<std::string>& to) {
+  TimeRange r;
+  if (from) r.from_ms = at(*from);
+  if (to) r.to_ms = at(*to, to->size() == 10 ? 86'400'000 : 0);
+  return r;
 }
 
 UsageRow row(std::int64_t ts_ms, const std::string& key, const std::string& model, const std::string& tenant,
@@ -65,99 +81,7 @@ std::int64_t count(db::Database& db, const std::string& sql) {
   return q.integer(0);
 }
 
-/// Expects `f` to throw std::invalid_argument whose message starts with `field` + ":".
-template <typename F>
-void expect_invalid(F&& f, const std::string& field, const std::string& what) {
-  try {
-    f();
-    ADD_FAILURE() << what << ": no exception";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_TRUE(std::string(e.what()).starts_with(field + ":")) << what << ": " << e.what();
-  }
-}
-
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// parse_time_range
-
-TEST(ParseTimeRange, NothingGivenIsUnbounded) {
-  const auto range = parse_time_range(std::nullopt, std::nullopt);
-  EXPECT_EQ(range.from_ms, 0);
-  EXPECT_EQ(range.to_ms, INT64_MAX);
-}
-
-TEST(ParseTimeRange, DatesAreUtcAndABareToDateMeansTheEndOfThatDay) {
-  constexpr std::int64_t kMarch1 = 1772323200000;  // 2026-03-01T00:00:00Z
-  auto range = parse_time_range("2026-03-01", "2026-03-01");
-  EXPECT_EQ(range.from_ms, kMarch1);
-  EXPECT_EQ(range.to_ms, kMarch1 + 86'400'000) << "a bare date as `to` includes that whole day";
-  range = parse_time_range("2026-03-01", "2026-03-03");
-  EXPECT_EQ(range.to_ms, kMarch1 + 3 * 86'400'000);
-  range = parse_time_range("2024-02-29", std::nullopt);  // leap day
-  EXPECT_EQ(range.from_ms, 1709164800000);
-  EXPECT_EQ(range.to_ms, INT64_MAX);
-  range = parse_time_range(std::nullopt, "2026-03-01");
-  EXPECT_EQ(range.from_ms, 0);
-  EXPECT_EQ(range.to_ms, kMarch1 + 86'400'000);
-}
-
-TEST(ParseTimeRange, TimestampsAreExact) {
-  constexpr std::int64_t kMarch1 = 1772323200000;
-  const auto range = parse_time_range("2026-03-01T12:34:56Z", "2026-03-02T00:00:00Z");
-  EXPECT_EQ(range.from_ms, kMarch1 + (12 * 3600 + 34 * 60 + 56) * 1000);
-  EXPECT_EQ(range.to_ms, kMarch1 + 86'400'000) << "a full timestamp as `to` is not moved to the day's end";
-  EXPECT_EQ(parse_time_range("1970-01-01T00:00:01Z", std::nullopt).from_ms, 1000);
-}
-
-TEST(ParseTimeRange, UnixSeconds) {
-  const auto range = parse_time_range("1700000000", "1700000060");
-  EXPECT_EQ(range.from_ms, 1'700'000'000'000);
-  EXPECT_EQ(range.to_ms, 1'700'000'060'000) << "unix seconds as `to` are exact";
-  EXPECT_EQ(parse_time_range("0", "1").to_ms, 1000);
-}
-
-TEST(ParseTimeRange, InvalidValuesNameTheirField) {
-  const std::vector<std::string> invalid{"2026-02-30",
-                                         "2025-02-29",
-                                         "2026-13-01",
-                                         "2026-00-10",
-                                         "2026-01-00",
-                                         "2026-04-31",
-                                         "1969-12-31",
-                                         "garbage",
-                                         "",
-                                         "2026-3-1",
-                                         "2026/03/01",
-                                         "2026-03-01T25:00:00Z",
-                                         "2026-03-01T12:60:00Z",
-                                         "2026-03-01T12:00:00",
-                                         "2026-03-01T12:00:00+",
-                                         "2026-03-01 12:00:00Z",
-                                         "2026-03-01T12:00:00.000Z",
-                                         "2026-+3-01",
-                                         "2026- 3-01",
-                                         " 2026-3-01",
-                                         "2026-03-+1",
-                                         "2026-03-01T+1:00:00Z",
-                                         "-1700000000",
-                                         "1700000000.5",
-                                         "99999999999999999999",
-                                         "100000000001"};
-  for (const auto& value : invalid) {
-    expect_invalid([&] { parse_time_range(value, std::nullopt); }, "from", "from=" + value);
-    expect_invalid([&] { parse_time_range(std::nullopt, value); }, "to", "to=" + value);
-  }
-}
-
-TEST(ParseTimeRange, FromMustBeBeforeTo) {
-  expect_invalid([] { parse_time_range("2026-03-02", "2026-03-01"); }, "to", "to before from");
-  expect_invalid([] { parse_time_range("1700000000", "1700000000"); }, "to", "empty range");
-  expect_invalid([] { parse_time_range("2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z"); }, "to",
-                 "empty range");
-  expect_invalid([] { parse_time_range(std::nullopt, "0"); }, "to", "to at the epoch");
-  EXPECT_NO_THROW(parse_time_range("2026-03-01T23:59:59Z", "2026-03-01")) << "inside the `to` day";
-}
 
 TEST(UtcDay, DayBoundaries) {
   EXPECT_EQ(utc_day(0), "1970-01-01");
@@ -182,15 +106,23 @@ class UsageReportTest : public ::testing::Test {
               row(at("2026-03-01T11:00:00Z"), "k1", "m1", "t1", "rejected", 0, 0)};
     write_usage(m_.db, batch_);
   }
-  json report(const UsageFilter& filter, const std::vector<std::string>& group_by = {}) {
-    return admin::usage_report_json(usage_report(m_.db, filter, group_by));
+  UsageReport report(const UsageFilter& filter, const std::vector<std::string>& group_by = {}) {
+    return usage_report(m_.db, filter, group_by);
   }
-  /// {requests, errors, prompt, completion, total} of a report row or totals.
-  static std::vector<std::int64_t> sums(const json& j) {
-    return {j["requests"].get<std::int64_t>(), j["errors"].get<std::int64_t>(),
-            j["prompt_tokens"].get<std::int64_t>(), j["completion_tokens"].get<std::int64_t>(),
-            j["total_tokens"].get<std::int64_t>()};
+  /// {requests, errors, prompt, completion, total} of a report group or totals.
+  static std::vector<std::int64_t> sums(const UsageSums& s) {
+    return {s.requests, s.errors, s.prompt_tokens, s.completion_tokens, s.total_tokens()};
   }
+  /// The value of dimension `name` in group `i` of `r`; fails if the report is not grouped by it.
+  static std::string value(const UsageReport& r, std::size_t i, const std::string& name) {
+    const auto at = std::find(r.group_by.begin(), r.group_by.end(), name);
+    if (at == r.group_by.end() || i >= r.groups.size()) {
+      ADD_FAILURE() << "no " << name << " in group " << i;
+      return "";
+    }
+    return r.groups[i].values.at(static_cast<std::size_t>(at - r.group_by.begin()));
+  }
+  using Values = std::vector<std::string>;
   MigratedDb m_;
   std::deque<UsageRow> batch_;
 };
@@ -215,109 +147,109 @@ TEST_F(UsageReportTest, WritesOneRequestRowEachAndKeepsTheDailyAggregateInStep) 
 
 TEST_F(UsageReportTest, TotalsWithoutGrouping) {
   const auto r = report({});
-  EXPECT_EQ(r["object"], "usage_report");
-  EXPECT_EQ(r["group_by"], json::array());
-  EXPECT_TRUE(r["from"].is_null());
-  EXPECT_TRUE(r["to"].is_null());
-  EXPECT_FALSE(r.contains("data")) << "an ungrouped report has only totals";
-  EXPECT_EQ(sums(r["totals"]), (std::vector<std::int64_t>{6, 3, 41, 24, 65}))
+  EXPECT_TRUE(r.group_by.empty());
+  EXPECT_FALSE(r.from_day);
+  EXPECT_FALSE(r.to_day);
+  EXPECT_TRUE(r.groups.empty()) << "an ungrouped report has only totals";
+  EXPECT_EQ(sums(r.totals), (std::vector<std::int64_t>{6, 3, 41, 24, 65}))
       << "errors are the requests whose outcome is not 'completed'";
 }
 
 TEST_F(UsageReportTest, GroupByDay) {
   const auto r = report({}, {"day"});
-  ASSERT_EQ(r["data"].size(), 3u) << r.dump();
-  EXPECT_EQ(r["data"][0]["day"], "2026-03-01");
-  EXPECT_EQ(sums(r["data"][0]), (std::vector<std::int64_t>{3, 2, 11, 5, 16}))
+  ASSERT_EQ(r.groups.size(), 3u);
+  EXPECT_EQ(value(r, 0, "day"), "2026-03-01");
+  EXPECT_EQ(sums(r.groups[0].sums), (std::vector<std::int64_t>{3, 2, 11, 5, 16}))
       << "23:59:59.999 still belongs to its day";
-  EXPECT_EQ(r["data"][1]["day"], "2026-03-02");
-  EXPECT_EQ(sums(r["data"][1]), (std::vector<std::int64_t>{2, 1, 23, 12, 35})) << "midnight starts a day";
-  EXPECT_EQ(r["data"][2]["day"], "2026-03-03");
-  EXPECT_EQ(sums(r["data"][2]), (std::vector<std::int64_t>{1, 0, 7, 7, 14}));
-  EXPECT_EQ(sums(r["totals"]), (std::vector<std::int64_t>{6, 3, 41, 24, 65}));
+  EXPECT_EQ(value(r, 1, "day"), "2026-03-02");
+  EXPECT_EQ(sums(r.groups[1].sums), (std::vector<std::int64_t>{2, 1, 23, 12, 35})) << "midnight starts a day";
+  EXPECT_EQ(value(r, 2, "day"), "2026-03-03");
+  EXPECT_EQ(sums(r.groups[2].sums), (std::vector<std::int64_t>{1, 0, 7, 7, 14}));
+  EXPECT_EQ(sums(r.totals), (std::vector<std::int64_t>{6, 3, 41, 24, 65}));
 }
 
 TEST_F(UsageReportTest, GroupByModelKeyAndTenant) {
   auto r = report({}, {"model"});
-  ASSERT_EQ(r["data"].size(), 2u);
-  EXPECT_EQ(r["data"][0]["model"], "m1");
-  EXPECT_EQ(sums(r["data"][0]), (std::vector<std::int64_t>{4, 2, 33, 17, 50}));
-  EXPECT_EQ(r["data"][1]["model"], "m2");
-  EXPECT_EQ(sums(r["data"][1]), (std::vector<std::int64_t>{2, 1, 8, 7, 15}));
+  ASSERT_EQ(r.groups.size(), 2u);
+  EXPECT_EQ(value(r, 0, "model"), "m1");
+  EXPECT_EQ(sums(r.groups[0].sums), (std::vector<std::int64_t>{4, 2, 33, 17, 50}));
+  EXPECT_EQ(value(r, 1, "model"), "m2");
+  EXPECT_EQ(sums(r.groups[1].sums), (std::vector<std::int64_t>{2, 1, 8, 7, 15}));
 
   r = report({}, {"key"});
-  ASSERT_EQ(r["data"].size(), 3u);
-  EXPECT_EQ(r["data"][0]["key"], "k1");
-  EXPECT_EQ(r["data"][0]["requests"], 3);
-  EXPECT_EQ(r["data"][1]["key"], "k2");
-  EXPECT_EQ(r["data"][1]["requests"], 1);
-  EXPECT_EQ(r["data"][2]["key"], "k3");
-  EXPECT_EQ(r["data"][2]["requests"], 2);
-  EXPECT_FALSE(r["data"][0].contains("day"));
+  ASSERT_EQ(r.groups.size(), 3u);
+  EXPECT_EQ(value(r, 0, "key"), "k1");
+  EXPECT_EQ(r.groups[0].sums.requests, 3);
+  EXPECT_EQ(value(r, 1, "key"), "k2");
+  EXPECT_EQ(r.groups[1].sums.requests, 1);
+  EXPECT_EQ(value(r, 2, "key"), "k3");
+  EXPECT_EQ(r.groups[2].sums.requests, 2);
+  EXPECT_EQ(r.group_by, Values{"key"});
+  EXPECT_EQ(r.groups[0].values.size(), 1u) << "no day in a report grouped by key";
 
   r = report({}, {"tenant"});
-  ASSERT_EQ(r["data"].size(), 2u);
-  EXPECT_EQ(r["data"][0]["tenant"], "t1");
-  EXPECT_EQ(sums(r["data"][0]), (std::vector<std::int64_t>{4, 2, 31, 15, 46}));
-  EXPECT_EQ(r["data"][1]["tenant"], "t2");
-  EXPECT_EQ(sums(r["data"][1]), (std::vector<std::int64_t>{2, 1, 10, 9, 19}));
+  ASSERT_EQ(r.groups.size(), 2u);
+  EXPECT_EQ(value(r, 0, "tenant"), "t1");
+  EXPECT_EQ(sums(r.groups[0].sums), (std::vector<std::int64_t>{4, 2, 31, 15, 46}));
+  EXPECT_EQ(value(r, 1, "tenant"), "t2");
+  EXPECT_EQ(sums(r.groups[1].sums), (std::vector<std::int64_t>{2, 1, 10, 9, 19}));
 }
 
 TEST_F(UsageReportTest, GroupByCombinationsFollowTheDimensionOrder) {
   auto r = report({}, {"tenant", "day"});  // asked in another order
-  EXPECT_EQ(r["group_by"], (json{"day", "tenant"}));
-  ASSERT_EQ(r["data"].size(), 4u) << r.dump();
+  EXPECT_EQ(r.group_by, (Values{"day", "tenant"}));
+  ASSERT_EQ(r.groups.size(), 4u);
   const std::vector<std::pair<std::string, std::string>> expected{
       {"2026-03-01", "t1"}, {"2026-03-02", "t1"}, {"2026-03-02", "t2"}, {"2026-03-03", "t2"}};
   const std::vector<int> requests{3, 1, 1, 1};
   for (std::size_t i = 0; i < expected.size(); ++i) {
-    EXPECT_EQ(r["data"][i]["day"], expected[i].first) << i;
-    EXPECT_EQ(r["data"][i]["tenant"], expected[i].second) << i;
-    EXPECT_EQ(r["data"][i]["requests"], requests[i]) << i;
+    EXPECT_EQ(value(r, i, "day"), expected[i].first) << i;
+    EXPECT_EQ(value(r, i, "tenant"), expected[i].second) << i;
+    EXPECT_EQ(r.groups[i].sums.requests, requests[i]) << i;
   }
 
   r = report({}, {"key", "model"});
-  EXPECT_EQ(r["group_by"], (json{"model", "key"}));
-  ASSERT_EQ(r["data"].size(), 5u) << r.dump();
-  EXPECT_EQ(r["data"][0]["model"], "m1");
-  EXPECT_EQ(r["data"][0]["key"], "k1");
-  EXPECT_EQ(r["data"][0]["requests"], 2);
-  EXPECT_EQ(r["data"][0]["errors"], 1);
-  EXPECT_EQ(r["data"][4]["model"], "m2");
-  EXPECT_EQ(r["data"][4]["key"], "k3");
+  EXPECT_EQ(r.group_by, (Values{"model", "key"}));
+  ASSERT_EQ(r.groups.size(), 5u);
+  EXPECT_EQ(value(r, 0, "model"), "m1");
+  EXPECT_EQ(value(r, 0, "key"), "k1");
+  EXPECT_EQ(r.groups[0].sums.requests, 2);
+  EXPECT_EQ(r.groups[0].sums.errors, 1);
+  EXPECT_EQ(value(r, 4, "model"), "m2");
+  EXPECT_EQ(value(r, 4, "key"), "k3");
 
   r = report({}, {"day", "model", "key", "tenant"});
-  EXPECT_EQ(r["data"].size(), 5u) << "one group per usage_daily row";
-  EXPECT_EQ(sums(r["totals"]), (std::vector<std::int64_t>{6, 3, 41, 24, 65}));
+  EXPECT_EQ(r.groups.size(), 5u) << "one group per usage_daily row";
+  EXPECT_EQ(sums(r.totals), (std::vector<std::int64_t>{6, 3, 41, 24, 65}));
 }
 
 TEST_F(UsageReportTest, Filters) {
   UsageFilter f;
   f.tenant_id = "t2";
-  EXPECT_EQ(sums(report(f)["totals"]), (std::vector<std::int64_t>{2, 1, 10, 9, 19}));
+  EXPECT_EQ(sums(report(f).totals), (std::vector<std::int64_t>{2, 1, 10, 9, 19}));
   f = {};
   f.key_id = "k1";
-  EXPECT_EQ(sums(report(f)["totals"]), (std::vector<std::int64_t>{3, 2, 11, 5, 16}));
+  EXPECT_EQ(sums(report(f).totals), (std::vector<std::int64_t>{3, 2, 11, 5, 16}));
   f = {};
   f.model = "m2";
-  EXPECT_EQ(report(f)["totals"]["requests"], 2);
+  EXPECT_EQ(report(f).totals.requests, 2);
   f = {};
   f.tenant_id = "t1";
   f.model = "m1";
-  EXPECT_EQ(report(f)["totals"]["requests"], 3);
+  EXPECT_EQ(report(f).totals.requests, 3);
   f.key_id = "k2";
-  EXPECT_EQ(report(f)["totals"]["requests"], 1);
+  EXPECT_EQ(report(f).totals.requests, 1);
   f = {};
   f.key_id = "nobody";
   auto r = report(f, {"day"});
-  EXPECT_EQ(r["data"], json::array());
-  EXPECT_EQ(sums(r["totals"]), (std::vector<std::int64_t>{0, 0, 0, 0, 0}));
-  EXPECT_EQ(sums(report(f)["totals"]), (std::vector<std::int64_t>{0, 0, 0, 0, 0}))
+  EXPECT_TRUE(r.groups.empty());
+  EXPECT_EQ(sums(r.totals), (std::vector<std::int64_t>{0, 0, 0, 0, 0}));
+  EXPECT_EQ(sums(report(f).totals), (std::vector<std::int64_t>{0, 0, 0, 0, 0}))
       << "SUM() of nothing is zero, not null";
 }
 
 TEST_F(UsageReportTest, TooManyGroupsIsRefusedNamingGroupBy) {
-  const auto groups = report({}, {"model", "key"})["data"].size();
+  const auto groups = report({}, {"model", "key"}).groups.size();
   ASSERT_GT(groups, 2u);
   EXPECT_EQ(usage_report(m_.db, {}, {"model", "key"}, groups).groups.size(), groups)
       << "exactly the cap is fine";
@@ -330,30 +262,30 @@ TEST_F(UsageReportTest, TooManyGroupsIsRefusedNamingGroupBy) {
 
 TEST_F(UsageReportTest, RangesCoverWholeUtcDays) {
   UsageFilter f;
-  f.range = parse_time_range("2026-03-02", "2026-03-02");
+  f.range = range("2026-03-02", "2026-03-02");
   auto r = report(f, {"day"});
-  EXPECT_EQ(r["from"], "2026-03-02");
-  EXPECT_EQ(r["to"], "2026-03-02");
-  ASSERT_EQ(r["data"].size(), 1u);
-  EXPECT_EQ(r["totals"]["requests"], 2);
+  EXPECT_EQ(r.from_day.value_or("-"), "2026-03-02");
+  EXPECT_EQ(r.to_day.value_or("-"), "2026-03-02");
+  ASSERT_EQ(r.groups.size(), 1u);
+  EXPECT_EQ(r.totals.requests, 2);
 
-  f.range = parse_time_range("2026-03-02T12:00:00Z", std::nullopt);
+  f.range = range("2026-03-02T12:00:00Z", std::nullopt);
   r = report(f);
-  EXPECT_EQ(r["from"], "2026-03-02");
-  EXPECT_TRUE(r["to"].is_null());
-  EXPECT_EQ(r["totals"]["requests"], 3) << "the report counts the whole first day";
+  EXPECT_EQ(r.from_day.value_or("-"), "2026-03-02");
+  EXPECT_FALSE(r.to_day);
+  EXPECT_EQ(r.totals.requests, 3) << "the report counts the whole first day";
 
-  f.range = parse_time_range(std::nullopt, "2026-03-02T00:00:00Z");  // exclusive: day 1 only
+  f.range = range(std::nullopt, "2026-03-02T00:00:00Z");  // exclusive: day 1 only
   r = report(f);
-  EXPECT_TRUE(r["from"].is_null());
-  EXPECT_EQ(r["to"], "2026-03-01");
-  EXPECT_EQ(r["totals"]["requests"], 3);
+  EXPECT_FALSE(r.from_day);
+  EXPECT_EQ(r.to_day.value_or("-"), "2026-03-01");
+  EXPECT_EQ(r.totals.requests, 3);
 
-  f.range = parse_time_range(std::nullopt, "2026-03-02T00:00:01Z");
-  EXPECT_EQ(report(f)["totals"]["requests"], 5) << "a range ending inside day 2 includes all of day 2";
+  f.range = range(std::nullopt, "2026-03-02T00:00:01Z");
+  EXPECT_EQ(report(f).totals.requests, 5) << "a range ending inside day 2 includes all of day 2";
 
-  f.range = parse_time_range("2026-03-04", std::nullopt);
-  EXPECT_EQ(report(f)["totals"]["requests"], 0);
+  f.range = range("2026-03-04", std::nullopt);
+  EXPECT_EQ(report(f).totals.requests, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,16 +329,15 @@ class RequestLogTest : public ::testing::Test {
     std::vector<std::string> seen;
     RequestCursor cursor;
     for (int pages = 0; pages < 100; ++pages) {
-      const auto page = admin::request_page_json(request_log(m_.db, filter, outcome, cursor, limit));
-      EXPECT_EQ(page["object"], "list");
-      EXPECT_LE(page["data"].size(), static_cast<std::size_t>(limit));
-      for (const auto& r : page["data"]) seen.push_back(r["request_id"]);
-      if (!page["has_more"].get<bool>()) {
-        EXPECT_TRUE(page["next_cursor"].is_null());
-        return seen;
-      }
-      EXPECT_EQ(page["data"].size(), static_cast<std::size_t>(limit)) << "only the last page is short";
-      cursor = RequestCursor::decode(page["next_cursor"].get<std::string>());
+      const auto page = request_log(m_.db, filter, outcome, cursor, limit);
+      EXPECT_LE(page.rows.size(), static_cast<std::size_t>(limit));
+      for (const auto& r : page.rows) seen.push_back(r.row.request_id);
+      if (!page.next) return seen;
+      EXPECT_EQ(page.rows.size(), static_cast<std::size_t>(limit)) << "only the last page is short";
+      EXPECT_EQ(page.next->ts_ms, page.rows.back().row.ts_ms)
+          << "the next page starts after this one's last row";
+      EXPECT_EQ(page.next->id, page.rows.back().id);
+      cursor = RequestCursor::decode(page.next->encode());
     }
     ADD_FAILURE() << "pagination does not end";
     return seen;
@@ -416,35 +347,35 @@ class RequestLogTest : public ::testing::Test {
 };
 
 TEST_F(RequestLogTest, NewestFirstWithAllFields) {
-  const auto page = admin::request_page_json(request_log(m_.db, {}, "", {}, 100));
-  EXPECT_FALSE(page["has_more"].get<bool>());
-  EXPECT_TRUE(page["next_cursor"].is_null());
+  const auto page = request_log(m_.db, {}, "", {}, 100);
+  EXPECT_FALSE(page.next);
   std::vector<std::string> ids;
-  for (const auto& r : page["data"]) ids.push_back(r["request_id"]);
+  for (const auto& r : page.rows) ids.push_back(r.row.request_id);
   EXPECT_EQ(ids, expected([](const UsageRow&) { return true; }));
   EXPECT_EQ(ids.front(), "req_7") << "the latest of the three rows at ts 5000 (highest id)";
   EXPECT_EQ(ids.back(), "req_4");
-  const auto& first = page["data"].back();  // req_4
-  EXPECT_EQ(first["object"], "request");
-  EXPECT_EQ(first["ts_ms"], 1000);
-  EXPECT_EQ(first["tenant"], "t1");
-  EXPECT_EQ(first["key"], "kb");
-  EXPECT_EQ(first["user"], "alice");
-  EXPECT_EQ(first["model"], "m1");
-  EXPECT_EQ(first["upstream_model"], "m1-upstream");
-  EXPECT_EQ(first["stream"], false);
-  EXPECT_EQ(first["status"], 502);
-  EXPECT_EQ(first["outcome"], "upstream_error");
-  EXPECT_EQ(
-      first["usage"],
-      (json{{"prompt_tokens", 10}, {"completion_tokens", 4}, {"total_tokens", 14}, {"estimated", true}}));
-  EXPECT_EQ(first["duration_ms"], 42);
-  EXPECT_TRUE(first["ttft_ms"].is_null());
-  const auto with_ttft = std::find_if(page["data"].begin(), page["data"].end(),
-                                      [](const json& r) { return r["request_id"] == "req_1"; });
-  ASSERT_NE(with_ttft, page["data"].end());
-  EXPECT_EQ((*with_ttft)["ttft_ms"], 17);
-  EXPECT_EQ((*with_ttft)["stream"], true);
+  const auto& first = page.rows.back();  // req_4
+  EXPECT_EQ(first.id, 5) << "the fifth row inserted";
+  EXPECT_EQ(first.row.ts_ms, 1000);
+  EXPECT_EQ(first.row.tenant_id, "t1");
+  EXPECT_EQ(first.row.key_id, "kb");
+  EXPECT_EQ(first.row.user, "alice");
+  EXPECT_EQ(first.row.model, "m1");
+  EXPECT_EQ(first.row.upstream_model, "m1-upstream");
+  EXPECT_FALSE(first.row.stream);
+  EXPECT_EQ(first.row.status, 502);
+  EXPECT_EQ(first.row.outcome, "upstream_error");
+  EXPECT_EQ(first.row.prompt_tokens, 10);
+  EXPECT_EQ(first.row.completion_tokens, 4);
+  EXPECT_EQ(first.total_tokens, 14);
+  EXPECT_TRUE(first.row.estimated);
+  EXPECT_EQ(first.row.duration_ms, 42);
+  EXPECT_FALSE(first.row.ttft_ms);
+  const auto with_ttft = std::find_if(page.rows.begin(), page.rows.end(),
+                                      [](const LoggedRequest& r) { return r.row.request_id == "req_1"; });
+  ASSERT_NE(with_ttft, page.rows.end());
+  EXPECT_EQ(with_ttft->row.ttft_ms, std::optional<std::int64_t>(17));
+  EXPECT_TRUE(with_ttft->row.stream);
 }
 
 TEST_F(RequestLogTest, EveryPageSizeWalksEveryRowExactlyOnce) {
@@ -637,7 +568,7 @@ TEST_F(QueryPlanTest, UsageReportsByTenantOrKeyUseAnIndex) {
     auto p = plan([&] { usage_report(m_.db, f, group_by); });
     EXPECT_TRUE(has(p, "usage_daily_by_tenant") || has(p, "usage_monthly_by_tenant")) << p;
     EXPECT_FALSE(has(p, "SCAN usage")) << p;
-    f.range = parse_time_range("2026-03-02", "2026-05-04");
+    f.range = range("2026-03-02", "2026-05-04");
     p = plan([&] { usage_report(m_.db, f, group_by); });
     EXPECT_TRUE(has(p, "usage_daily_by_tenant")) << p;
     EXPECT_FALSE(has(p, "SCAN usage")) << p;
@@ -646,7 +577,7 @@ TEST_F(QueryPlanTest, UsageReportsByTenantOrKeyUseAnIndex) {
     f.key_id = "k1";
     p = plan([&] { usage_report(m_.db, f, group_by); });
     EXPECT_TRUE(uses_index(p) && !has(p, "SCAN usage_daily\n")) << p;
-    f.range = parse_time_range("2026-03-02", "2026-05-04");
+    f.range = range("2026-03-02", "2026-05-04");
     p = plan([&] { usage_report(m_.db, f, group_by); });
     EXPECT_TRUE(uses_index(p) && !has(p, "SCAN usage")) << p;
   }
@@ -656,7 +587,7 @@ TEST_F(QueryPlanTest, ReportsWithoutKeysOrTenantsReadTheDayModelRollup) {
   for (const std::vector<std::string>& group_by :
        {std::vector<std::string>{}, {"day"}, {"model"}, {"day", "model"}}) {
     UsageFilter f;
-    f.range = parse_time_range("2026-03-02", "2026-05-04");
+    f.range = range("2026-03-02", "2026-05-04");
     const auto p = plan([&] { usage_report(m_.db, f, group_by); });
     EXPECT_TRUE(has(p, "usage_daily_models")) << p;
     EXPECT_FALSE(has(p, "SCAN usage")) << p;
@@ -693,11 +624,11 @@ TEST(UsageRollups, EveryReportEqualsTheSumsOfTheRequestLog) {
       for (const auto& group_by : groupings) {
         for (int f = 0; f < 4; ++f) {
           UsageFilter filter;
-          filter.range = parse_time_range(from, to);
+          filter.range = range(from, to);
           if (f == 1) filter.tenant_id = "t1";
           if (f == 2) filter.key_id = "k4";
           if (f == 3) filter.model = "m2";
-          const auto report = admin::usage_report_json(usage_report(m.db, filter, group_by));
+          const auto report = usage_report(m.db, filter, group_by);
           // The reference: the request log grouped the same way.
           std::string where = " WHERE 1";
           if (from) where += " AND day >= '" + *from + "'";
@@ -725,17 +656,16 @@ TEST(UsageRollups, EveryReportEqualsTheSumsOfTheRequestLog) {
             expected.push_back(q.text(0) + std::to_string(q.integer(1)) + "/" + std::to_string(q.integer(2)) +
                                "/" + std::to_string(q.integer(3)) + "/" + std::to_string(q.integer(4)));
           }
-          for (const auto& r : report.value("data", json::array())) {
+          for (const auto& g : report.groups) {
             std::string line;
-            for (const auto& name : group_by) line += r[name].get<std::string>() + "|";
-            actual.push_back(line + std::to_string(r["requests"].get<std::int64_t>()) + "/" +
-                             std::to_string(r["errors"].get<std::int64_t>()) + "/" +
-                             std::to_string(r["prompt_tokens"].get<std::int64_t>()) + "/" +
-                             std::to_string(r["completion_tokens"].get<std::int64_t>()));
+            for (const auto& value : g.values) line += value + "|";
+            actual.push_back(line + std::to_string(g.sums.requests) + "/" + std::to_string(g.sums.errors) +
+                             "/" + std::to_string(g.sums.prompt_tokens) + "/" +
+                             std::to_string(g.sums.completion_tokens));
           }
           const std::string what = "from " + from.value_or("-") + " to " + to.value_or("-") + " filter " +
                                    std::to_string(f) + " group_by " + std::to_string(group_by.size());
-          EXPECT_EQ(report["totals"]["requests"], requests) << what;
+          EXPECT_EQ(report.totals.requests, requests) << what;
           if (!group_by.empty()) {
             EXPECT_EQ(actual, expected) << what;
           }
