@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "storage/key_store.h"
+#include "storage/storage.h"
 
 namespace gateway::admin {
 
@@ -19,6 +19,6 @@ nlohmann::json audit_json(const AuditEntry& a);
 
 /// The /v1/me document: from the database for a stored key, from the principal for a key in
 /// the configuration (never a secret).
-nlohmann::json me_json(const Principal& principal, KeyStore& store);
+nlohmann::json me_json(const Principal& principal, Storage& store);
 
 }  // namespace gateway::admin
