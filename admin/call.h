@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "config/config.h"
-#include "storage/key_store.h"
+#include "storage/storage.h"
 
 namespace gateway::admin {
 
 /// One authenticated admin request on its way through a route handler.
 struct AdminCall {
-  KeyStore& store;
+  Storage& store;
   const ModelCatalog& models;
   const HttpRequest& request;
   const nlohmann::json& body;  ///< the request body, a JSON object ({} when empty)

@@ -12,10 +12,10 @@ namespace {
 
 /// Runs one storage command; returns the exit status.
 int run_storage_command(const std::string& config_path, const std::filesystem::path& plugin_dir,
-                        const std::function<void(KeyStore&, const GatewayConfig&)>& command) {
+                        const std::function<void(Storage&, const GatewayConfig&)>& command) {
   try {
     const auto config = load_config(config_path, plugin_dir);
-    auto store = open_key_store(config.storage_path);
+    auto store = open_storage(config.storage_path);
     command(*store, config);
     return 0;
   } catch (const ConfigError& e) {
@@ -26,12 +26,13 @@ int run_storage_command(const std::string& config_path, const std::filesystem::p
   return 2;
 }
 
-void list_tenants(KeyStore& store, const GatewayConfig&) {
-  for (const auto& t : store.tenants()) std::cout << t.id << "\t" << t.status << "\t" << t.name << "\n";
+void list_tenants(Storage& store, const GatewayConfig&) {
+  for (const auto& t : store.tenants().tenants())
+    std::cout << t.id << "\t" << t.status << "\t" << t.name << "\n";
 }
 
-void list_keys(KeyStore& store, const GatewayConfig&) {
-  for (const auto& k : store.keys()) {
+void list_keys(Storage& store, const GatewayConfig&) {
+  for (const auto& k : store.keys().keys()) {
     std::cout << k.id << "\t" << k.status << "\t" << k.prefix << "\t" << k.tenant_id << "\t" << k.user << "\t"
               << k.alias << "\n";
   }
@@ -81,20 +82,20 @@ StorageCommands::StorageCommands(CLI::App& cli, std::string& config_path) : conf
 }
 
 std::optional<int> StorageCommands::run(const std::filesystem::path& plugin_dir) {
-  const auto run_command = [&](const std::function<void(KeyStore&, const GatewayConfig&)>& command) {
+  const auto run_command = [&](const std::function<void(Storage&, const GatewayConfig&)>& command) {
     return run_storage_command(config_path_, plugin_dir, command);
   };
   if (migrate_->parsed()) {
-    return run_command([](KeyStore&, const GatewayConfig&) { std::cout << "database is up to date\n"; });
+    return run_command([](Storage&, const GatewayConfig&) { std::cout << "database is up to date\n"; });
   }
   if (tenants_create_->parsed()) {
-    return run_command([&](KeyStore& store, const GatewayConfig&) {
-      std::cout << store.create_tenant(tenant_name_).id << "\n";
+    return run_command([&](Storage& store, const GatewayConfig&) {
+      std::cout << store.tenants().create_tenant(tenant_name_).id << "\n";
     });
   }
   if (tenants_list_->parsed()) return run_command(list_tenants);
   if (keys_create_->parsed()) {
-    return run_command([&](KeyStore& store, const GatewayConfig& config) {
+    return run_command([&](Storage& store, const GatewayConfig& config) {
       std::stringstream models(models_csv_);
       for (std::string model; std::getline(models, model, ',');) {
         if (model.empty()) continue;
@@ -102,7 +103,7 @@ std::optional<int> StorageCommands::run(const std::filesystem::path& plugin_dir)
         new_key_.models.push_back(model);
       }
       if (!expires_.empty()) new_key_.expires_at = unix_now() + parse_duration(expires_);
-      const auto created = store.create_key(new_key_);
+      const auto created = store.keys().create_key(new_key_);
       std::cerr << "key " << created.key.id << " for " << created.key.user
                 << " (shown only now; store it safely):\n";
       std::cout << created.secret << "\n";
@@ -110,8 +111,8 @@ std::optional<int> StorageCommands::run(const std::filesystem::path& plugin_dir)
   }
   if (keys_list_->parsed()) return run_command(list_keys);
   if (keys_revoke_->parsed()) {
-    return run_command([&](KeyStore& store, const GatewayConfig&) {
-      if (!store.revoke_key(key_id_)) throw std::invalid_argument("no key " + key_id_);
+    return run_command([&](Storage& store, const GatewayConfig&) {
+      if (!store.keys().revoke_key(key_id_)) throw std::invalid_argument("no key " + key_id_);
       std::cout << "revoked " << key_id_ << "\n";
     });
   }

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "config/config.h"
-#include "storage/key_store.h"
+#include "storage/storage.h"
 
 namespace gateway::admin {
 

@@ -33,7 +33,7 @@ LocalResponse list_keys(AdminCall& call) {
     throw std::invalid_argument("status: must be active, disabled or revoked");
   KeyStore::KeyFilter filter{query_or_empty(call, "tenant"), query_or_empty(call, "user"), status};
   return page_response(
-      call.store.keys(filter, {query_or_empty(call, "cursor"), limit}), limit,
+      call.store.keys().keys(filter, {query_or_empty(call, "cursor"), limit}), limit,
       [&](const KeyRecord& k) { return key_json(call.store.database(), k); },
       [](const KeyRecord& k) { return k.id; });
 }
@@ -52,24 +52,24 @@ LocalResponse create_key(AdminCall& call) {
   if (k.tenant_id.empty()) return invalid_field("tenant: is required");
   if (k.user.empty()) return invalid_field("user: is required");
   check_models(call.models, k.models);
-  const auto tenant = call.store.tenant(k.tenant_id);
+  const auto tenant = call.store.tenants().tenant(k.tenant_id);
   if (!tenant) return admin_error(404, "not_found", "No tenant " + k.tenant_id);
   if (tenant->deleted_at) return admin_error(409, "conflict", "Tenant " + k.tenant_id + " is deleted");
-  const auto created = call.store.create_key(k);
-  call.store.audit("key.create", created.key.id, call.actor, call.request_id, body);
+  const auto created = call.store.keys().create_key(k);
+  call.store.audit().audit("key.create", created.key.id, call.actor, call.request_id, body);
   auto out = key_json(call.store.database(), created.key);
   out["key"] = created.secret;  // the only time the secret is ever shown
   return json_response(201, out);
 }
 
 LocalResponse get_key(AdminCall& call) {
-  const auto key = call.store.key(call.id);
+  const auto key = call.store.keys().key(call.id);
   if (!key) return admin_error(404, "not_found", "No key " + call.id);
   return json_response(200, key_json(call.store.database(), *key));
 }
 
 LocalResponse patch_key(AdminCall& call) {
-  auto key = call.store.key(call.id);
+  auto key = call.store.keys().key(call.id);
   if (!key) return admin_error(404, "not_found", "No key " + call.id);
   if (key->status == "revoked") return admin_error(409, "conflict", "Key " + call.id + " is revoked");
   const auto patch = call.body;
@@ -88,30 +88,30 @@ LocalResponse patch_key(AdminCall& call) {
   key->expires_at = patch.contains("expires_at") ? future_expiry(doc) : key->expires_at;
   if (key->user.empty()) return invalid_field("user: must not be empty");
   check_models(call.models, key->models);
-  call.store.update_key(*key);
-  call.store.audit("key.update", key->id, call.actor, call.request_id, patch);
-  return json_response(200, key_json(call.store.database(), *call.store.key(call.id)));
+  call.store.keys().update_key(*key);
+  call.store.audit().audit("key.update", key->id, call.actor, call.request_id, patch);
+  return json_response(200, key_json(call.store.database(), *call.store.keys().key(call.id)));
 }
 
 LocalResponse delete_key(AdminCall& call) {
-  const auto key = call.store.key(call.id);
+  const auto key = call.store.keys().key(call.id);
   if (!key) return admin_error(404, "not_found", "No key " + call.id);
   // Idempotent, like DELETE of a tenant: revoking again would move revoked_at and audit twice.
   if (key->status == "revoked") return json_response(200, key_json(call.store.database(), *key));
-  if (!call.store.revoke_key(call.id)) return admin_error(404, "not_found", "No key " + call.id);
-  call.store.audit("key.delete", call.id, call.actor, call.request_id);
-  return json_response(200, key_json(call.store.database(), *call.store.key(call.id)));
+  if (!call.store.keys().revoke_key(call.id)) return admin_error(404, "not_found", "No key " + call.id);
+  call.store.audit().audit("key.delete", call.id, call.actor, call.request_id);
+  return json_response(200, key_json(call.store.database(), *call.store.keys().key(call.id)));
 }
 
 namespace {
 
 /// Moves a key between active and disabled; `action` is "disable" or "enable".
 LocalResponse set_key_status(AdminCall& call, const std::string& action) {
-  if (!call.store.key(call.id)) return admin_error(404, "not_found", "No key " + call.id);
-  if (!call.store.set_key_status(call.id, action == "disable" ? "disabled" : "active"))
+  if (!call.store.keys().key(call.id)) return admin_error(404, "not_found", "No key " + call.id);
+  if (!call.store.keys().set_key_status(call.id, action == "disable" ? "disabled" : "active"))
     return admin_error(409, "conflict", "Key " + call.id + " is revoked");
-  call.store.audit("key." + action, call.id, call.actor, call.request_id);
-  return json_response(200, key_json(call.store.database(), *call.store.key(call.id)));
+  call.store.audit().audit("key." + action, call.id, call.actor, call.request_id);
+  return json_response(200, key_json(call.store.database(), *call.store.keys().key(call.id)));
 }
 
 }  // namespace
@@ -130,11 +130,12 @@ LocalResponse rotate_key(AdminCall& call) {
   const auto grace = field<std::int64_t>(body, "grace_seconds").value_or(0);
   if (grace > kMaxGraceSeconds)
     throw std::invalid_argument("grace_seconds: must be at most " + std::to_string(kMaxGraceSeconds));
-  if (!call.store.key(call.id)) return admin_error(404, "not_found", "No key " + call.id);
-  const auto secret = call.store.rotate_key(call.id, grace);
+  if (!call.store.keys().key(call.id)) return admin_error(404, "not_found", "No key " + call.id);
+  const auto secret = call.store.keys().rotate_key(call.id, grace);
   if (!secret) return admin_error(409, "conflict", "Key " + call.id + " is revoked");
-  call.store.audit("key.rotate", call.id, call.actor, call.request_id, json{{"grace_seconds", grace}});
-  auto out = key_json(call.store.database(), *call.store.key(call.id));
+  call.store.audit().audit("key.rotate", call.id, call.actor, call.request_id,
+                           json{{"grace_seconds", grace}});
+  auto out = key_json(call.store.database(), *call.store.keys().key(call.id));
   out["key"] = *secret;  // the new secret, shown this once
   return json_response(200, out);
 }

@@ -129,7 +129,7 @@ LocalResponse audit(AdminCall& call) {
       throw std::invalid_argument("cursor: not a cursor from this listing");
   }
   const int limit = page_limit(call);
-  return page_response(call.store.audit_entries(before, limit), limit, audit_json,
+  return page_response(call.store.audit().audit_entries(before, limit), limit, audit_json,
                        [](const AuditEntry& a) { return std::to_string(a.id); });
 }
 

@@ -160,7 +160,7 @@ void AdminApi::handle(const std::shared_ptr<Connection>& connection, HttpRequest
   }
   const bool queued =
       storage_.post([this, connection, request = std::move(request), body = std::get<json>(std::move(body)),
-                     route, id, actor, request_id, answer](KeyStore& store) {
+                     route, id, actor, request_id, answer](Storage& store) {
         LocalResponse response;
         try {
           AdminCall call{store, models_, request, body, id, actor, request_id};

@@ -14,7 +14,7 @@ bool is_self_service_path(const std::string& path) {
 }
 
 /// The caller's usage report; throws std::invalid_argument naming a bad query field.
-json own_usage(const HttpRequest& request, const Principal& principal, KeyStore& store) {
+json own_usage(const HttpRequest& request, const Principal& principal, Storage& store) {
   std::optional<std::string> from, to;
   std::string group_by = "day";
   for (const auto& [name, value] : request.query) {
@@ -39,7 +39,7 @@ json own_usage(const HttpRequest& request, const Principal& principal, KeyStore&
 }
 
 /// The answer to an authenticated self-service request, read on the storage worker.
-LocalResponse answer(const HttpRequest& request, const Principal& principal, KeyStore& store) {
+LocalResponse answer(const HttpRequest& request, const Principal& principal, Storage& store) {
   try {
     return json_response(200, request.path == "/v1/me/usage" ? own_usage(request, principal, store)
                                                              : me_json(principal, store));
@@ -63,7 +63,7 @@ RouteHook self_service_routes(StorageWorker* storage) {
           "No API key identifies this request; send your key as 'Authorization: Bearer <key>'."));
     } else if (storage == nullptr) {
       reply(openai_error(503, "server_error", "storage_unavailable", "This gateway keeps no database"));
-    } else if (!storage->post([request, principal, reply](KeyStore& store) {
+    } else if (!storage->post([request, principal, reply](Storage& store) {
                  reply(answer(request, principal, store));
                })) {
       reply(openai_error(503, "server_error", "busy", "The gateway is busy; retry shortly"));

@@ -78,9 +78,9 @@ json audit_json(const AuditEntry& a) {
           {"details", a.details}};
 }
 
-json me_json(const Principal& principal, KeyStore& store) {
-  const auto key = store.key(principal.key_id);
-  const auto tenant = store.tenant(principal.tenant_id);
+json me_json(const Principal& principal, Storage& store) {
+  const auto key = store.keys().key(principal.key_id);
+  const auto tenant = store.tenants().tenant(principal.tenant_id);
   const auto last_used = last_used_ms(store.database(), principal.key_id);
   json key_view{{"id", principal.key_id},
                 {"prefix", principal.key_mask},

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "storage/key_store.h"
+#include "storage/storage.h"
 #include "storage/usage_store.h"
 
 namespace gateway::admin {
@@ -20,7 +20,7 @@ nlohmann::json audit_json(const AuditEntry& a);
 
 /// The /v1/me document: from the database for a stored key, from the principal for a key in
 /// the configuration (never a secret).
-nlohmann::json me_json(const Principal& principal, KeyStore& store);
+nlohmann::json me_json(const Principal& principal, Storage& store);
 
 /// {"object":"usage_report", "group_by", "from", "to", "data":[…], "totals":{…}}; "data" only
 /// when the report is grouped.

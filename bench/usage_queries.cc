@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "admin/reports.h"
-#include "storage/key_store.h"
+#include "storage/storage.h"
 #include "storage/usage_store.h"
 
 namespace {
@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
   cli.add_option("--runs", runs, "timed runs per query");
   CLI11_PARSE(cli, argc, argv);
 
-  KeyStore store(path);  // creates and migrates
+  Storage store(path);  // creates and migrates
   auto& db = store.database();
   const bool empty = [&] {  // the statement must be gone before writing, or it pins the WAL
     auto count = db.prepare("SELECT COUNT(*) FROM usage_requests");

@@ -41,7 +41,7 @@ class AdminHandlers : public ::testing::Test {
   }
 
   testing_support::TempDb file_;
-  KeyStore store_;
+  Storage store_;
   ModelCatalog models_;
 };
 

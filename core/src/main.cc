@@ -16,8 +16,8 @@
 #include "pipeline/log_worker.h"
 #include "pipeline/plugin_chain.h"
 #include "server/http_server.h"
-#include "storage/key_store.h"
 #include "storage/migrations.h"
+#include "storage/storage.h"
 #include "storage/storage_worker.h"
 #include "upstream/upstream_loop.h"
 #include "util/log.h"
@@ -125,9 +125,9 @@ int serve(const std::filesystem::path& path) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int status = 0;
   {
-    std::unique_ptr<KeyStore> key_store;
+    std::unique_ptr<Storage> stores;
     try {
-      key_store = open_key_store(config.storage_path);
+      stores = open_storage(config.storage_path);
     } catch (const std::exception& e) {
       std::cerr << "cannot open the database " << config.storage_path.string() << ": " << e.what() << "\n";
       shutdown_logging();
@@ -135,13 +135,13 @@ int serve(const std::filesystem::path& path) {
     }
     std::optional<PluginChain> chain;
     try {
-      chain.emplace(PluginChain::load(config, make_host(config, key_store.get())));
+      chain.emplace(PluginChain::load(config, make_host(config, &stores->index())));
     } catch (const ConfigError& e) {
       std::cerr << "invalid configuration " << path.string() << ": " << e.what() << "\n";
       shutdown_logging();
       return 2;
     }
-    StorageWorker storage(*key_store);
+    StorageWorker storage(*stores);
     LogWorker log_worker([&chain, &storage](const RequestRecord& record) {
       log_message(LogLevel::Info, access_line(record));
       if (record.route == Route::ChatCompletions) storage.submit(usage_row(record));

@@ -5,8 +5,8 @@
 #include <random>
 
 #include "gateway/json_limits.h"
-#include "storage/key_store.h"
 #include "storage/migrations.h"
+#include "storage/storage.h"
 #include "temp_db.h"
 
 using namespace gateway;
@@ -110,40 +110,42 @@ TEST(KeyStore, AuthenticatesActiveKeysOnlyAndSurvivesReopening) {
   std::string secret;
   std::string id;
   {
-    KeyStore store(file.path());
-    const auto tenant = store.create_tenant("Team");
-    auto created = store.create_key({tenant.id, "eve@example.com", "ci", {"gpt-4o"}, unix_now() + 100, {}});
+    Storage store(file.path());
+    const auto tenant = store.tenants().create_tenant("Team");
+    auto created =
+        store.keys().create_key({tenant.id, "eve@example.com", "ci", {"gpt-4o"}, unix_now() + 100, {}});
     secret = created.secret;
     id = created.key.id;
-    const auto principal = store.authenticate(secret);
+    const auto principal = store.index().authenticate(secret);
     ASSERT_TRUE(principal);
     EXPECT_EQ(principal->user, "eve@example.com");
     EXPECT_EQ(principal->tenant_id, tenant.id);
     EXPECT_EQ(principal->allowed_models, std::vector<std::string>{"gpt-4o"});
     EXPECT_EQ(principal->key_mask, secret.substr(0, 11) + "…");
-    EXPECT_FALSE(store.authenticate(secret, unix_now() + 101)) << "expired";
-    EXPECT_FALSE(store.authenticate(secret + "x"));
+    EXPECT_FALSE(store.index().authenticate(secret, unix_now() + 101)) << "expired";
+    EXPECT_FALSE(store.index().authenticate(secret + "x"));
   }
-  KeyStore reopened(file.path());
-  EXPECT_TRUE(reopened.authenticate(secret)) << "keys are durable";
-  EXPECT_TRUE(reopened.revoke_key(id));
-  EXPECT_FALSE(reopened.authenticate(secret)) << "revocation takes effect at once";
-  EXPECT_FALSE(reopened.revoke_key("key_unknown"));
+  Storage reopened(file.path());
+  EXPECT_TRUE(reopened.index().authenticate(secret)) << "keys are durable";
+  EXPECT_TRUE(reopened.keys().revoke_key(id));
+  EXPECT_FALSE(reopened.index().authenticate(secret)) << "revocation takes effect at once";
+  EXPECT_FALSE(reopened.keys().revoke_key("key_unknown"));
 }
 
 TEST(KeyStore, RejectsInvalidKeys) {
   TempDb file;
-  KeyStore store(file.path());
-  EXPECT_THROW(store.create_key({"ten_missing", "x", "", {}, std::nullopt, {}}), std::invalid_argument);
-  const auto tenant = store.create_tenant("T");
-  EXPECT_THROW(store.create_key({tenant.id, "", "", {}, std::nullopt, {}}), std::invalid_argument);
-  EXPECT_THROW(store.create_key({tenant.id, "u", "", {}, unix_now() - 1, {}}), std::invalid_argument);
-  EXPECT_THROW(store.create_tenant(""), std::invalid_argument);
+  Storage store(file.path());
+  EXPECT_THROW(store.keys().create_key({"ten_missing", "x", "", {}, std::nullopt, {}}),
+               std::invalid_argument);
+  const auto tenant = store.tenants().create_tenant("T");
+  EXPECT_THROW(store.keys().create_key({tenant.id, "", "", {}, std::nullopt, {}}), std::invalid_argument);
+  EXPECT_THROW(store.keys().create_key({tenant.id, "u", "", {}, unix_now() - 1, {}}), std::invalid_argument);
+  EXPECT_THROW(store.tenants().create_tenant(""), std::invalid_argument);
 }
 
 TEST(KeyStore, KeyChangesAreCommittedWithFullSyncAndUsageScopesLowerIt) {
   TempDb file;
-  KeyStore store(file.path());
+  Storage store(file.path());
   const auto level = [&] {
     auto q = store.database().prepare("PRAGMA synchronous");
     q.step();
@@ -165,7 +167,7 @@ std::string deep_json(std::size_t depth) {
 }
 
 /// Overwrites one column of one row, bypassing every check of the store.
-void overwrite(KeyStore& store, const std::string& table, const std::string& column, const std::string& id,
+void overwrite(Storage& store, const std::string& table, const std::string& column, const std::string& id,
                const std::string& value) {
   store.database()
       .prepare("UPDATE " + table + " SET " + column + " = ? WHERE id = ?")
@@ -180,38 +182,39 @@ TEST(KeyStore, StoredValuesTooDeepOrMalformedReadAsNull) {
   TempDb file;
   std::string tenant_id, key_id, secret;
   {
-    KeyStore store(file.path());
-    tenant_id = store.create_tenant("Team", {{"team", "red"}}, {{"requests_per_minute", 5}}).id;
-    auto created = store.create_key({tenant_id, "old@example.com", "laptop", {"gpt-4o"}, std::nullopt, {}});
+    Storage store(file.path());
+    tenant_id = store.tenants().create_tenant("Team", {{"team", "red"}}, {{"requests_per_minute", 5}}).id;
+    auto created =
+        store.keys().create_key({tenant_id, "old@example.com", "laptop", {"gpt-4o"}, std::nullopt, {}});
     key_id = created.key.id;
     secret = created.secret;
-    store.audit("tenant.create", tenant_id, "admin", "req_1", {{"name", "Team"}});
+    store.audit().audit("tenant.create", tenant_id, "admin", "req_1", {{"name", "Team"}});
     overwrite(store, "tenants", "metadata", tenant_id, deep_json(100'000));
     overwrite(store, "tenants", "limits", tenant_id, "{not json");
     overwrite(store, "api_keys", "metadata", key_id, deep_json(100'000));
     overwrite(store, "api_keys", "limits", key_id, deep_json(kMaxJsonDepth + 1));
     store.database().prepare("UPDATE audit_log SET details = ?").bind(1, deep_json(100'000)).run();
   }
-  KeyStore store(file.path());  // loads every key into its index
-  const auto tenant = store.tenant(tenant_id);
+  Storage store(file.path());  // loads every key into its index
+  const auto tenant = store.tenants().tenant(tenant_id);
   ASSERT_TRUE(tenant);
   EXPECT_EQ(tenant->name, "Team");
   EXPECT_TRUE(tenant->metadata.is_null());
   EXPECT_TRUE(tenant->limits.is_null());
-  ASSERT_EQ(store.tenants().size(), 1u);
-  EXPECT_TRUE(store.tenants()[0].metadata.is_null());
+  ASSERT_EQ(store.tenants().tenants().size(), 1u);
+  EXPECT_TRUE(store.tenants().tenants()[0].metadata.is_null());
 
-  const auto key = store.key(key_id);
+  const auto key = store.keys().key(key_id);
   ASSERT_TRUE(key);
   EXPECT_EQ(key->user, "old@example.com");
   EXPECT_EQ(key->models, std::vector<std::string>{"gpt-4o"});
   EXPECT_TRUE(key->metadata.is_null());
   EXPECT_TRUE(key->limits.is_null());
-  ASSERT_EQ(store.keys().size(), 1u);
-  EXPECT_TRUE(store.keys()[0].metadata.is_null());
-  EXPECT_TRUE(store.authenticate(secret)) << "the rest of the key still works";
+  ASSERT_EQ(store.keys().keys().size(), 1u);
+  EXPECT_TRUE(store.keys().keys()[0].metadata.is_null());
+  EXPECT_TRUE(store.index().authenticate(secret)) << "the rest of the key still works";
 
-  const auto audit = store.audit_entries(0, 10);
+  const auto audit = store.audit().audit_entries(0, 10);
   ASSERT_EQ(audit.size(), 1u);
   EXPECT_EQ(audit[0].action, "tenant.create");
   EXPECT_TRUE(audit[0].details.is_null());
@@ -219,71 +222,72 @@ TEST(KeyStore, StoredValuesTooDeepOrMalformedReadAsNull) {
   auto repaired = *tenant;
   repaired.metadata = {{"team", "blue"}};
   repaired.limits = nlohmann::json::object();
-  store.update_tenant(repaired);
-  EXPECT_EQ(store.tenant(tenant_id)->metadata, nlohmann::json({{"team", "blue"}}));
+  store.tenants().update_tenant(repaired);
+  EXPECT_EQ(store.tenants().tenant(tenant_id)->metadata, nlohmann::json({{"team", "blue"}}));
 }
 
 TEST(KeyStore, UnreadableModelsRefuseTheKeyUntilTheyAreSetAgain) {
   TempDb file;
   std::string key_id, secret;
   {
-    KeyStore store(file.path());
-    const auto tenant = store.create_tenant("Team");
-    auto created = store.create_key({tenant.id, "u@example.com", "", {"gpt-4o"}, std::nullopt, {}});
+    Storage store(file.path());
+    const auto tenant = store.tenants().create_tenant("Team");
+    auto created = store.keys().create_key({tenant.id, "u@example.com", "", {"gpt-4o"}, std::nullopt, {}});
     key_id = created.key.id;
     secret = created.secret;
     overwrite(store, "api_keys", "models", key_id, deep_json(100'000));
   }
-  KeyStore store(file.path());
-  auto key = store.key(key_id);
+  Storage store(file.path());
+  auto key = store.keys().key(key_id);
   ASSERT_TRUE(key);
   EXPECT_TRUE(key->models_unreadable);
   EXPECT_TRUE(key->models.empty());
-  EXPECT_FALSE(store.authenticate(secret)) << "never read as 'every model'";
+  EXPECT_FALSE(store.index().authenticate(secret)) << "never read as 'every model'";
   key->alias = "renamed";
-  EXPECT_THROW(store.update_key(*key), std::invalid_argument) << "a change that keeps the damaged list";
+  EXPECT_THROW(store.keys().update_key(*key), std::invalid_argument)
+      << "a change that keeps the damaged list";
   for (const char* damaged : {"{\"a\":1}", "[1, 2]", "not json"}) {
     overwrite(store, "api_keys", "models", key_id, damaged);
-    EXPECT_TRUE(store.key(key_id)->models_unreadable) << damaged;
+    EXPECT_TRUE(store.keys().key(key_id)->models_unreadable) << damaged;
   }
   key->models = {"gpt-4o-mini"};
   key->models_unreadable = false;
-  store.update_key(*key);
-  EXPECT_FALSE(store.key(key_id)->models_unreadable);
-  ASSERT_TRUE(store.authenticate(secret));
-  EXPECT_EQ(store.authenticate(secret)->allowed_models, std::vector<std::string>{"gpt-4o-mini"});
+  store.keys().update_key(*key);
+  EXPECT_FALSE(store.keys().key(key_id)->models_unreadable);
+  ASSERT_TRUE(store.index().authenticate(secret));
+  EXPECT_EQ(store.index().authenticate(secret)->allowed_models, std::vector<std::string>{"gpt-4o-mini"});
 }
 
 TEST(KeyStore, MetadataAndLimitsAreBounded) {
   TempDb file;
-  KeyStore store(file.path());
+  Storage store(file.path());
   const auto nested = [](std::size_t depth) {  // metadata nesting `depth` levels, itself included
     nlohmann::json value = 1;
     for (std::size_t i = 0; i < depth; ++i) value = nlohmann::json{{"k", value}};
     return value;
   };
-  const auto tenant = store.create_tenant("Within", nested(kMaxMetadataDepth));
-  EXPECT_EQ(store.tenant(tenant.id)->metadata, nested(kMaxMetadataDepth));
-  EXPECT_THROW(store.create_tenant("Deep", nested(kMaxMetadataDepth + 1)), std::invalid_argument);
+  const auto tenant = store.tenants().create_tenant("Within", nested(kMaxMetadataDepth));
+  EXPECT_EQ(store.tenants().tenant(tenant.id)->metadata, nested(kMaxMetadataDepth));
+  EXPECT_THROW(store.tenants().create_tenant("Deep", nested(kMaxMetadataDepth + 1)), std::invalid_argument);
 
   nlohmann::json many = nlohmann::json::object();
   for (std::size_t i = 0; i <= kMaxMetadataMembers; ++i) many["m" + std::to_string(i)] = i;
-  EXPECT_THROW(store.create_tenant("Many", many), std::invalid_argument);
+  EXPECT_THROW(store.tenants().create_tenant("Many", many), std::invalid_argument);
   many.erase("m0");
-  EXPECT_NO_THROW(store.create_tenant("Enough", many));
+  EXPECT_NO_THROW(store.tenants().create_tenant("Enough", many));
 
   const nlohmann::json big{{"text", std::string(kMaxMetadataBytes, 'x')}};
-  EXPECT_THROW(store.create_tenant("Big", big), std::invalid_argument);
-  EXPECT_THROW(store.create_key({tenant.id, "u", "", {}, std::nullopt, big}), std::invalid_argument);
+  EXPECT_THROW(store.tenants().create_tenant("Big", big), std::invalid_argument);
+  EXPECT_THROW(store.keys().create_key({tenant.id, "u", "", {}, std::nullopt, big}), std::invalid_argument);
 
   nlohmann::json limits = nlohmann::json::object();
   for (std::size_t i = 0; i <= kMaxLimits; ++i) limits["l" + std::to_string(i)] = 1;
-  EXPECT_THROW(store.create_tenant("Limits", {}, limits), std::invalid_argument);
-  EXPECT_THROW(store.create_tenant("Name", {}, {{std::string(kMaxLimitNameBytes + 1, 'n'), 1}}),
+  EXPECT_THROW(store.tenants().create_tenant("Limits", {}, limits), std::invalid_argument);
+  EXPECT_THROW(store.tenants().create_tenant("Name", {}, {{std::string(kMaxLimitNameBytes + 1, 'n'), 1}}),
                std::invalid_argument);
-  EXPECT_NO_THROW(store.create_tenant("Name", {}, {{std::string(kMaxLimitNameBytes, 'n'), 1}}));
+  EXPECT_NO_THROW(store.tenants().create_tenant("Name", {}, {{std::string(kMaxLimitNameBytes, 'n'), 1}}));
   try {
-    store.create_tenant("Deep", nested(kMaxMetadataDepth + 1));
+    store.tenants().create_tenant("Deep", nested(kMaxMetadataDepth + 1));
   } catch (const std::invalid_argument& e) {
     EXPECT_TRUE(std::string(e.what()).starts_with("metadata:")) << e.what();
   }

@@ -17,8 +17,8 @@
 #include <set>
 
 #include "expect_invalid.h"
-#include "storage/key_store.h"
 #include "storage/migrations.h"
+#include "storage/storage.h"
 #include "storage/storage_worker.h"
 #include "storage/usage_store.h"
 #include "temp_db.h"
@@ -691,13 +691,13 @@ class StorageWorkerTest : public ::testing::Test {
   static std::int64_t rows_seen_by_a_job(StorageWorker& worker) {
     std::promise<std::int64_t> seen;
     auto answer = seen.get_future();
-    EXPECT_TRUE(worker.post([&seen](KeyStore& store) {
+    EXPECT_TRUE(worker.post([&seen](Storage& store) {
       seen.set_value(count(store.database(), "SELECT COUNT(*) FROM usage_requests"));
     }));
     return answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready ? answer.get() : -1;
   }
   TempDb file_;
-  KeyStore store_{file_.path()};
+  Storage store_{file_.path()};
 };
 
 }  // namespace
@@ -717,7 +717,7 @@ TEST_F(StorageWorkerTest, RowsSubmittedWhileAJobRunsAreVisibleToTheNextJob) {
   StorageWorker worker(store_, 1000, kNever);
   worker.submit(row(1000, "k", "m", "t"));
   std::latch started(1), release(1);
-  ASSERT_TRUE(worker.post([&](KeyStore&) {
+  ASSERT_TRUE(worker.post([&](Storage&) {
     started.count_down();
     release.wait();
   }));
@@ -725,7 +725,7 @@ TEST_F(StorageWorkerTest, RowsSubmittedWhileAJobRunsAreVisibleToTheNextJob) {
   worker.submit(row(2000, "k", "m", "t"));  // queued while the first job holds the worker
   std::promise<std::int64_t> seen;
   auto answer = seen.get_future();
-  ASSERT_TRUE(worker.post([&seen](KeyStore& store) {
+  ASSERT_TRUE(worker.post([&seen](Storage& store) {
     seen.set_value(count(store.database(), "SELECT COUNT(*) FROM usage_requests"));
   }));
   release.count_down();
@@ -738,14 +738,14 @@ TEST_F(StorageWorkerTest, StopRunsQueuedJobsAndCommitsEveryQueuedRow) {
   {
     StorageWorker worker(store_, 100'000, kNever);
     std::latch started(1), release(1);
-    ASSERT_TRUE(worker.post([&](KeyStore&) {
+    ASSERT_TRUE(worker.post([&](Storage&) {
       started.count_down();
       release.wait();
       ++ran;
     }));
     started.wait();
     for (int i = 0; i < 2000; ++i) worker.submit(row(1000 + i, "k" + std::to_string(i % 5), "m", "t"));
-    ASSERT_TRUE(worker.post([&](KeyStore&) { ++ran; }));
+    ASSERT_TRUE(worker.post([&](Storage&) { ++ran; }));
     std::thread releaser([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       release.count_down();
@@ -755,7 +755,7 @@ TEST_F(StorageWorkerTest, StopRunsQueuedJobsAndCommitsEveryQueuedRow) {
     EXPECT_EQ(ran.load(), 2) << "queued jobs run before the worker stops";
     EXPECT_EQ(worker.usage_written(), 2000u);
     EXPECT_EQ(worker.usage_dropped(), 0u);
-    EXPECT_FALSE(worker.post([](KeyStore&) {})) << "no jobs after stop()";
+    EXPECT_FALSE(worker.post([](Storage&) {})) << "no jobs after stop()";
     worker.stop();  // a second stop is harmless
   }
   EXPECT_EQ(stored_rows(), 2000);
@@ -775,14 +775,14 @@ TEST_F(StorageWorkerTest, CloseJobsWaitsForQueuedJobsThenRefusesNewOnes) {
   StorageWorker worker(store_, 1000, kNever);
   std::atomic<int> ran{0};
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(worker.post([&](KeyStore&) {
+    ASSERT_TRUE(worker.post([&](Storage&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       ++ran;
     }));
   }
   worker.close_jobs();
   EXPECT_EQ(ran.load(), 3) << "close_jobs() returns once the queued jobs have run";
-  EXPECT_FALSE(worker.post([&](KeyStore&) { ++ran; }));
+  EXPECT_FALSE(worker.post([&](Storage&) { ++ran; }));
   worker.close_jobs();  // again: nothing to wait for
   worker.submit(row(1000, "k", "m", "t"));
   worker.stop();
@@ -794,15 +794,15 @@ TEST_F(StorageWorkerTest, AFullJobQueueRefusesMoreJobs) {
   StorageWorker worker(store_, 1000, kNever, 2);
   std::latch started(1), release(1);
   std::atomic<int> ran{0};
-  ASSERT_TRUE(worker.post([&](KeyStore&) {
+  ASSERT_TRUE(worker.post([&](Storage&) {
     started.count_down();
     release.wait();
     ++ran;
   }));
   started.wait();  // the first job left the queue and blocks the worker
-  EXPECT_TRUE(worker.post([&](KeyStore&) { ++ran; }));
-  EXPECT_TRUE(worker.post([&](KeyStore&) { ++ran; }));
-  EXPECT_FALSE(worker.post([&](KeyStore&) { ++ran; })) << "two queued jobs fill a queue of two";
+  EXPECT_TRUE(worker.post([&](Storage&) { ++ran; }));
+  EXPECT_TRUE(worker.post([&](Storage&) { ++ran; }));
+  EXPECT_FALSE(worker.post([&](Storage&) { ++ran; })) << "two queued jobs fill a queue of two";
   release.count_down();
   worker.close_jobs();
   EXPECT_EQ(ran.load(), 3);
@@ -810,7 +810,7 @@ TEST_F(StorageWorkerTest, AFullJobQueueRefusesMoreJobs) {
 
 TEST_F(StorageWorkerTest, AFailingJobDoesNotStopTheWorker) {
   StorageWorker worker(store_, 1000, kNever);
-  ASSERT_TRUE(worker.post([](KeyStore&) { throw std::runtime_error("boom"); }));
+  ASSERT_TRUE(worker.post([](Storage&) { throw std::runtime_error("boom"); }));
   worker.submit(row(1000, "k", "m", "t"));
   EXPECT_EQ(rows_seen_by_a_job(worker), 1);
 }

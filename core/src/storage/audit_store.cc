@@ -1,5 +1,5 @@
 // The audit log of admin changes: appending entries and reading them newest first.
-#include "storage/key_store.h"
+#include "storage/audit_store.h"
 
 #include "storage/stored_rows.h"
 
@@ -7,8 +7,8 @@ namespace gateway {
 
 using namespace rows;
 
-void KeyStore::audit(const std::string& action, const std::string& target_id, const std::string& actor,
-                     const std::string& request_id, const nlohmann::json& details) {
+void AuditStore::audit(const std::string& action, const std::string& target_id, const std::string& actor,
+                       const std::string& request_id, const nlohmann::json& details) {
   db_.prepare(
          "INSERT INTO audit_log (ts, action, target_id, actor, request_id, details) VALUES (?, ?, ?, ?, ?, "
          "?)")
@@ -21,7 +21,7 @@ void KeyStore::audit(const std::string& action, const std::string& target_id, co
       .run();
 }
 
-std::vector<AuditEntry> KeyStore::audit_entries(std::int64_t before, int limit) {
+std::vector<AuditEntry> AuditStore::audit_entries(std::int64_t before, int limit) {
   std::vector<AuditEntry> out;
   auto q = db_.prepare(
       "SELECT id, ts, action, target_id, actor, request_id, details FROM audit_log WHERE (?1 = 0 OR id < ?1) "

@@ -1,6 +1,6 @@
 // The in-memory index of live keys by digest, rebuilt after every key change, that authenticates
 // a request without touching the database.
-#include "storage/key_store.h"
+#include "storage/key_index.h"
 
 #include <openssl/sha.h>
 
@@ -13,7 +13,7 @@ namespace gateway {
 
 using namespace rows;
 
-void KeyStore::reload() {
+void KeyIndex::reload() {
   std::unordered_map<std::string, Entry> index;
   auto q = db_.prepare(std::string("SELECT ") + kKeyColumns +
                        ", k.digest, t.status, k.previous_digest, k.previous_valid_until FROM api_keys k "
@@ -34,13 +34,13 @@ void KeyStore::reload() {
   by_digest_ = std::move(index);
 }
 
-std::optional<Principal> KeyStore::authenticate(std::string_view secret, std::int64_t now) const {
+std::optional<Principal> KeyIndex::authenticate(std::string_view secret, std::int64_t now) const {
   KeyDigest digest;
   SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest.data());
   return authenticate(digest, now);
 }
 
-std::optional<Principal> KeyStore::authenticate(const KeyDigest& digest, std::int64_t now) const {
+std::optional<Principal> KeyIndex::authenticate(const KeyDigest& digest, std::int64_t now) const {
   const std::string hex_digest = to_hex(digest);
   std::shared_lock lock(mutex_);
   const auto it = by_digest_.find(hex_digest);

@@ -1,5 +1,5 @@
 // Key secrets, their digests, random row ids and the clock rows are stamped with.
-#include "storage/key_store.h"
+#include "storage/records.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>

@@ -1,24 +1,15 @@
-// API key rows: create, list, read, update, disable, rotate and revoke. Tenants, the audit log,
-// the key index and secrets live beside this file.
+// API key rows: create, list, read, update, disable, rotate and revoke.
 #include "storage/key_store.h"
 
 #include <limits>
 #include <stdexcept>
 
 #include "gateway/secrets.h"
-#include "storage/migrations.h"
 #include "storage/stored_rows.h"
 
 namespace gateway {
 
 using namespace rows;
-
-KeyStore::KeyStore(const std::string& path) : db_(path) {
-  // Key and admin changes must survive power loss; usage batches lower this for themselves.
-  db_.exec("PRAGMA synchronous = FULL");
-  db::migrate(db_);
-  reload();
-}
 
 KeyStore::CreatedKey KeyStore::create_key(const NewKey& request) {
   if (request.user.empty()) throw std::invalid_argument("user: must not be empty");
@@ -60,7 +51,7 @@ KeyStore::CreatedKey KeyStore::create_key(const NewKey& request) {
       .bind(11, k.expires_at)
       .bind(12, k.limits.dump())
       .run();
-  reload();
+  index_.reload();
   return created;
 }
 
@@ -102,7 +93,7 @@ void KeyStore::update_key(const KeyRecord& k) {
       .bind(7, unix_now())
       .bind(8, k.id)
       .run();
-  reload();
+  index_.reload();
 }
 
 std::optional<KeyRecord> KeyStore::key(const std::string& id) {
@@ -121,7 +112,7 @@ bool KeyStore::set_key_status(const std::string& id, const std::string& status) 
       .bind(3, id)
       .run();
   const bool changed = db_.changes() > 0;
-  reload();
+  index_.reload();
   return changed;
 }
 
@@ -139,7 +130,7 @@ std::optional<std::string> KeyStore::rotate_key(const std::string& id, std::int6
       .bind(5, id)
       .run();
   if (db_.changes() == 0) return std::nullopt;
-  reload();
+  index_.reload();
   return secret;
 }
 
@@ -153,13 +144,8 @@ bool KeyStore::revoke_key(const std::string& id) {
       .bind(3, id)
       .run();
   if (db_.changes() == 0) return key(id).has_value();  // already revoked: keep the first revoked_at
-  reload();
+  index_.reload();
   return true;
-}
-
-std::unique_ptr<KeyStore> open_key_store(const std::filesystem::path& path) {
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  return std::make_unique<KeyStore>(path.string());
 }
 
 }  // namespace gateway

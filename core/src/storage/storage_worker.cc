@@ -5,7 +5,7 @@
 
 namespace gateway {
 
-StorageWorker::StorageWorker(KeyStore& store, std::size_t usage_capacity,
+StorageWorker::StorageWorker(Storage& store, std::size_t usage_capacity,
                              std::chrono::milliseconds flush_interval, std::size_t job_capacity)
     : store_(store),
       usage_capacity_(usage_capacity),

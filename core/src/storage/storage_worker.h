@@ -1,5 +1,5 @@
 // The one thread that talks to SQLite while the gateway serves. It owns the read-write
-// connection (through the KeyStore) and runs two kinds of work in order: queued jobs (admin
+// connection (through Storage) and runs two kinds of work in order: queued jobs (admin
 // changes and queries, self-service usage), each committed before its answer is posted; and
 // usage rows, queued without blocking and committed in batches at most every flush interval.
 // Request threads never touch SQLite.
@@ -14,16 +14,16 @@
 #include <mutex>
 #include <thread>
 
-#include "storage/key_store.h"
+#include "storage/storage.h"
 #include "storage/usage_store.h"
 
 namespace gateway {
 
 class StorageWorker {
  public:
-  using Job = std::function<void(KeyStore&)>;
+  using Job = std::function<void(Storage&)>;
 
-  StorageWorker(KeyStore& store, std::size_t usage_capacity = 200'000,
+  StorageWorker(Storage& store, std::size_t usage_capacity = 200'000,
                 std::chrono::milliseconds flush_interval = std::chrono::milliseconds(100),
                 std::size_t job_capacity = 1024);
   ~StorageWorker();
@@ -48,7 +48,7 @@ class StorageWorker {
   /// Commits `batch`; on failure puts it back at the head of the queue. False on failure.
   bool flush(std::deque<UsageRow>& batch, std::unique_lock<std::mutex>& lock);
 
-  KeyStore& store_;
+  Storage& store_;
   std::size_t usage_capacity_;
   std::chrono::milliseconds flush_interval_;
   std::size_t job_capacity_;

@@ -6,7 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "storage/key_store.h"
+#include "storage/records.h"
+#include "storage/sqlite.h"
 
 namespace gateway::rows {
 

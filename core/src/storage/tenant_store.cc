@@ -1,5 +1,5 @@
 // Tenant rows: create, list, read, update and soft-delete (revoking their keys).
-#include "storage/key_store.h"
+#include "storage/tenant_store.h"
 
 #include <limits>
 #include <stdexcept>
@@ -10,8 +10,8 @@ namespace gateway {
 
 using namespace rows;
 
-TenantRecord KeyStore::create_tenant(const std::string& name, nlohmann::json metadata,
-                                     nlohmann::json limits) {
+TenantRecord TenantStore::create_tenant(const std::string& name, nlohmann::json metadata,
+                                        nlohmann::json limits) {
   if (name.empty()) throw std::invalid_argument("name: must not be empty");
   check_metadata(metadata);
   check_limits(limits);
@@ -32,11 +32,11 @@ TenantRecord KeyStore::create_tenant(const std::string& name, nlohmann::json met
   return t;
 }
 
-std::vector<TenantRecord> KeyStore::tenants() {
+std::vector<TenantRecord> TenantStore::tenants() {
   return tenants({"", std::numeric_limits<int>::max() - 1}, false);
 }
 
-std::vector<TenantRecord> KeyStore::tenants(const PageRequest& page, bool include_deleted) {
+std::vector<TenantRecord> TenantStore::tenants(const PageRequest& page, bool include_deleted) {
   std::vector<TenantRecord> out;
   auto q = db_.prepare(std::string("SELECT ") + kTenantColumns +
                        " FROM tenants WHERE id > ? AND (? OR deleted_at IS NULL) ORDER BY id LIMIT ?");
@@ -45,14 +45,14 @@ std::vector<TenantRecord> KeyStore::tenants(const PageRequest& page, bool includ
   return out;
 }
 
-std::optional<TenantRecord> KeyStore::tenant(const std::string& id) {
+std::optional<TenantRecord> TenantStore::tenant(const std::string& id) {
   auto q = db_.prepare(std::string("SELECT ") + kTenantColumns + " FROM tenants WHERE id = ?");
   q.bind(1, id);
   if (!q.step()) return std::nullopt;
   return read_tenant(q);
 }
 
-void KeyStore::update_tenant(const TenantRecord& t) {
+void TenantStore::update_tenant(const TenantRecord& t) {
   if (t.name.empty()) throw std::invalid_argument("name: must not be empty");
   if (t.status != "active" && t.status != "disabled")
     throw std::invalid_argument("status: must be active or disabled");
@@ -67,17 +67,17 @@ void KeyStore::update_tenant(const TenantRecord& t) {
       .bind(5, unix_now())
       .bind(6, t.id)
       .run();
-  reload();
+  index_.reload();
 }
 
-int KeyStore::live_key_count(const std::string& tenant_id) {
+int TenantStore::live_key_count(const std::string& tenant_id) {
   auto q = db_.prepare("SELECT COUNT(*) FROM api_keys WHERE tenant_id = ? AND status != 'revoked'");
   q.bind(1, tenant_id);
   q.step();
   return static_cast<int>(q.integer(0));
 }
 
-void KeyStore::delete_tenant(const std::string& id) {
+void TenantStore::delete_tenant(const std::string& id) {
   const auto now = unix_now();
   {
     db::Transaction tx(db_);
@@ -98,7 +98,7 @@ void KeyStore::delete_tenant(const std::string& id) {
         .run();
     tx.commit();
   }
-  reload();
+  index_.reload();
 }
 
 }  // namespace gateway
