@@ -2,6 +2,7 @@
 // typed body fields, query parameters, paging and the admin error shape.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -15,10 +16,15 @@
 
 namespace gateway::admin {
 
+/// The state of the limits that apply to a caller (remaining values, reset times), as the
+/// rate-limit plugin reports it; null when no plugin enforces limits. Any thread.
+using LimitStatus = std::function<nlohmann::json(const Principal&)>;
+
 /// One authenticated admin request on its way through a route handler.
 struct AdminCall {
   Storage& store;
   const ModelCatalog& models;
+  const LimitStatus& limit_status;
   const HttpRequest& request;
   const nlohmann::json& body;  ///< the request body, a JSON object ({} when empty)
   std::string id;              ///< the {id} path segment, if the route has one

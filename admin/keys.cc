@@ -68,6 +68,15 @@ LocalResponse get_key(AdminCall& call) {
   return json_response(200, key_json(call.store.database(), *key));
 }
 
+LocalResponse get_key_limits(AdminCall& call) {
+  const auto key = call.store.keys().key(call.id);
+  if (!key) return admin_error(404, "not_found", "No key " + call.id);
+  const auto tenant = call.store.tenants().tenant(key->tenant_id);
+  const auto principal =
+      principal_of(*key, RateLimits::from_json(tenant ? tenant->limits : nlohmann::json::object()));
+  return json_response(200, limits_json(principal, call.limit_status));
+}
+
 LocalResponse patch_key(AdminCall& call) {
   auto key = call.store.keys().key(call.id);
   if (!key) return admin_error(404, "not_found", "No key " + call.id);

@@ -10,6 +10,8 @@ LocalResponse list_keys(AdminCall& call);
 /// Creates a key; the answer is the only place its secret is ever shown.
 LocalResponse create_key(AdminCall& call);
 LocalResponse get_key(AdminCall& call);
+/// GET /admin/v1/keys/{id}/limits: the key's limits (its own and its tenant's) with their state.
+LocalResponse get_key_limits(AdminCall& call);
 LocalResponse patch_key(AdminCall& call);
 /// Revokes a key (idempotent).
 LocalResponse delete_key(AdminCall& call);

@@ -46,6 +46,7 @@ const std::vector<RouteEntry>& route_table() {
       {"GET", "/admin/v1/keys", {"tenant", "user", "status", "limit", "cursor"}, list_keys},
       {"POST", "/admin/v1/keys", {}, create_key},
       {"GET", "/admin/v1/keys/{id}", {}, get_key},
+      {"GET", "/admin/v1/keys/{id}/limits", {}, get_key_limits},
       {"PATCH", "/admin/v1/keys/{id}", {}, patch_key},
       {"DELETE", "/admin/v1/keys/{id}", {}, delete_key},
       {"POST", "/admin/v1/keys/{id}/disable", {}, disable_key},
@@ -77,8 +78,9 @@ bool matches(const std::string& pattern, const std::string& path, std::string& i
 
 }  // namespace
 
-AdminApi::AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens, const ModelCatalog& models)
-    : storage_(storage), models_(models) {
+AdminApi::AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens, const ModelCatalog& models,
+                   LimitStatus limit_status)
+    : storage_(storage), models_(models), limit_status_(std::move(limit_status)) {
   for (const auto& t : tokens) tokens_.push_back({t.label, key_digest(t.token)});
   openapi();  // parse the embedded document now, so a broken one fails at start-up
 }
@@ -163,7 +165,7 @@ void AdminApi::handle(const std::shared_ptr<Connection>& connection, HttpRequest
                      route, id, actor, request_id, answer](Storage& store) {
         LocalResponse response;
         try {
-          AdminCall call{store, models_, request, body, id, actor, request_id};
+          AdminCall call{store, models_, limit_status_, request, body, id, actor, request_id};
           response = route->handler(call);
         } catch (const std::invalid_argument& e) {
           response = invalid_field(e.what());

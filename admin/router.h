@@ -18,8 +18,10 @@ namespace gateway::admin {
 
 class AdminApi : public RequestHandler {
  public:
-  /// `tokens` must not be empty; `models` checks the models a key may use.
-  AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens, const ModelCatalog& models);
+  /// `tokens` must not be empty; `models` checks the models a key may use; `limit_status`
+  /// reports a key's limits.
+  AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens, const ModelCatalog& models,
+           LimitStatus limit_status);
   void handle(const std::shared_ptr<Connection>& connection, HttpRequest request) override;
 
   /// Every route as "METHOD /admin/v1/…/{id}", in the order they are matched.
@@ -41,6 +43,7 @@ class AdminApi : public RequestHandler {
   StorageWorker& storage_;
   std::vector<Token> tokens_;
   const ModelCatalog& models_;
+  LimitStatus limit_status_;
 };
 
 }  // namespace gateway::admin

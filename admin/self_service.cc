@@ -39,10 +39,11 @@ json own_usage(const HttpRequest& request, const Principal& principal, Storage& 
 }
 
 /// The answer to an authenticated self-service request, read on the storage worker.
-LocalResponse answer(const HttpRequest& request, const Principal& principal, Storage& store) {
+LocalResponse answer(const HttpRequest& request, const Principal& principal, Storage& store,
+                     const LimitStatus& limit_status) {
   try {
     return json_response(200, request.path == "/v1/me/usage" ? own_usage(request, principal, store)
-                                                             : me_json(principal, store));
+                                                             : me_json(principal, store, limit_status));
   } catch (const std::invalid_argument& e) {
     return openai_error(400, "invalid_request_error", "invalid_field", e.what());
   } catch (const std::exception& e) {
@@ -52,8 +53,8 @@ LocalResponse answer(const HttpRequest& request, const Principal& principal, Sto
 
 }  // namespace
 
-RouteHook self_service_routes(StorageWorker* storage) {
-  return [storage](const HttpRequest& request, const Principal& principal, const Reply& reply) {
+RouteHook self_service_routes(StorageWorker* storage, LimitStatus limit_status) {
+  return [storage, limit_status](const HttpRequest& request, const Principal& principal, const Reply& reply) {
     if (!is_self_service_path(request.path)) return false;
     if (request.method != "GET" && request.method != "HEAD") {
       reply(method_not_allowed("GET, HEAD", "GET"));
@@ -63,8 +64,8 @@ RouteHook self_service_routes(StorageWorker* storage) {
           "No API key identifies this request; send your key as 'Authorization: Bearer <key>'."));
     } else if (storage == nullptr) {
       reply(openai_error(503, "server_error", "storage_unavailable", "This gateway keeps no database"));
-    } else if (!storage->post([request, principal, reply](Storage& store) {
-                 reply(answer(request, principal, store));
+    } else if (!storage->post([request, principal, reply, limit_status](Storage& store) {
+                 reply(answer(request, principal, store, limit_status));
                })) {
       reply(openai_error(503, "server_error", "busy", "The gateway is busy; retry shortly"));
     }

@@ -78,7 +78,16 @@ json audit_json(const AuditEntry& a) {
           {"details", a.details}};
 }
 
-json me_json(const Principal& principal, Storage& store) {
+json limits_json(const Principal& principal, const LimitStatus& limit_status) {
+  auto status = limit_status ? limit_status(principal) : json(nullptr);
+  return {{"object", "rate_limits"},
+          {"key_id", principal.key_id},
+          {"tenant_id", principal.tenant_id},
+          {"enforced", !status.is_null()},
+          {"limits", status.is_null() ? json::array() : std::move(status)}};
+}
+
+json me_json(const Principal& principal, Storage& store, const LimitStatus& limit_status) {
   const auto key = store.keys().key(principal.key_id);
   const auto tenant = store.tenants().tenant(principal.tenant_id);
   const auto last_used = last_used_ms(store.database(), principal.key_id);
@@ -100,7 +109,8 @@ json me_json(const Principal& principal, Storage& store) {
   return {{"object", "me"},
           {"user", principal.user},
           {"key", std::move(key_view)},
-          {"tenant", std::move(tenant_view)}};
+          {"tenant", std::move(tenant_view)},
+          {"rate_limits", limits_json(principal, limit_status)["limits"]}};
 }
 
 json usage_report_json(const UsageReport& report) {

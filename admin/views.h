@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin/call.h"
 #include "storage/storage.h"
 #include "storage/usage_store.h"
 
@@ -20,7 +21,11 @@ nlohmann::json audit_json(const AuditEntry& a);
 
 /// The /v1/me document: from the database for a stored key, from the principal for a key in
 /// the configuration (never a secret).
-nlohmann::json me_json(const Principal& principal, Storage& store);
+nlohmann::json me_json(const Principal& principal, Storage& store, const LimitStatus& limit_status);
+
+/// The limits that apply to `principal` with their state: {"object":"rate_limits", key_id,
+/// tenant_id, enforced, limits: [{name, level, limit, remaining, reset_at, …}]}.
+nlohmann::json limits_json(const Principal& principal, const LimitStatus& limit_status);
 
 /// {"object":"usage_report", "group_by", "from", "to", "data":[…], "totals":{…}}; "data" only
 /// when the report is grouped.

@@ -30,11 +30,17 @@ class AdminHandlers : public ::testing::Test {
                      std::map<std::string, std::string> query = {}) {
     HttpRequest request;
     request.query = std::move(query);
-    AdminCall admin_call{store_, models_, request, body, std::move(id), "ops", "req_test"};
+    AdminCall admin_call{store_, models_, limit_status_, request, body, std::move(id), "ops", "req_test"};
     return handler(admin_call);
   }
 
   static json body_of(const LocalResponse& response) { return json::parse(response.body); }
+
+  /// Reports the limits it was asked about, as a rate-limit plugin would report their state.
+  LimitStatus limit_status_ = [](const Principal& principal) {
+    return json::array({{{"level", "key"}, {"limits", principal.key_limits.to_json()}},
+                        {{"level", "tenant"}, {"limits", principal.tenant_limits.to_json()}}});
+  };
 
   std::string make_tenant(const std::string& name = "acme") {
     return body_of(call(create_tenant, {{"name", name}}))["id"].get<std::string>();
@@ -143,3 +149,30 @@ TEST_F(AdminHandlers, UsageRefusesUnknownGrouping) {
 }
 
 }  // namespace
+
+TEST_F(AdminHandlers, KeyLimitsReportTheKeysAndItsTenantsLimits) {
+  const auto tenant =
+      body_of(call(create_tenant, {{"name", "acme"}, {"limits", {{"tokens_per_day", 1000}}}}));
+  const auto key = body_of(call(
+      create_key, {{"tenant", tenant["id"]}, {"user", "ann"}, {"limits", {{"requests_per_minute", 5}}}}));
+  const auto answer = call(get_key_limits, json::object(), key["id"].get<std::string>());
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  const auto limits = body_of(answer);
+  EXPECT_EQ(limits["object"], "rate_limits");
+  EXPECT_EQ(limits["key_id"], key["id"]);
+  EXPECT_EQ(limits["tenant_id"], tenant["id"]);
+  EXPECT_EQ(limits["enforced"], true);
+  EXPECT_EQ(limits["limits"][0]["limits"], json({{"requests_per_minute", 5}}));
+  EXPECT_EQ(limits["limits"][1]["limits"], json({{"tokens_per_day", 1000}}));
+  EXPECT_EQ(call(get_key_limits, json::object(), "key_missing").status, 404);
+}
+
+TEST_F(AdminHandlers, UnknownLimitNamesAreRefused) {
+  const auto tenant = make_tenant();
+  try {
+    call(create_key, {{"tenant", tenant}, {"user", "ann"}, {"limits", {{"request_per_minute", 5}}}});
+    ADD_FAILURE() << "a misspelt limit was stored";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_TRUE(std::string(e.what()).starts_with("limits.request_per_minute:")) << e.what();
+  }
+}

@@ -19,6 +19,7 @@
 #include "storage/migrations.h"
 #include "storage/storage.h"
 #include "storage/storage_worker.h"
+#include "storage/usage_store.h"
 #include "upstream/upstream_loop.h"
 #include "util/log.h"
 
@@ -41,10 +42,12 @@ std::filesystem::path default_config_path() {
   return "config.yaml";
 }
 
-PluginHost make_host(const GatewayConfig& config, const KeyDirectory* keys = nullptr) {
+PluginHost make_host(const GatewayConfig& config, const KeyDirectory* keys = nullptr,
+                     const UsageHistory* usage = nullptr) {
   PluginHost host;
   host.models = &config.models;
   host.keys = keys;
+  host.usage = usage;
   host.gateway_version = GATEWAY_VERSION;
   host.upstream_defaults.url = config.upstream.base_url;
   host.upstream_defaults.connect_timeout = config.upstream.connect_timeout;
@@ -135,7 +138,8 @@ int serve(const std::filesystem::path& path) {
     }
     std::optional<PluginChain> chain;
     try {
-      chain.emplace(PluginChain::load(config, make_host(config, &stores->index())));
+      const StoredUsageHistory usage(stores->database());
+      chain.emplace(PluginChain::load(config, make_host(config, &stores->index(), &usage)));
     } catch (const ConfigError& e) {
       std::cerr << "invalid configuration " << path.string() << ": " << e.what() << "\n";
       shutdown_logging();
@@ -148,13 +152,16 @@ int serve(const std::filesystem::path& path) {
       chain->on_log(record);
     });
     UpstreamLoop upstream(config.upstream.max_connections);
+    const admin::LimitStatus limit_status = [&chain](const Principal& principal) {
+      return chain->limit_status(principal);
+    };
     GatewayServices services{&config,
                              &*chain,
                              &upstream,
                              &log_worker,
                              &storage,
                              GATEWAY_VERSION,
-                             admin::self_service_routes(&storage)};
+                             admin::self_service_routes(&storage, limit_status)};
     GatewayApp app(services);
     HttpServer server(config.server, app);
     std::unique_ptr<admin::AdminApi> admin_api;
@@ -164,7 +171,8 @@ int serve(const std::filesystem::path& path) {
                   "admin API disabled: set admin.token in config.yaml or E2B_ADMIN_TOKEN (16+ characters) to "
                   "enable it");
     } else {
-      admin_api = std::make_unique<admin::AdminApi>(storage, config.admin_tokens, config.models);
+      admin_api =
+          std::make_unique<admin::AdminApi>(storage, config.admin_tokens, config.models, limit_status);
       admin_server = std::make_unique<HttpServer>(config.admin_server, *admin_api);
     }
     try {

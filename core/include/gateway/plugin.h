@@ -20,11 +20,12 @@
 
 #include "gateway/http_types.h"
 #include "gateway/models.h"
+#include "gateway/rate_limits.h"
 
 namespace gateway {
 
 /// Bumped whenever anything in this header (or the headers it includes) changes layout.
-inline constexpr int kPluginAbiVersion = 4;
+inline constexpr int kPluginAbiVersion = 5;
 
 /// Which gateway route a request was matched to.
 enum class Route { ChatCompletions, Models, Health, Metrics, Other };
@@ -37,6 +38,8 @@ struct Principal {
   std::string tenant_id;
   std::string user;
   std::vector<std::string> allowed_models;  ///< empty = every model
+  RateLimits key_limits;                    ///< the key's own limits (stored, or from a static key's config)
+  RateLimits tenant_limits;                 ///< the limits of the key's tenant
 
   /// Whether this caller may use the model `model_id`: listed, or no list at all.
   bool may_use(const std::string& model_id) const {
@@ -116,6 +119,8 @@ class ResponseSink {
   virtual void fail(LocalResponse error) = 0;
 };
 
+struct RequestRecord;
+
 /// Everything the gateway knows about one client request. Owned by the gateway; plugins get a
 /// reference that stays valid until their last phase for this request has returned.
 class RequestContext {
@@ -128,12 +133,20 @@ class RequestContext {
   virtual nlohmann::json& chat_request() = 0;
   /// Catalog entry of the requested model (route ChatCompletions), null otherwise.
   virtual const ModelInfo* model() const = 0;
+  /// The gateway's estimate of the chat request's prompt tokens: what usage reports when the
+  /// upstream reports none (route ChatCompletions, after the body was parsed; 0 otherwise).
+  virtual std::int64_t prompt_tokens() const = 0;
   virtual Principal& principal() = 0;
   /// Free-form values plugins pass to later phases ("upstream_model", …).
   virtual nlohmann::json& attributes() = 0;
   /// Starts an upstream HTTP exchange on the shared I/O loop; cancelled automatically when the
   /// client disconnects. Call at most once per request.
   virtual void fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) = 0;
+  /// Runs `hook` exactly once when this request ends, however it ends (answered, refused,
+  /// failed, timed out, its client gone), with the record the log phase gets, on the thread that
+  /// ended it and before the log phase: release what the request held (concurrency slots,
+  /// reservations). Keep it short; it runs on the request path.
+  virtual void on_request_end(std::function<void(const RequestRecord&)> hook) = 0;
 };
 
 /// Outcome of a finished request as the log phase sees it.
@@ -210,6 +223,11 @@ class Plugin {
 
   /// Log phase: after the client has its answer, on a background worker, off the hot path.
   virtual void on_log(const RequestRecord& /*record*/) {}
+
+  /// The state of the limits this plugin enforces on `principal` (each with its remaining value
+  /// and reset time), shown by GET /v1/me and the admin API; null when it enforces none. Any
+  /// thread.
+  virtual nlohmann::json limit_status(const Principal& /*principal*/) const { return nullptr; }
 };
 
 enum class LogLevel { Debug, Info, Warn, Error };
@@ -226,11 +244,30 @@ class KeyDirectory {
   virtual std::optional<Principal> authenticate(const KeyDigest& digest) const = 0;
 };
 
+/// One key's recorded usage over a period.
+struct KeyUsage {
+  std::string key_id;
+  std::string tenant_id;
+  std::int64_t requests = 0;  ///< requests not refused as the client's fault (outcome `rejected`)
+  std::int64_t tokens = 0;    ///< prompt plus completion tokens
+};
+
+/// The usage the gateway has recorded, for plugins that rebuild counters when they start.
+class UsageHistory {
+ public:
+  virtual ~UsageHistory() = default;
+  /// Every key's usage from `from` until now. Reads the database: call it from the plugin
+  /// factory only.
+  virtual std::vector<KeyUsage> usage_since(std::chrono::system_clock::time_point from) const = 0;
+};
+
 /// What the gateway offers a plugin when creating it.
 struct PluginHost {
   const ModelCatalog* models = nullptr;
   /// Stored per-user keys; null when the gateway runs without storage.
   const KeyDirectory* keys = nullptr;
+  /// Recorded usage; null when the gateway runs without storage (or only checks its config).
+  const UsageHistory* usage = nullptr;
   std::string gateway_version;
   /// Gateway-wide upstream settings (base URL and timeouts) from config.yaml.
   UpstreamRequest upstream_defaults;

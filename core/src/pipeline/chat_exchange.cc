@@ -186,8 +186,7 @@ void ChatExchange::complete(FinishReason reason, std::optional<Usage> usage) {
   state_ = State::Done;
   status_ = 200;
   outcome_ = Outcome::Completed;
-  Usage final_usage = usage.value_or(
-      Usage{openai::estimate_prompt_tokens(chat_["messages"]), limiter_.released_tokens(), true});
+  Usage final_usage = usage.value_or(Usage{prompt_tokens(), limiter_.released_tokens(), true});
   reported_usage_ = final_usage;
   std::string bytes;
   if (info_.stream) {
@@ -235,8 +234,7 @@ void ChatExchange::end_with_error(LocalResponse error, Outcome outcome) {
   state_ = State::Done;
   error_code_ = error_code_of(error);
   outcome_ = outcome;
-  reported_usage_ =
-      Usage{openai::estimate_prompt_tokens(chat_["messages"]), limiter_.released_tokens(), true};
+  reported_usage_ = Usage{prompt_tokens(), limiter_.released_tokens(), true};
   std::string bytes;
   if (committed) {
     flush_open_delta_locked();
@@ -305,8 +303,7 @@ void ChatExchange::client_left() {
     state_ = State::Done;
     outcome_ = Outcome::ClientCancelled;
     if (status_ == 0) status_ = 499;  // the client closed the request before any answer
-    reported_usage_ =
-        Usage{openai::estimate_prompt_tokens(chat_["messages"]), limiter_.released_tokens(), true};
+    reported_usage_ = Usage{prompt_tokens(), limiter_.released_tokens(), true};
   }
   emit_log();
 }
@@ -324,6 +321,7 @@ void ChatExchange::emit_log() {
     rec.time_to_first_token = time_to_first_token_;
   }
   rec.bytes_sent = bytes_sent_;
+  run_end_hooks(rec);
   services_.log->submit(std::move(rec));
 }
 

@@ -95,6 +95,18 @@ void PluginChain::on_log(const RequestRecord& record) {
   }
 }
 
+nlohmann::json PluginChain::limit_status(const Principal& principal) const {
+  for (const auto& p : plugins_) {
+    try {
+      auto status = p->plugin->limit_status(principal);
+      if (!status.is_null()) return status;
+    } catch (const std::exception& e) {
+      log_message(LogLevel::Error, "plugin " + p->name + " failed to report limits: " + e.what());
+    }
+  }
+  return nullptr;
+}
+
 std::vector<std::string> PluginChain::describe() const {
   std::vector<std::string> out;
   for (const auto& p : plugins_) {

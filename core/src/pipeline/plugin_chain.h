@@ -29,6 +29,8 @@ class PluginChain {
   void on_response_head(RequestContext& ctx, int status, Headers& headers);
   void on_delta(RequestContext& ctx, Delta& delta);
   void on_log(const RequestRecord& record);
+  /// The first plugin's report of the limits that apply to `principal`; null when none has one.
+  nlohmann::json limit_status(const Principal& principal) const;
   /// "name (path)" per plugin, in order.
   std::vector<std::string> describe() const;
 

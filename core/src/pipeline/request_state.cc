@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "gateway/json_limits.h"
+#include "openai/chat_format.h"
 #include "pipeline/outcome_rule.h"
+#include "util/log.h"
 
 namespace gateway {
 
@@ -17,8 +19,52 @@ RequestState::RequestState(GatewayServices& services, std::shared_ptr<Connection
       request_id_(std::move(request_id)),
       route_(route) {}
 
+RequestState::~RequestState() {
+  bool pending = false;
+  {
+    std::lock_guard lock(end_mutex_);
+    pending = !ended_ && !end_hooks_.empty();
+  }
+  if (pending) run_end_hooks(record(499, Outcome::ClientCancelled, ""));
+}
+
 void RequestState::fetch(UpstreamRequest, std::shared_ptr<UpstreamObserver>) {
   throw std::logic_error("upstream calls are only available to chat requests");
+}
+
+std::int64_t RequestState::prompt_tokens() const {
+  auto tokens = prompt_tokens_.load(std::memory_order_relaxed);
+  if (tokens >= 0) return tokens;
+  // The messages are final once the body was parsed; a race computes the same number twice.
+  tokens =
+      chat_.is_object() && chat_.contains("messages") ? openai::estimate_prompt_tokens(chat_["messages"]) : 0;
+  prompt_tokens_.store(tokens, std::memory_order_relaxed);
+  return tokens;
+}
+
+void RequestState::on_request_end(std::function<void(const RequestRecord&)> hook) {
+  std::lock_guard lock(end_mutex_);
+  if (ended_) {
+    throw std::logic_error("on_request_end: the request has already ended");
+  }
+  end_hooks_.push_back(std::move(hook));
+}
+
+void RequestState::run_end_hooks(const RequestRecord& record) {
+  std::vector<std::function<void(const RequestRecord&)>> hooks;
+  {
+    std::lock_guard lock(end_mutex_);
+    if (ended_) return;
+    ended_ = true;
+    hooks.swap(end_hooks_);
+  }
+  for (const auto& hook : hooks) {
+    try {
+      hook(record);
+    } catch (const std::exception& e) {
+      log_message(LogLevel::Error, "request " + request_id_ + ": an end hook failed: " + e.what());
+    }
+  }
 }
 
 bool RequestState::keep_alive() const {
@@ -48,6 +94,7 @@ void RequestState::respond(LocalResponse response, Outcome outcome) {
   connection_->end_response(keep_alive());
   auto rec = record(response.status, outcome, error_code_of(response));
   rec.bytes_sent = bytes.size();
+  run_end_hooks(rec);
   services_.log->submit(std::move(rec));
 }
 

@@ -68,15 +68,21 @@ class RequestState : public RequestContext {
  public:
   RequestState(GatewayServices& services, std::shared_ptr<Connection> connection, HttpRequest request,
                std::string request_id, Route route);
+  /// Runs end hooks that never ran (a request dropped without an answer) as a client cancel.
+  ~RequestState() override;
+  RequestState(const RequestState&) = delete;
+  RequestState& operator=(const RequestState&) = delete;
 
   const HttpRequest& request() const override { return request_; }
   const std::string& request_id() const override { return request_id_; }
   Route route() const override { return route_; }
   nlohmann::json& chat_request() override { return chat_; }
   const ModelInfo* model() const override { return model_; }
+  std::int64_t prompt_tokens() const override;
   Principal& principal() override { return principal_; }
   nlohmann::json& attributes() override { return attributes_; }
   void fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) override;
+  void on_request_end(std::function<void(const RequestRecord&)> hook) override;
 
   /// Writes a complete response now (reactor thread), ends it and logs the request with the
   /// outcome its status gives (outcome_for_status).
@@ -92,6 +98,8 @@ class RequestState : public RequestContext {
   /// Whether the connection stays open after this response.
   virtual bool keep_alive() const;
   RequestRecord record(int status, Outcome outcome, const std::string& error_code) const;
+  /// Runs the end hooks with `record`; only the first call per request runs them.
+  void run_end_hooks(const RequestRecord& record);
 
   GatewayServices& services_;
   std::shared_ptr<Connection> connection_;
@@ -104,6 +112,12 @@ class RequestState : public RequestContext {
   nlohmann::json attributes_ = nlohmann::json::object();
   SteadyClock::time_point started_ = SteadyClock::now();
   std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
+
+ private:
+  mutable std::atomic<std::int64_t> prompt_tokens_{-1};  // computed once, on first use
+  std::mutex end_mutex_;
+  std::vector<std::function<void(const RequestRecord&)>> end_hooks_;
+  bool ended_ = false;
 };
 
 /// The 503 `server_shutting_down` a chat gets while the gateway stops, with Retry-After.

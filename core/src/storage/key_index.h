@@ -15,6 +15,9 @@
 
 namespace gateway {
 
+/// The identity a request with `key` gets, its tenant's limits included.
+Principal principal_of(const KeyRecord& key, const RateLimits& tenant_limits);
+
 /// reload() runs on the storage worker thread; authenticate() may run on any thread.
 class KeyIndex : public KeyDirectory {
  public:
@@ -34,7 +37,9 @@ class KeyIndex : public KeyDirectory {
 
  private:
   struct Entry {
-    KeyRecord key;
+    Principal principal;  ///< what authenticate() answers
+    std::string key_status;
+    std::optional<std::int64_t> expires_at;
     std::string tenant_status;
     std::optional<std::int64_t> valid_until;  ///< set for a rotated-out secret in its grace period
   };

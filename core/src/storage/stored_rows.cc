@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "gateway/json_limits.h"
+#include "gateway/rate_limits.h"
 #include "util/log.h"
 
 namespace gateway::rows {
@@ -120,6 +121,12 @@ void check_limits(const nlohmann::json& limits) {
     if (name.size() > kMaxLimitNameBytes) {
       throw std::invalid_argument("limits: names must be at most " + std::to_string(kMaxLimitNameBytes) +
                                   " bytes long");
+    }
+    if (!RateLimits::known(name)) {
+      std::string names;
+      for (const auto& field : RateLimits::kFields)
+        names += (names.empty() ? "" : ", ") + std::string(field.name);
+      throw std::invalid_argument("limits." + name + ": is not a limit; the limits are " + names);
     }
     if (!value.is_number_integer() || value.get<std::int64_t>() < 0)
       throw std::invalid_argument("limits." + name + ": must be a non-negative integer");

@@ -33,7 +33,8 @@ TenantRecord read_tenant(db::Statement& q);
 void check_object(const nlohmann::json& value, const char* field);
 /// Metadata is free-form but small: see kMaxMetadataDepth and its neighbours.
 void check_metadata(const nlohmann::json& metadata);
-/// Limits are named non-negative integers (e.g. requests_per_minute), read by rate limiting.
+/// Limits are non-negative integers under the names of RateLimits (0 = no limit), read by rate
+/// limiting.
 void check_limits(const nlohmann::json& limits);
 
 }  // namespace gateway::rows

@@ -70,19 +70,22 @@ void write_usage(db::Database& db, const std::deque<UsageRow>& batch) {
       "INSERT INTO usage_requests (ts, request_id, tenant_id, key_id, user, model, upstream_model, stream, "
       "status, outcome, prompt_tokens, completion_tokens, total_tokens, estimated, duration_ms, ttft_ms) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  // The rollups, kept in step in the same transaction (see migrations/0003_admin_queries.sql).
-  const auto rollup = [&db](const std::string& table, const std::string& key_columns) {
+  // The rollups, kept in step in the same transaction (see migrations/0003_admin_queries.sql);
+  // the day rollup also counts rejected requests (migrations/0004_quota_rollups.sql).
+  const auto rollup = [&db](const std::string& table, const std::string& key_columns, bool rejected) {
     const bool per_key = key_columns.find("key_id") != std::string::npos;
     return db.prepare("INSERT INTO " + table + " (" + key_columns + (per_key ? ", tenant_id" : "") +
-                      ", requests, errors, prompt_tokens, completion_tokens) VALUES (?, " +
-                      (per_key ? "?, ?, ?" : "?") + ", 1, ?, ?, ?) ON CONFLICT (" + key_columns +
+                      ", requests, errors, prompt_tokens, completion_tokens" +
+                      (rejected ? ", rejected" : "") + ") VALUES (?, " + (per_key ? "?, ?, ?" : "?") +
+                      ", 1, ?, ?, ?" + (rejected ? ", ?" : "") + ") ON CONFLICT (" + key_columns +
                       ") DO UPDATE SET requests = requests + 1, errors = errors + excluded.errors, "
                       "prompt_tokens = prompt_tokens + excluded.prompt_tokens, "
-                      "completion_tokens = completion_tokens + excluded.completion_tokens");
+                      "completion_tokens = completion_tokens + excluded.completion_tokens" +
+                      (rejected ? ", rejected = rejected + excluded.rejected" : ""));
   };
-  auto daily = rollup("usage_daily", "day, key_id, model");
-  auto monthly = rollup("usage_monthly", "month, key_id, model");
-  auto daily_models = rollup("usage_daily_models", "day, model");
+  auto daily = rollup("usage_daily", "day, key_id, model", true);
+  auto monthly = rollup("usage_monthly", "month, key_id, model", false);
+  auto daily_models = rollup("usage_daily_models", "day, model", false);
   for (const auto& r : batch) {
     insert.bind(1, r.ts_ms)
         .bind(2, r.request_id)
@@ -110,9 +113,10 @@ void write_usage(db::Database& db, const std::deque<UsageRow>& batch) {
           .bind(4, r.tenant_id)
           .bind(5, error)
           .bind(6, r.prompt_tokens)
-          .bind(7, r.completion_tokens)
-          .run();
+          .bind(7, r.completion_tokens);
     }
+    daily.bind(8, std::int64_t{r.outcome == outcome_name(Outcome::Rejected)}).run();
+    monthly.run();
     daily_models.bind(1, day)
         .bind(2, r.model)
         .bind(3, error)
@@ -244,6 +248,26 @@ UsageReport usage_report(db::Database& db, const UsageFilter& filter,
     if (first > 0) report.groups.push_back(std::move(g));
   }
   return report;
+}
+
+std::vector<KeyUsage> usage_since(db::Database& db, std::int64_t from_ms) {
+  constexpr std::int64_t kDayMs = 24 * 60 * 60 * 1000;
+  // The first UTC day that lies wholly inside the period; the part before it (if any) comes from
+  // the request log, the rest from the day rollup.
+  const std::int64_t first_whole_day_ms = (from_ms + kDayMs - 1) / kDayMs * kDayMs;
+  auto q = db.prepare(
+      "SELECT key_id, MAX(tenant_id), SUM(requests), SUM(tokens) FROM ("
+      "  SELECT key_id, tenant_id, requests - rejected AS requests, prompt_tokens + completion_tokens AS "
+      "tokens"
+      "  FROM usage_daily WHERE day >= ?"
+      "  UNION ALL"
+      "  SELECT key_id, tenant_id, outcome != 'rejected', total_tokens FROM usage_requests"
+      "  WHERE ts >= ? AND ts < ?"
+      ") WHERE key_id != '' GROUP BY key_id ORDER BY key_id");
+  q.bind(1, utc_day(first_whole_day_ms)).bind(2, from_ms).bind(3, first_whole_day_ms);
+  std::vector<KeyUsage> out;
+  while (q.step()) out.push_back({q.text(0), q.text(1), q.integer(2), q.integer(3)});
+  return out;
 }
 
 std::optional<std::int64_t> last_used_ms(db::Database& db, const std::string& key_id) {

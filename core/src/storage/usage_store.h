@@ -3,6 +3,7 @@
 // scan the request log and a year of usage answers from a few thousand rollup rows.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -94,6 +95,24 @@ UsageReport usage_report(db::Database& db, const UsageFilter& filter,
 
 /// When the key last made a chat request (unix milliseconds), from the request log.
 std::optional<std::int64_t> last_used_ms(db::Database& db, const std::string& key_id);
+
+/// Every key's usage from `from_ms` (unix milliseconds) on: whole UTC days from the day rollup,
+/// the part of a day before them from the request log. Requests refused as the client's fault
+/// (outcome `rejected`) are not counted as requests; tokens are prompt plus completion.
+std::vector<KeyUsage> usage_since(db::Database& db, std::int64_t from_ms);
+
+/// UsageHistory over the usage rows of `db`, which must outlive it.
+class StoredUsageHistory : public UsageHistory {
+ public:
+  explicit StoredUsageHistory(db::Database& db) : db_(db) {}
+  std::vector<KeyUsage> usage_since(std::chrono::system_clock::time_point from) const override {
+    return gateway::usage_since(
+        db_, std::chrono::duration_cast<std::chrono::milliseconds>(from.time_since_epoch()).count());
+  }
+
+ private:
+  db::Database& db_;
+};
 
 /// Where a page of the request log starts: after the row at (ts_ms, id), newest first.
 struct RequestCursor {
