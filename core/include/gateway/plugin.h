@@ -24,7 +24,7 @@
 namespace gateway {
 
 /// Bumped whenever anything in this header (or the headers it includes) changes layout.
-inline constexpr int kPluginAbiVersion = 4;
+inline constexpr int kPluginAbiVersion = 5;
 
 /// Which gateway route a request was matched to.
 enum class Route { ChatCompletions, Models, Health, Metrics, Other };
