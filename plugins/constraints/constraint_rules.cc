@@ -2,7 +2,6 @@
 // that match a model, and applying them to a chat request.
 #include "constraint_rules.h"
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <tuple>
@@ -66,15 +65,12 @@ std::optional<std::int64_t> read_cap(const json& value, const std::string& field
   if (value.is_null()) return std::nullopt;
   if (!value.is_number_integer())
     throw PluginConfigError(field, "must be a whole number (leave it out for no cap)");
-  if (value.is_number_unsigned()) {
-    const auto big = value.get<std::uint64_t>();
-    return big > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
-               ? std::numeric_limits<std::int64_t>::max()
-               : static_cast<std::int64_t>(big);
-  }
-  if (value.get<std::int64_t>() < 1)
-    throw PluginConfigError(field, "must be at least 1 (leave it out for no cap)");
-  return value.get<std::int64_t>();
+  constexpr auto kLargest = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t cap = value.is_number_unsigned() && value.get<std::uint64_t>() > kLargest
+                               ? kLargest
+                               : value.get<std::int64_t>();
+  if (cap < 1) throw PluginConfigError(field, "must be at least 1 (leave it out for no cap)");
+  return cap;
 }
 
 /// One number of a parameter spec, as the parameter takes it (integers stay exact).
@@ -232,14 +228,20 @@ void check_merged(const std::vector<Rule>& rules, const ModelCatalog& catalog) {
                                     "], max from rules[" + std::to_string(origins.max) + "])");
       }
       if (spec.policy != Policy::Reject) continue;
-      const int range_origin = std::max({origins.min, origins.max, origins.policy});
       for (const auto& [value, origin, key] :
            {std::tuple{spec.force, origins.force, "force"},
             std::tuple{spec.default_value, origins.default_value, "default"}}) {
         if (value.is_null() || in_range(spec, value)) continue;
         if (key == std::string_view("default") && !spec.force.is_null()) continue;  // force wins
-        const bool value_later = origin >= range_origin;
-        throw PluginConfigError(field(value_later ? origin : range_origin, value_later ? key : "policy"),
+        // Name whichever field came last: the value, the bound it breaks, or the reject policy.
+        const bool above = !spec.max.is_null() && numeric(value) > numeric(spec.max);
+        std::pair<int, const char*> last{origin, key};
+        for (const auto& candidate :
+             {std::pair<int, const char*>{above ? origins.max : origins.min, above ? "max" : "min"},
+              std::pair<int, const char*>{origins.policy, "policy"}}) {
+          if (candidate.first > last.first) last = candidate;
+        }
+        throw PluginConfigError(field(last.first, last.second),
                                 std::string(key) + " " + value.dump() + " is outside the range " +
                                     range_text(spec) + " with policy reject for model " + model.id +
                                     ": requests would be refused for a value the gateway set");
@@ -368,14 +370,15 @@ std::size_t prompt_chars(const json& messages) {
   std::size_t total = 0;
   if (!messages.is_array()) return total;
   for (const auto& message : messages) {
+    if (!message.is_object()) continue;
     const auto content = message.find("content");
     if (content == message.end()) continue;
     if (content->is_string()) total += code_points(content->get_ref<const std::string&>());
     if (!content->is_array()) continue;
     for (const auto& part : *content) {
+      if (!part.is_object() || part.value("type", json()) != "text") continue;
       const auto text = part.find("text");
-      if (part.value("type", "") == "text" && text != part.end() && text->is_string())
-        total += code_points(text->get_ref<const std::string&>());
+      if (text != part.end() && text->is_string()) total += code_points(text->get_ref<const std::string&>());
     }
   }
   return total;

@@ -87,21 +87,21 @@ std::string refused_field(const json& config) {
 // ---------------------------------------------------------------------------------------------
 // Policies
 
-TEST(Clamp, MovesAValueAboveMaxDownAndShowsIt) {
+TEST(ConstraintClamp, MovesAValueAboveMaxDownAndShowsIt) {
   const auto a = constrain(everyone({{"temperature", {{"min", 0}, {"max", 2}}}}), {{"temperature", 3.5}});
   EXPECT_FALSE(a.refusal);
   EXPECT_EQ(a.chat["temperature"], 2);
   EXPECT_EQ(a.header, "temperature=2");
 }
 
-TEST(Clamp, MovesAValueBelowMinUp) {
+TEST(ConstraintClamp, MovesAValueBelowMinUp) {
   const auto a = constrain(everyone({{"presence_penalty", {{"min", -2}, {"max", 2}, {"policy", "clamp"}}}}),
                            {{"presence_penalty", -7}});
   EXPECT_EQ(a.chat["presence_penalty"], -2);
   EXPECT_EQ(a.header, "presence_penalty=-2");
 }
 
-TEST(Clamp, LeavesAValueInRangeAndAnOmittedParameterAlone) {
+TEST(ConstraintClamp, LeavesAValueInRangeAndAnOmittedParameterAlone) {
   const auto config = everyone({{"temperature", {{"min", 0}, {"max", 2}}}, {"top_p", {{"max", 1}}}});
   auto a = constrain(config, {{"temperature", 0.7}});
   EXPECT_EQ(a.chat["temperature"], 0.7);
@@ -111,7 +111,7 @@ TEST(Clamp, LeavesAValueInRangeAndAnOmittedParameterAlone) {
   EXPECT_EQ(a.header, "");
 }
 
-TEST(Reject, AboveMaxIsA400NamingTheParameterRangeAndValue) {
+TEST(ConstraintReject, AboveMaxIsA400NamingTheParameterRangeAndValue) {
   const auto a = constrain(everyone({{"temperature", {{"min", 0}, {"max", 2}, {"policy", "reject"}}}}),
                            {{"temperature", 2.5}});
   ASSERT_TRUE(a.refusal);
@@ -126,7 +126,7 @@ TEST(Reject, AboveMaxIsA400NamingTheParameterRangeAndValue) {
       "instead.");
 }
 
-TEST(Reject, BelowMinHasItsOwnCode) {
+TEST(ConstraintReject, BelowMinHasItsOwnCode) {
   const auto a = constrain(everyone({{"frequency_penalty", {{"min", -1}, {"policy", "reject"}}}}),
                            {{"frequency_penalty", -1.5}});
   ASSERT_TRUE(a.refusal);
@@ -136,7 +136,7 @@ TEST(Reject, BelowMinHasItsOwnCode) {
   EXPECT_NE(a.error()["message"].get<std::string>().find("-1.5"), std::string::npos) << a.error();
 }
 
-TEST(Reject, IntegerParametersUseIntegerCodes) {
+TEST(ConstraintReject, IntegerParametersUseIntegerCodes) {
   const auto config = everyone({{"top_k", {{"min", 1}, {"max", 40}, {"policy", "reject"}}}});
   auto a = constrain(config, {{"top_k", 41}});
   ASSERT_TRUE(a.refusal);
@@ -151,7 +151,7 @@ TEST(Reject, IntegerParametersUseIntegerCodes) {
   EXPECT_FALSE(constrain(config, {{"top_k", 40}}).refusal);
 }
 
-TEST(Force, AlwaysSetsTheValueAndShowsItOnlyWhenItChanged) {
+TEST(ConstraintForce, AlwaysSetsTheValueAndShowsItOnlyWhenItChanged) {
   const auto config = everyone({{"top_p", {{"force", 0.9}}}});
   auto a = constrain(config, {{"top_p", 0.5}});
   EXPECT_EQ(a.chat["top_p"], 0.9);
@@ -163,13 +163,13 @@ TEST(Force, AlwaysSetsTheValueAndShowsItOnlyWhenItChanged) {
   EXPECT_EQ(a.header, "") << "the client already sent the forced value";
 }
 
-TEST(Force, ThenTheRangeApplies) {
+TEST(ConstraintForce, ThenTheRangeApplies) {
   const auto a = constrain(everyone({{"temperature", {{"force", 3}, {"max", 2}}}}), {{"temperature", 1}});
   EXPECT_EQ(a.chat["temperature"], 2);
   EXPECT_EQ(a.header, "temperature=2");
 }
 
-TEST(Default, FillsAnOmittedOrNullParameterOnly) {
+TEST(ConstraintDefault, FillsAnOmittedOrNullParameterOnly) {
   const auto config = everyone({{"temperature", {{"default", 0.3}}}});
   auto a = constrain(config, json::object());
   EXPECT_EQ(a.chat["temperature"], 0.3);
@@ -182,20 +182,20 @@ TEST(Default, FillsAnOmittedOrNullParameterOnly) {
   EXPECT_EQ(a.header, "");
 }
 
-TEST(Default, ThenTheRangeClampsIt) {
+TEST(ConstraintDefault, ThenTheRangeClampsIt) {
   const auto a = constrain(everyone({{"temperature", {{"default", 5}, {"max", 2}}}}), json::object());
   EXPECT_EQ(a.chat["temperature"], 2);
   EXPECT_EQ(a.header, "temperature=2");
 }
 
-TEST(Policies, ParametersWithoutASpecAreUntouched) {
+TEST(ConstraintPolicies, ParametersWithoutASpecAreUntouched) {
   const auto a = constrain(everyone({{"temperature", {{"max", 1}}}}), {{"top_p", 7}, {"seed", 12}});
   EXPECT_EQ(a.chat["top_p"], 7);
   EXPECT_EQ(a.chat["seed"], 12);
   EXPECT_EQ(a.header, "");
 }
 
-TEST(Header, ListsEveryChangeInParameterOrderAsJsonNumbers) {
+TEST(ConstraintHeader, ListsEveryChangeInParameterOrderAsJsonNumbers) {
   const auto config = everyone({{"seed", {{"force", 42}}},
                                 {"temperature", {{"max", 1}}},
                                 {"top_p", {{"default", 0.95}}},
@@ -214,7 +214,7 @@ TEST(Header, ListsEveryChangeInParameterOrderAsJsonNumbers) {
       "temperature=1,top_p=0.95,top_k=40,max_tokens=100,presence_penalty=0,frequency_penalty=0.5,seed=42");
 }
 
-TEST(Header, IsEmptyWithoutAdjustments) {
+TEST(ConstraintHeader, IsEmptyWithoutAdjustments) {
   EXPECT_EQ(adjusted_header({}), "");
   EXPECT_EQ(adjusted_header({{"temperature", 2}, {"top_p", 0.9}}), "temperature=2,top_p=0.9");
 }
@@ -222,7 +222,7 @@ TEST(Header, IsEmptyWithoutAdjustments) {
 // ---------------------------------------------------------------------------------------------
 // max_tokens and max_completion_tokens
 
-TEST(MaxTokens, GovernsMaxCompletionTokensToo) {
+TEST(ConstraintMaxTokens, GovernsMaxCompletionTokensToo) {
   const auto config = everyone({{"max_tokens", {{"max", 100}}}});
   auto a = constrain(config, {{"max_completion_tokens", 500}});
   EXPECT_EQ(a.chat["max_completion_tokens"], 100);
@@ -234,7 +234,7 @@ TEST(MaxTokens, GovernsMaxCompletionTokensToo) {
   EXPECT_EQ(a.header, "max_tokens=100,max_completion_tokens=100");
 }
 
-TEST(MaxTokens, RejectNamesTheFieldTheClientSent) {
+TEST(ConstraintMaxTokens, RejectNamesTheFieldTheClientSent) {
   const auto config = everyone({{"max_tokens", {{"max", 4096}, {"policy", "reject"}}}});
   const auto a = constrain(config, {{"max_completion_tokens", 5000}});
   ASSERT_TRUE(a.refusal);
@@ -244,7 +244,7 @@ TEST(MaxTokens, RejectNamesTheFieldTheClientSent) {
   EXPECT_FALSE(constrain(config, {{"max_tokens", 4096}}).refusal);
 }
 
-TEST(MaxTokens, DefaultOnlyWhenNeitherFieldIsSentAndItSetsMaxTokens) {
+TEST(ConstraintMaxTokens, DefaultOnlyWhenNeitherFieldIsSentAndItSetsMaxTokens) {
   const auto config = everyone({{"max_tokens", {{"default", 1000}}}});
   auto a = constrain(config, json::object());
   EXPECT_EQ(a.chat["max_tokens"], 1000);
@@ -256,7 +256,7 @@ TEST(MaxTokens, DefaultOnlyWhenNeitherFieldIsSentAndItSetsMaxTokens) {
   EXPECT_EQ(a.chat["max_tokens"], 1000);
 }
 
-TEST(MaxTokens, ForceSetsWhicheverFieldWasSent) {
+TEST(ConstraintMaxTokens, ForceSetsWhicheverFieldWasSent) {
   const auto config = everyone({{"max_tokens", {{"force", 256}}}});
   auto a = constrain(config, {{"max_completion_tokens", 50}});
   EXPECT_EQ(a.chat["max_completion_tokens"], 256);
@@ -268,7 +268,7 @@ TEST(MaxTokens, ForceSetsWhicheverFieldWasSent) {
 // ---------------------------------------------------------------------------------------------
 // Types
 
-TEST(Types, AWrongTypeIsInvalidTypeNamingTheParameter) {
+TEST(ConstraintTypes, AWrongTypeIsInvalidTypeNamingTheParameter) {
   const auto a = constrain(everyone({{"temperature", {{"max", 2}}}}), {{"temperature", "hot"}});
   ASSERT_TRUE(a.refusal);
   EXPECT_EQ(a.refusal->status, 400);
@@ -278,7 +278,7 @@ TEST(Types, AWrongTypeIsInvalidTypeNamingTheParameter) {
   EXPECT_TRUE(constrain(everyone({{"top_p", {{"force", 1}}}}), {{"top_p", true}}).refusal);
 }
 
-TEST(Types, IntegerParametersRefuseFractions) {
+TEST(ConstraintTypes, IntegerParametersRefuseFractions) {
   const auto a = constrain(everyone({{"seed", {{"min", 0}}}}), {{"seed", 1.5}});
   ASSERT_TRUE(a.refusal);
   EXPECT_EQ(a.error()["param"], "seed");
@@ -286,14 +286,14 @@ TEST(Types, IntegerParametersRefuseFractions) {
   EXPECT_EQ(a.error()["message"], "'seed' must be an integer");
 }
 
-TEST(Types, ClampingAnIntegerKeepsAnInteger) {
+TEST(ConstraintTypes, ClampingAnIntegerKeepsAnInteger) {
   const auto a = constrain(everyone({{"top_k", {{"max", 40.0}}}}), {{"top_k", 500}});
   EXPECT_TRUE(a.chat["top_k"].is_number_integer());
   EXPECT_EQ(a.chat["top_k"], 40);
   EXPECT_EQ(a.header, "top_k=40");
 }
 
-TEST(Types, LargeSeedsCompareExactly) {
+TEST(ConstraintTypes, LargeSeedsCompareExactly) {
   const std::int64_t big = 9007199254740993;  // 2^53 + 1: not a double
   const auto a = constrain(everyone({{"seed", {{"max", big}}}}), {{"seed", big}});
   EXPECT_EQ(a.header, "");
@@ -317,7 +317,7 @@ json example_config() {
                {"temperature", {{"default", 0.3}}}}}}}}};
 }
 
-TEST(Matching, StarProviderAndModelId) {
+TEST(ConstraintMatching, StarProviderAndModelId) {
   const auto s = settings(example_config());
   EXPECT_TRUE(rule_matches(s.rules[0], entry("claude")));
   EXPECT_TRUE(rule_matches(s.rules[1], entry("claude")));
@@ -326,7 +326,7 @@ TEST(Matching, StarProviderAndModelId) {
   EXPECT_FALSE(rule_matches(s.rules[2], entry("gpt-4o-mini")));
 }
 
-TEST(Matching, ACatalogIdCoversItsAliasesButAnAliasOnlyItself) {
+TEST(ConstraintMatching, ACatalogIdCoversItsAliasesButAnAliasOnlyItself) {
   auto s = settings(example_config());
   EXPECT_TRUE(rule_matches(s.rules[2], entry("4o")));
   EXPECT_TRUE(rule_matches(s.rules[1], entry("claude-latest")));  // aliases keep their provider
@@ -335,7 +335,7 @@ TEST(Matching, ACatalogIdCoversItsAliasesButAnAliasOnlyItself) {
   EXPECT_FALSE(rule_matches(s.rules[0], entry("claude")));
 }
 
-TEST(Merging, LaterRulesReplaceOnlyTheFieldsTheySet) {
+TEST(ConstraintMerging, LaterRulesReplaceOnlyTheFieldsTheySet) {
   const auto s = settings(example_config());
   const auto specs = effective_specs(s, entry("gpt-4o"));
   const auto& temperature = specs[static_cast<std::size_t>(Param::Temperature)];
@@ -353,7 +353,7 @@ TEST(Merging, LaterRulesReplaceOnlyTheFieldsTheySet) {
   EXPECT_TRUE(claude->default_value.is_null());
 }
 
-TEST(Merging, TheExampleEndToEnd) {
+TEST(ConstraintMerging, TheExampleEndToEnd) {
   auto a = constrain(example_config(), json::object(), "gpt-4o");
   EXPECT_EQ(a.chat["temperature"], 0.3);
   EXPECT_EQ(a.chat["top_p"], 0.9);
@@ -369,7 +369,7 @@ TEST(Merging, TheExampleEndToEnd) {
   EXPECT_EQ(a.header, "");
 }
 
-TEST(Merging, ALaterPolicyTurnsAnEarlierClampIntoAReject) {
+TEST(ConstraintMerging, ALaterPolicyTurnsAnEarlierClampIntoAReject) {
   const json config = {
       {"rules",
        {{{"models", {"*"}}, {"params", {{"temperature", {{"max", 2}}}}}},
@@ -387,7 +387,7 @@ json messages_of(std::size_t count) {
   return messages;
 }
 
-TEST(MaxMessages, MoreThanTheCapIsRefused) {
+TEST(ConstraintMaxMessages, MoreThanTheCapIsRefused) {
   const json config = {{"max_messages", 3}};
   EXPECT_FALSE(constrain(config, {{"messages", messages_of(3)}}).refusal);
   const auto a = constrain(config, {{"messages", messages_of(4)}});
@@ -398,7 +398,7 @@ TEST(MaxMessages, MoreThanTheCapIsRefused) {
   EXPECT_NE(a.error()["message"].get<std::string>().find("at most 3"), std::string::npos);
 }
 
-TEST(PromptChars, CountsCodePointsOfStringsAndTextParts) {
+TEST(ConstraintPromptChars, CountsCodePointsOfStringsAndTextParts) {
   const json messages = {{{"role", "system"}, {"content", "héllo"}},  // 5 code points, 6 bytes
                          {{"role", "user"},
                           {"content",
@@ -409,7 +409,7 @@ TEST(PromptChars, CountsCodePointsOfStringsAndTextParts) {
   EXPECT_EQ(prompt_chars(messages), 8u);
 }
 
-TEST(PromptChars, OverTheCapIsContextLengthExceeded) {
+TEST(ConstraintPromptChars, OverTheCapIsContextLengthExceeded) {
   const json messages = {{{"role", "user"}, {"content", "日本語です"}}};  // 5 code points, 15 bytes
   EXPECT_FALSE(constrain({{"max_prompt_chars", 5}}, {{"messages", messages}}).refusal);
   const auto a = constrain({{"max_prompt_chars", 4}}, {{"messages", messages}});
@@ -419,7 +419,7 @@ TEST(PromptChars, OverTheCapIsContextLengthExceeded) {
   EXPECT_NE(a.error()["message"].get<std::string>().find("5 characters"), std::string::npos) << a.error();
 }
 
-TEST(Caps, AbsentMeansNoCap) {
+TEST(ConstraintCaps, AbsentMeansNoCap) {
   const auto s = settings(json::object());
   EXPECT_FALSE(s.max_messages);
   EXPECT_FALSE(s.max_prompt_chars);
@@ -429,7 +429,7 @@ TEST(Caps, AbsentMeansNoCap) {
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-TEST(Settings, ReadsTheDocumentedShape) {
+TEST(ConstraintConfig, ReadsTheDocumentedShape) {
   const auto s =
       settings({{"max_messages", 200}, {"max_prompt_chars", 400000}, {"rules", example_config()["rules"]}});
   EXPECT_EQ(s.max_messages, 200);
@@ -442,11 +442,11 @@ TEST(Settings, ReadsTheDocumentedShape) {
   EXPECT_EQ(max_tokens->max, 4096);
 }
 
-TEST(Settings, ForceWithARangeIsFine) {
+TEST(ConstraintConfig, ForceWithARangeIsFine) {
   EXPECT_EQ(refused_field(everyone({{"temperature", {{"force", 1}, {"min", 0}, {"max", 2}}}})), "");
 }
 
-TEST(Settings, IntegralFloatsAreIntegersForIntegerParameters) {
+TEST(ConstraintConfig, IntegralFloatsAreIntegersForIntegerParameters) {
   const auto s = settings(everyone({{"top_k", {{"max", 40.0}}}}));
   EXPECT_TRUE(s.rules[0].params[static_cast<std::size_t>(Param::TopK)]->max.is_number_integer());
 }
@@ -461,9 +461,9 @@ void PrintTo(const BadSettings& bad, std::ostream* os) {
   *os << bad.name;
 }
 
-class SettingsRefuse : public testing::TestWithParam<BadSettings> {};
+class ConstraintConfigRefuses : public testing::TestWithParam<BadSettings> {};
 
-TEST_P(SettingsRefuse, NamingTheField) {
+TEST_P(ConstraintConfigRefuses, NamingTheField) {
   EXPECT_EQ(refused_field(GetParam().config), GetParam().field);
 }
 
@@ -477,12 +477,14 @@ json third_rule(const json& bad) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Fields, SettingsRefuse,
+    Fields, ConstraintConfigRefuses,
     testing::Values(
         BadSettings{"NotAMapping", json::array(), "config"},
         BadSettings{"UnknownKey", {{"max_message", 5}}, "max_message"},
         BadSettings{"NegativeMaxMessages", {{"max_messages", -1}}, "max_messages"},
         BadSettings{"ZeroMaxMessages", {{"max_messages", 0}}, "max_messages"},
+        BadSettings{"ParsedZeroMaxPromptChars", json::parse(R"({"max_prompt_chars": 0})"),
+                    "max_prompt_chars"},
         BadSettings{"FractionalMaxMessages", {{"max_messages", 2.5}}, "max_messages"},
         BadSettings{"NegativeMaxPromptChars", {{"max_prompt_chars", -5}}, "max_prompt_chars"},
         BadSettings{"TextMaxPromptChars", {{"max_prompt_chars", "lots"}}, "max_prompt_chars"},
@@ -537,10 +539,21 @@ INSTANTIATE_TEST_SUITE_P(
                     {{"rules",
                       {rule({"*"}, {{"top_p", {{"default", 1.5}}}}),
                        rule({"claude"}, {{"top_p", {{"max", 1}, {"policy", "reject"}}}})}}},
-                    "rules[1].params.top_p.policy"}),
+                    "rules[1].params.top_p.max"},
+        BadSettings{"ALaterDefaultOutsideARejectRange",
+                    {{"rules",
+                      {rule({"*"}, {{"top_p", {{"min", 0.5}, {"policy", "reject"}}}}),
+                       rule({"provider:anthropic"}, {{"temperature", {{"max", 1}}}}),
+                       rule({"claude"}, {{"top_p", {{"default", 0.1}}}})}}},
+                    "rules[2].params.top_p.default"},
+        BadSettings{"ALaterRejectPolicy",
+                    {{"rules",
+                      {rule({"*"}, {{"top_k", {{"max", 40}, {"force", 50}}}}),
+                       rule({"gpt-4o"}, {{"top_k", {{"policy", "reject"}}}})}}},
+                    "rules[1].params.top_k.policy"}),
     [](const testing::TestParamInfo<BadSettings>& info) { return std::string(info.param.name); });
 
-TEST(Settings, ErrorsSayWhatIsWrong) {
+TEST(ConstraintConfig, ErrorsSayWhatIsWrong) {
   try {
     settings(third_rule(rule({"provider:mistral"}, json::object())));
     FAIL() << "accepted";
