@@ -37,7 +37,8 @@ say() { printf '\n== %s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------------------- build
 if [ "$clean" = 1 ]; then rm -rf "$build"; fi
-if [ ! -x "$bin" ] || [ ! -f "$build/plugins/fragments.so" ] || [ "$rebuild" = 1 ]; then
+if [ ! -x "$bin" ] || [ ! -f "$build/plugins/fragments.so" ] || [ ! -f "$build/plugins/constraints.so" ] \
+  || [ "$rebuild" = 1 ]; then
   if [ ! -f "$build/CMakeCache.txt" ]; then
     say "configuring $build (Release, no tests)"
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGATEWAY_BUILD_TESTS=OFF >/dev/null
@@ -86,9 +87,9 @@ fake_port=$(tr -d '\n' <"$work/fake.port")
 gw_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 key="sk-bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 threads=${BENCH_THREADS:-2}
-# The shipped config.yaml's listen/upstream values and plugin chain (cors -> auth -> fragments),
-# written here rather than copied so the bench does not break while config.yaml gains settings
-# that an older build-bench binary does not know yet.
+# The shipped config.yaml's listen/upstream values and plugin chain (cors -> auth -> constraints
+# -> fragments), written here rather than copied so the bench does not break while config.yaml
+# gains settings that an older build-bench binary does not know yet.
 cat >"$work/config.yaml" <<EOF
 listen:
   host: 127.0.0.1
@@ -112,7 +113,7 @@ plugins:
       allow_origins: ["*"]
       allow_methods: [GET, POST, OPTIONS]
       allow_headers: ["*"]
-      expose_headers: [X-Request-ID, Retry-After]
+      expose_headers: [X-Request-ID, Retry-After, X-Gateway-Adjusted]
       max_age_seconds: 86400
       allow_credentials: false
   - name: auth
@@ -120,6 +121,19 @@ plugins:
       env_key: E2B_API_KEY
       keys: []
       protected_prefixes: [/v1/, /chat/, /models]
+  - name: constraints
+    config:
+      max_messages: 200
+      max_prompt_chars: 400000
+      rules:
+        - models: ["*"]
+          params:
+            temperature: {min: 0, max: 2, policy: clamp}
+            top_p: {min: 0, max: 1, policy: clamp}
+            presence_penalty: {min: -2, max: 2, policy: clamp}
+            frequency_penalty: {min: -2, max: 2, policy: clamp}
+        - {models: ["provider:openai"], params: {top_k: {max: 500}}}
+        - {models: ["provider:anthropic"], params: {temperature: {max: 1}, top_p: {max: 0.999}}}
   - name: fragments
     config:
       path: /api/chat
@@ -128,8 +142,8 @@ plugins:
       commentary: fallback
       provider_api_keys: {}
 providers:
-  openai: {name: OpenAI, limits: {temperature: 2, top_p: 1, top_k: 500}}
-  anthropic: {name: Anthropic, limits: {temperature: 1, top_p: 0.999}}
+  openai: {name: OpenAI}
+  anthropic: {name: Anthropic}
 models:
   - {id: gpt-4o, provider_id: openai, name: GPT-4o, multimodal: true}
   - {id: gpt-4o-mini, provider_id: openai, name: GPT-4o Mini, multimodal: true}

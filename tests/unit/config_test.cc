@@ -329,12 +329,7 @@ INSTANTIATE_TEST_SUITE_P(
                               "models:\n  - id: a\n    provider_id: openai\n  - id: b\n    provider_id: "
                               "openai\n    mutlimodal: true\n",
                               "models[1].mutlimodal"},
-                    BadConfig{"ModelLimits",
-                              "models:\n  - id: m\n    provider_id: openai\n    limits: {temprature: 1}\n",
-                              "models[0].limits.temprature"},
                     BadConfig{"Provider", "providers:\n  openai:\n    nme: OpenAI\n", "providers.openai.nme"},
-                    BadConfig{"ProviderLimits", "providers:\n  openai:\n    limits: {top: 1}\n",
-                              "providers.openai.limits.top"},
                     BadConfig{"Plugin", "plugins:\n  - name: auth\n    cofig: {}\n", "plugins[0].cofig"}),
     [](const testing::TestParamInfo<BadConfig>& info) { return std::string(info.param.name); });
 
@@ -479,15 +474,10 @@ providers:
   openai:
     name: OpenAI
     instructions: Provider text.
-    limits:
-      temperature: 1.5
-      max_tokens: 4096
 models:
   - id: gpt-4o
     provider_id: openai
     multimodal: true
-    limits:
-      max_tokens: 1024
     aliases: [gpt-4o-latest, 4o]
   - id: llama3
     provider_id: ollama
@@ -499,8 +489,6 @@ models:
   - id: o3
     provider_id: openai
     provider: OpenAI Reasoning
-    limits:
-      temperature: 0
 )";
 
 TEST_F(ConfigTest, ModelsInheritProviderDefaults) {
@@ -513,9 +501,6 @@ TEST_F(ConfigTest, ModelsInheritProviderDefaults) {
   EXPECT_EQ(m->name, "gpt-4o");
   EXPECT_TRUE(m->multimodal);
   EXPECT_EQ(m->instructions, "Provider text.");
-  EXPECT_EQ(m->limits.temperature, 1.5);  // inherited
-  EXPECT_EQ(m->limits.max_tokens, 1024);  // overridden per model
-  EXPECT_EQ(m->limits.top_p, std::nullopt);
   EXPECT_TRUE(m->alias_of.empty());
 }
 
@@ -528,18 +513,34 @@ TEST_F(ConfigTest, ModelWithUnknownProviderUsesItsOwnValues) {
   EXPECT_EQ(m->name, "Llama 3");
   EXPECT_FALSE(m->multimodal);
   EXPECT_EQ(m->instructions, "Model text.");
-  EXPECT_EQ(m->limits.temperature, std::nullopt);
-  EXPECT_EQ(m->limits.max_tokens, std::nullopt);
   EXPECT_EQ(m->extra, (json{{"context", 8192}}));
 }
 
-TEST_F(ConfigTest, ZeroLimitRemovesAnInheritedCap) {
+TEST_F(ConfigTest, AModelMayNameItsOwnProviderDisplayName) {
   const GatewayConfig c = parse(kModels);
   const ModelInfo* m = c.models.find("o3");
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->provider, "OpenAI Reasoning");
-  EXPECT_EQ(m->limits.temperature, std::nullopt);
-  EXPECT_EQ(m->limits.max_tokens, 4096);
+}
+
+// Parameter caps are rules of the constraints plugin now; caps left in the catalog would be
+// enforced nowhere, so they are refused, naming the field and where the caps belong.
+TEST_F(ConfigTest, CatalogParameterCapsAreRefusedPointingToConstraints) {
+  for (const auto& [yaml, field] : std::vector<std::pair<std::string, std::string>>{
+           {"providers:\n  openai:\n    limits: {temperature: 2}\n", "providers.openai.limits"},
+           {"providers:\n  openai: {name: OpenAI, limits: {}}\n", "providers.openai.limits"},
+           {"models:\n  - id: m\n    provider_id: openai\n    limits: {top_p: 1}\n", "models[0].limits"},
+           {"models:\n  - {id: a, provider_id: openai}\n  - {id: b, provider_id: openai, limits: null}\n",
+            "models[1].limits"}}) {
+    SCOPED_TRACE(yaml);
+    try {
+      parse(yaml);
+      ADD_FAILURE() << "accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.field(), field);
+      EXPECT_NE(std::string(e.what()).find("constraints"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST_F(ConfigTest, AliasesCopyTheirTarget) {
@@ -553,7 +554,6 @@ TEST_F(ConfigTest, AliasesCopyTheirTarget) {
     EXPECT_EQ(m->upstream_id, "gpt-4o");
     EXPECT_EQ(m->provider_id, "openai");
     EXPECT_TRUE(m->multimodal);
-    EXPECT_EQ(m->limits.max_tokens, 1024);
   }
 }
 

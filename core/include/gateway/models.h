@@ -2,23 +2,12 @@
 #pragma once
 
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace gateway {
-
-/// Highest value a client may ask for, per sampling parameter; nullopt = no cap.
-struct ModelLimits {
-  std::optional<double> temperature;
-  std::optional<double> top_p;
-  std::optional<double> top_k;
-  std::optional<double> presence_penalty;
-  std::optional<double> frequency_penalty;
-  std::optional<double> max_tokens;
-};
 
 /// One entry of the catalog.
 struct ModelInfo {
@@ -29,9 +18,8 @@ struct ModelInfo {
   std::string name;         ///< human name
   bool multimodal = false;
   std::string instructions;  ///< per-model instructions for the upstream prompt
-  ModelLimits limits;
-  std::string alias_of;  ///< for an alias: the id of the model it stands for
-  nlohmann::json extra;  ///< any further keys from config.yaml, for plugins
+  std::string alias_of;      ///< for an alias: the id of the model it stands for
+  nlohmann::json extra;      ///< any further keys from config.yaml, for plugins
 };
 
 /// Public id → entry, in configured order.

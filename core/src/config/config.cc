@@ -129,25 +129,18 @@ void parse_upstream(const nlohmann::json& section, UpstreamSettings& upstream) {
   r.reject_unknown();
 }
 
-ModelLimits parse_limits(const nlohmann::json& section, const std::string& prefix, ModelLimits limits) {
-  ConfigReader r(section, prefix);
-  auto cap = [&](const char* key, std::optional<double>& slot) {
-    const auto value = r.get<double>(key, slot.value_or(0));
-    slot = value > 0 ? std::optional<double>(value) : std::nullopt;  // 0 = no cap
-  };
-  cap("temperature", limits.temperature);
-  cap("top_p", limits.top_p);
-  cap("top_k", limits.top_k);
-  cap("presence_penalty", limits.presence_penalty);
-  cap("frequency_penalty", limits.frequency_penalty);
-  cap("max_tokens", limits.max_tokens);
-  r.reject_unknown();
-  return limits;
+/// Parameter caps used to sit in the catalog; they are `constraints` plugin rules now, and a
+/// config that still has them is refused rather than silently unenforced.
+void refuse_limits(const nlohmann::json& entry, const std::string& prefix) {
+  if (entry.is_object() && entry.contains("limits")) {
+    throw PluginConfigError(prefix + ".limits",
+                            "parameter caps are now rules of the constraints plugin: move them to "
+                            "its config.rules (see README, Parameter constraints)");
+  }
 }
 
 struct ProviderDefaults {
   std::string name;
-  ModelLimits limits;
   std::string instructions;
 };
 
@@ -158,10 +151,10 @@ std::map<std::string, ProviderDefaults> parse_providers(const nlohmann::json& se
   for (const auto& [id, value] : section.items()) {
     const std::string prefix = "providers." + id;
     ConfigReader r(value, prefix);
+    refuse_limits(value, prefix);
     ProviderDefaults p;
     p.name = r.get<std::string>("name", id);
     p.instructions = r.get<std::string>("instructions", "");
-    p.limits = parse_limits(r.get<nlohmann::json>("limits", nullptr), prefix + ".limits", {});
     r.reject_unknown();
     providers[id] = p;
   }
@@ -177,18 +170,18 @@ ModelCatalog parse_models(const nlohmann::json& section,
   for (std::size_t i = 0; i < section.size(); ++i) {
     const std::string prefix = "models[" + std::to_string(i) + "]";
     ConfigReader r(section[i], prefix);
+    refuse_limits(section[i], prefix);
     ModelInfo m;
     m.id = r.get<std::string>("id", "");
     m.provider_id = r.get<std::string>("provider_id", "");
     auto provider = providers.find(m.provider_id);
     const ProviderDefaults defaults =
-        provider == providers.end() ? ProviderDefaults{m.provider_id, {}, ""} : provider->second;
+        provider == providers.end() ? ProviderDefaults{m.provider_id, ""} : provider->second;
     m.upstream_id = r.get<std::string>("upstream_id", m.id);
     m.provider = r.get<std::string>("provider", defaults.name);
     m.name = r.get<std::string>("name", m.id);
     m.multimodal = r.get<bool>("multimodal", false);
     m.instructions = r.get<std::string>("instructions", defaults.instructions);
-    m.limits = parse_limits(r.get<nlohmann::json>("limits", nullptr), prefix + ".limits", defaults.limits);
     m.extra = r.get<nlohmann::json>("extra", nlohmann::json::object());
     aliases.emplace_back(m.id, r.get<std::vector<std::string>>("aliases", {}));
     r.reject_unknown();  // first, so a misspelt key is named rather than reported missing
