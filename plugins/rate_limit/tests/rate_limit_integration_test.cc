@@ -1,0 +1,2 @@
+// Rate-limit integration tests (being written).
+#include <gtest/gtest.h>
