@@ -29,18 +29,21 @@ std::string_view trimmed(std::string_view value) {
   return value;
 }
 
-/// One mapping entry of `keys`: key (at least 8 characters), user and models.
+/// One mapping entry of `keys`: key (at least 8 characters), user, models and limits.
 StaticKey parse_key_entry(const nlohmann::json& entry, const std::string& at, const ModelCatalog* catalog) {
   ConfigReader r(entry, at);
   const auto key = r.require<std::string>("key");
   const auto user = r.get<std::string>("user", "static");
   auto models = r.get<std::vector<std::string>>("models", {});
+  const auto limits = r.rate_limits("limits");
   r.reject_unknown();
   for (const auto& model : models) {
     if (catalog && !catalog->find(model)) throw PluginConfigError(at + ".models", "unknown model " + model);
   }
   if (key.size() < 8) throw PluginConfigError(at + ".key", "must be at least 8 characters");
-  return make_static_key(key, user, std::move(models));
+  auto made = make_static_key(key, user, std::move(models));
+  made.principal.key_limits = limits;
+  return made;
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ std::optional<std::string> presented_key(const gateway::HttpRequest& request);
 /// The identity of a static key: tenant "static", a key id from its digest, a masked display form.
 StaticKey make_static_key(std::string_view key, const std::string& user, std::vector<std::string> models);
 
-/// The `keys` setting: plain strings, or mappings of key, user and models. Models must be in
+/// The `keys` setting: plain strings, or mappings of key, user, models and limits. Models must be in
 /// `catalog` when one is given. Throws PluginConfigError naming the offending entry.
 std::vector<StaticKey> parse_static_keys(const nlohmann::json& listed, const gateway::ModelCatalog* catalog);
 

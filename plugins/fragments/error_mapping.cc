@@ -2,6 +2,7 @@
 #include "error_mapping.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace e2b::fragments {
 namespace {
@@ -12,7 +13,51 @@ std::string said(const std::string& body) {
   return text.empty() ? std::string() : " (Fragments said: " + text + ")";
 }
 
+using Clock = std::chrono::system_clock;
+
+/// Fragments' limiter window is one day at most; a later reset is not believed.
+constexpr auto kLongestWindow = std::chrono::hours(24);
+
 }  // namespace
+
+std::optional<Clock::time_point> limit_reset(const gateway::Headers& headers) {
+  const auto reset = gateway::find_header(headers, "x-ratelimit-reset");
+  if (!reset) return std::nullopt;
+  long long reset_ms = 0;
+  const auto [end, error] = std::from_chars(reset->data(), reset->data() + reset->size(), reset_ms);
+  if (error != std::errc() || end != reset->data() + reset->size()) return std::nullopt;  // malformed
+  return Clock::time_point(std::chrono::milliseconds(reset_ms));
+}
+
+long long retry_after_seconds(Clock::time_point reset, Clock::time_point now) {
+  const auto wait = std::clamp<Clock::duration>(reset - now, Clock::duration::zero(), kLongestWindow);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait).count();
+  return std::max<long long>(1, (ms + 999) / 1000);
+}
+
+void UpstreamCooldown::note(int status, const gateway::Headers& headers, Clock::time_point now) {
+  if (status != 429) return;
+  const auto reset = limit_reset(headers);
+  if (!reset || *reset <= now) return;
+  const auto until = std::min(*reset, now + kLongestWindow);
+  const auto until_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(until.time_since_epoch()).count();
+  auto current = until_ms_.load();
+  while (current < until_ms && !until_ms_.compare_exchange_weak(current, until_ms)) {
+  }
+}
+
+std::optional<gateway::LocalResponse> UpstreamCooldown::refusal(Clock::time_point now) const {
+  const Clock::time_point until{std::chrono::milliseconds(until_ms_.load())};
+  if (until <= now) return std::nullopt;
+  const auto seconds = retry_after_seconds(until, now);
+  auto response = gateway::openai_error(
+      429, "requests", "rate_limit_exceeded",
+      "The upstream's daily request limit is reached; the gateway holds requests back until it resets in " +
+          std::to_string(seconds) + " s");
+  response.headers.emplace_back("Retry-After", std::to_string(seconds));
+  return response;
+}
 
 gateway::LocalResponse map_upstream_status(int status, const gateway::Headers& headers,
                                            const std::string& body,
@@ -21,20 +66,8 @@ gateway::LocalResponse map_upstream_status(int status, const gateway::Headers& h
   if (status == 429) {
     auto response = openai_error(429, "requests", "rate_limit_exceeded",
                                  "The upstream rate limit was reached; retry later" + said(body));
-    if (auto reset = gateway::find_header(headers, "x-ratelimit-reset")) {
-      try {
-        std::size_t used = 0;
-        const long long reset_ms = std::stoll(*reset, &used);
-        if (used != reset->size()) throw std::invalid_argument("x-ratelimit-reset");
-        const long long now_ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-        constexpr long long kDayMs = 86'400'000;  // Fragments' window is one day at most
-        const long long wait_ms = std::clamp(reset_ms - now_ms, 0LL, kDayMs);
-        const long long seconds = std::max<long long>(1, (wait_ms + 999) / 1000);
-        response.headers.emplace_back("Retry-After", std::to_string(seconds));
-      } catch (const std::exception&) {
-        // A malformed header just means no Retry-After.
-      }
+    if (const auto reset = limit_reset(headers)) {
+      response.headers.emplace_back("Retry-After", std::to_string(retry_after_seconds(*reset, now)));
     }
     return response;
   }

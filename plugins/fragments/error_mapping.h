@@ -1,7 +1,9 @@
 // What the client is told when Fragments or the connection to it fails (pure logic).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "gateway/plugin.h"
@@ -13,6 +15,26 @@ namespace e2b::fragments {
 gateway::LocalResponse map_upstream_status(int status, const gateway::Headers& headers,
                                            const std::string& body,
                                            std::chrono::system_clock::time_point now);
+
+/// The time in Fragments' `x-ratelimit-reset` header (epoch milliseconds), if well formed.
+std::optional<std::chrono::system_clock::time_point> limit_reset(const gateway::Headers& headers);
+
+/// Whole seconds from `now` until `reset` for a Retry-After: at least 1, at most a day.
+long long retry_after_seconds(std::chrono::system_clock::time_point reset,
+                              std::chrono::system_clock::time_point now);
+
+/// Fragments' own daily limit: once it answers 429 with `x-ratelimit-reset`, requests are answered
+/// 429 with the matching Retry-After until that time instead of reaching it. Thread-safe.
+class UpstreamCooldown {
+ public:
+  /// Takes note of an upstream answer; a 429 with a future reset starts (or extends) the wait.
+  void note(int status, const gateway::Headers& headers, std::chrono::system_clock::time_point now);
+  /// The 429 a request gets while the wait lasts; nullopt when it may go upstream.
+  std::optional<gateway::LocalResponse> refusal(std::chrono::system_clock::time_point now) const;
+
+ private:
+  std::atomic<long long> until_ms_{0};  ///< epoch milliseconds
+};
 
 /// Maps a transport failure (no usable HTTP answer) to an OpenAI error.
 gateway::LocalResponse map_transport_failure(gateway::UpstreamEnd end, const std::string& detail);

@@ -31,12 +31,16 @@ struct Settings {
 class AnswerStream : public UpstreamObserver {
  public:
   AnswerStream(std::shared_ptr<ResponseSink> sink, bool commentary_as_reasoning,
-               std::optional<long long> max_tokens)
-      : sink_(std::move(sink)), commentary_as_reasoning_(commentary_as_reasoning), max_tokens_(max_tokens) {}
+               std::optional<long long> max_tokens, std::shared_ptr<UpstreamCooldown> cooldown)
+      : sink_(std::move(sink)),
+        commentary_as_reasoning_(commentary_as_reasoning),
+        max_tokens_(max_tokens),
+        cooldown_(std::move(cooldown)) {}
 
   void on_head(int status, const Headers& headers) override {
     status_ = status;
     headers_ = headers;
+    cooldown_->note(status, headers, std::chrono::system_clock::now());
     if (status_ == 200) sink_->start();
   }
 
@@ -119,6 +123,7 @@ class AnswerStream : public UpstreamObserver {
   std::shared_ptr<ResponseSink> sink_;
   const bool commentary_as_reasoning_;
   const std::optional<long long> max_tokens_;
+  const std::shared_ptr<UpstreamCooldown> cooldown_;
   int status_ = 0;
   Headers headers_;
   std::string error_body_;
@@ -140,6 +145,10 @@ class FragmentsPlugin : public Plugin {
   }
 
   void call_upstream(RequestContext& ctx, std::shared_ptr<ResponseSink> sink) override {
+    if (auto refusal = cooldown_->refusal(std::chrono::system_clock::now())) {
+      sink->fail(std::move(*refusal));  // an upstream limit: recorded as upstream_error
+      return;
+    }
     const auto& chat = ctx.chat_request();
     const ModelInfo& model = *ctx.model();
     const auto& principal = ctx.principal();
@@ -160,11 +169,14 @@ class FragmentsPlugin : public Plugin {
     std::optional<long long> max_tokens;
     if (body["config"].contains("maxTokens")) max_tokens = body["config"]["maxTokens"].get<long long>();
     ctx.fetch(std::move(request),
-              std::make_shared<AnswerStream>(std::move(sink), settings_.commentary_as_reasoning, max_tokens));
+              std::make_shared<AnswerStream>(std::move(sink), settings_.commentary_as_reasoning, max_tokens,
+                                             cooldown_));
   }
 
  private:
   Settings settings_;
+  /// Shared with every answer in flight, which may outlive a reload of the plugin.
+  std::shared_ptr<UpstreamCooldown> cooldown_ = std::make_shared<UpstreamCooldown>();
 };
 
 std::unique_ptr<Plugin> make_fragments_plugin(const PluginHost& host, const nlohmann::json& config) {

@@ -96,7 +96,8 @@ Base scenarios (200 body unless noted):
                        using your own API key." (without "Try ..." when config.apiKey is
                        set); with the `ratelimit` flag: x-ratelimit-limit: 10,
                        x-ratelimit-remaining: 0, x-ratelimit-reset: <epoch ms of next
-                       00:00 UTC> and "You have reached your request limit for the day."
+                       00:00 UTC, or now + reset_in_ms=<N>> and "You have reached your
+                       request limit for the day."
                    401/403 "Access denied. Please make sure your API key is valid."
                    503, 529 ("529 unknown") "The provider is currently unavailable.
                        Please try again later."

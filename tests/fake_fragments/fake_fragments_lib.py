@@ -39,7 +39,7 @@ BASES = ("ok", "tricky", "long", "replay", "status", "garbage", "prose", "badjso
          "maxtokens_cut")
 MODIFIERS = ("reply", "delay_ms", "first_byte_ms", "head_first", "stall_after", "die_after",
              "reset_after", "speed", "ratelimit", "seed", "chunk", "ascii", "tag", "text",
-             "rst_delay_ms")
+             "rst_delay_ms", "reset_in_ms")
 
 
 class Invalid(Exception):
@@ -356,6 +356,8 @@ def status_plan(code, text, req, opts):
     elif code == 429 and opts.get("ratelimit"):
         import time
         reset = (int(time.time()) // 86400 + 1) * 86400 * 1000
+        if opts.get("reset_in_ms") is not None:
+            reset = int(time.time() * 1000) + _int_opt(opts, "reset_in_ms", 0)
         p.extra_headers = [("x-ratelimit-limit", "10"), ("x-ratelimit-remaining", "0"),
                            ("x-ratelimit-reset", str(reset))]
         p.body = OWN_LIMIT_TEXT.encode()

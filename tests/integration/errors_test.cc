@@ -126,7 +126,9 @@ TEST_F(ErrorsTest, UpstreamStatusesAreMapped) {
     int status;
     std::string code;
   };
-  for (const auto& c : std::vector<Case>{{"status=429,ratelimit", 429, "rate_limit_exceeded"},
+  // The daily limit resets at once (a reset in the past starts no wait): a later reset would hold
+  // back the suite's next requests.
+  for (const auto& c : std::vector<Case>{{"status=429,ratelimit,reset_in_ms=0", 429, "rate_limit_exceeded"},
                                          {"status=529", 503, "upstream_overloaded"},
                                          {"status=503", 503, "upstream_overloaded"},
                                          {"status=403", 502, "upstream_auth_failed"},
@@ -192,4 +194,34 @@ TEST(UpstreamDownTest, ConnectFailureIs502) {
   const auto r = chat(gateway.port(), gateway.key(), scenario_request("ok", true));
   EXPECT_EQ(r.status, 502);
   EXPECT_EQ(openai_error(r)["code"], "upstream_unreachable");
+}
+
+/// Its own gateway: the daily limit it hits holds back every later request.
+struct DailyLimitSettings {
+  static void apply(GatewayOptions&) {}
+};
+
+class UpstreamDailyLimitTest : public GatewaySuite<DailyLimitSettings> {};
+
+TEST_F(UpstreamDailyLimitTest, RequestsWaitForTheResetInsteadOfReachingTheUpstream) {
+  upstream_->reset();
+  // Fragments' own limiter: 429 with x-ratelimit-reset 20 minutes from now.
+  const auto first = chat(gateway_->port(), gateway_->key(),
+                          scenario_request("status=429,ratelimit,reset_in_ms=1200000", false));
+  ASSERT_EQ(first.status, 429) << first.body;
+  ASSERT_EQ(upstream_->stats()["requests"], 1);
+  for (bool stream : {false, true}) {
+    const std::string id = new_request_id("daily-limit");
+    const auto held =
+        chat(gateway_->port(), gateway_->key(), scenario_request("ok", stream), {{"X-Request-ID", id}});
+    EXPECT_EQ(held.status, 429) << held.body;
+    EXPECT_EQ(openai_error(held)["code"], "rate_limit_exceeded");
+    ASSERT_TRUE(held.headers.count("retry-after"));
+    const int retry_after = std::stoi(held.headers.at("retry-after"));
+    EXPECT_GE(retry_after, 1190) << "the upstream's reset, not a guess";
+    EXPECT_LE(retry_after, 1200);
+    EXPECT_EQ(usage_column(gateway_->storage_path(), id, "outcome"), "upstream_error")
+        << "the upstream's limit, not the client's fault";
+  }
+  EXPECT_EQ(upstream_->stats()["requests"], 1) << "nothing reached the upstream while it was limited";
 }

@@ -125,9 +125,10 @@ const std::vector<Row>& table() {
        .status = 405,
        .code = "method_not_allowed",
        .outcome = "rejected"},
-      // The upstream failed: upstream_error.
+      // The upstream failed: upstream_error. (The daily limit resets at once, reset_in_ms=0: a
+      // later reset would hold back the requests of the cases after it.)
       {.name = "UpstreamRateLimit",
-       .scenario = "status=429,ratelimit",
+       .scenario = "status=429,ratelimit,reset_in_ms=0",
        .status = 429,
        .code = "rate_limit_exceeded",
        .outcome = "upstream_error"},

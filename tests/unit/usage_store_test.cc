@@ -823,3 +823,59 @@ TEST_F(StorageWorkerTest, AFullUsageQueueDropsAndCountsRows) {
   EXPECT_EQ(worker.usage_written(), 3u);
   EXPECT_EQ(stored_rows(), 3);
 }
+
+TEST(UsageSince, SumsEachKeysRequestsAndTokensFromAnyInstant) {
+  MigratedDb m;
+  write_usage(m.db, {row(at("2026-03-30T22:00:00Z"), "k1", "m1", "t1"),  // before the period
+                     row(at("2026-03-31T03:00:00Z"), "k1", "m1", "t1"),  // part of a day, from the log
+                     row(at("2026-03-31T23:59:59Z"), "k1", "m2", "t1", "upstream_error", 10, 0),
+                     row(at("2026-04-01T00:00:00Z"), "k1", "m1", "t1"),  // whole days, from the rollup
+                     row(at("2026-04-02T12:00:00Z"), "k2", "m1", "t1", "rejected", 0, 0),
+                     row(at("2026-04-02T12:00:01Z"), "k2", "m1", "t1"),
+                     row(at("2026-04-02T12:00:02Z"), "", "m1", "")});  // no key: not a key's usage
+  const auto usage = usage_since(m.db, at("2026-03-31T02:00:00Z"));
+  ASSERT_EQ(usage.size(), 2U);
+  EXPECT_EQ(usage[0].key_id, "k1");
+  EXPECT_EQ(usage[0].tenant_id, "t1");
+  EXPECT_EQ(usage[0].requests, 3);
+  EXPECT_EQ(usage[0].tokens, 15 + 10 + 15);
+  EXPECT_EQ(usage[1].key_id, "k2");
+  EXPECT_EQ(usage[1].requests, 1) << "a request refused as the client's fault is not counted";
+  EXPECT_EQ(usage[1].tokens, 15);
+
+  const auto from_midnight = usage_since(m.db, at("2026-04-01"));
+  ASSERT_EQ(from_midnight.size(), 2U);
+  EXPECT_EQ(from_midnight[0].requests, 1);
+  EXPECT_EQ(from_midnight[0].tokens, 15);
+  EXPECT_TRUE(usage_since(m.db, at("2026-04-03")).empty());
+}
+
+TEST(UsageSince, CountsRejectedRowsWrittenBeforeTheQuotaMigration) {
+  TempDb file;
+  db::Database db(file.path());
+  auto migrations = db::embedded_migrations();
+  migrations.pop_back();  // the schema before the day rollup counted rejected requests
+  db::migrate(db, migrations);
+  const auto now = unix_now() * 1000, ts = now - 3'600'000;
+  // Two requests of one key as the older schema recorded them: one completed, one rejected.
+  for (const char* outcome : {"completed", "rejected"}) {
+    db.prepare(
+          "INSERT INTO usage_requests (ts, request_id, tenant_id, key_id, user, model, upstream_model, "
+          "stream, "
+          "status, outcome, prompt_tokens, completion_tokens, total_tokens, estimated, duration_ms) "
+          "VALUES (?, ?, 't1', 'k1', 'u', 'm1', 'm1', 0, 200, ?, 0, 0, 0, 1, 1)")
+        .bind(1, ts)
+        .bind(2, std::string("req_") + outcome)
+        .bind(3, std::string(outcome))
+        .run();
+  }
+  db.prepare(
+        "INSERT INTO usage_daily (day, key_id, model, tenant_id, requests, errors, prompt_tokens, "
+        "completion_tokens) VALUES (?, 'k1', 'm1', 't1', 2, 1, 0, 0)")
+      .bind(1, utc_day(ts))
+      .run();
+  db::migrate(db);
+  const auto usage = usage_since(db, now - 86'400'000);
+  ASSERT_EQ(usage.size(), 1U);
+  EXPECT_EQ(usage[0].requests, 1) << "recent rejected requests are filled in from the request log";
+}

@@ -47,6 +47,21 @@ class ConfigReader {
     return std::chrono::milliseconds(value);
   }
 
+  /// A mapping of limit names (RateLimits::kFields) to non-negative integers, 0 = no limit;
+  /// absent or null = no limits set.
+  RateLimits rate_limits(const std::string& key) {
+    const auto limits = get<nlohmann::json>(key, nullptr);
+    if (limits.is_null()) return {};
+    if (!limits.is_object())
+      throw PluginConfigError(path(key), "must be a mapping of limit names to integers");
+    for (const auto& [name, value] : limits.items()) {
+      if (!RateLimits::known(name)) throw PluginConfigError(path(key) + "." + name, "is not a limit");
+      if (!value.is_number_integer() || value.get<std::int64_t>() < 0)
+        throw PluginConfigError(path(key) + "." + name, "must be a non-negative integer (0 = no limit)");
+    }
+    return RateLimits::from_json(limits);
+  }
+
   /// Fails on any key that no get()/require() asked for.
   void reject_unknown() const {
     for (const auto& [key, value] : config_.items()) {

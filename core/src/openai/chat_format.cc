@@ -49,18 +49,21 @@ std::optional<LocalResponse> validate_messages(const nlohmann::json& messages) {
   return std::nullopt;
 }
 
-/// OpenAI's rule for `stop`: a string or an array of up to 4 non-empty strings.
-std::optional<LocalResponse> validate_stop(const nlohmann::json& chat) {
+/// The `stop` sequences of a chat request (none when absent or null), or the 400 when they break
+/// OpenAI's rule: a string or an array of up to 4 non-empty strings.
+std::variant<std::vector<std::string>, LocalResponse> read_stop(const nlohmann::json& chat) {
+  std::vector<std::string> sequences;
   const auto found = chat.find("stop");
-  if (found == chat.end() || found->is_null()) return std::nullopt;
+  if (found == chat.end() || found->is_null()) return sequences;
   constexpr std::string_view kRule = "'stop' must be a string or an array of up to 4 non-empty strings";
   if (found->is_array() && found->size() > 4) return invalid(kRule, "stop");
   if (!found->is_string() && !found->is_array()) return invalid(kRule, "stop", "invalid_type");
   for (const auto& sequence : found->is_array() ? *found : nlohmann::json::array({*found})) {
     if (!sequence.is_string()) return invalid(kRule, "stop", "invalid_type");
     if (sequence.get_ref<const std::string&>().empty()) return invalid(kRule, "stop");
+    sequences.push_back(sequence.get<std::string>());
   }
-  return std::nullopt;
+  return sequences;
 }
 
 /// The token budget fields must hold positive integers; the first one present is used.
@@ -121,7 +124,9 @@ std::variant<ChatRequestInfo, LocalResponse> validate_chat_request(const std::st
       info.include_usage = options["include_usage"].get<bool>();
     }
   }
-  if (auto error = validate_stop(parsed)) return *error;
+  if (auto stop = read_stop(parsed); std::holds_alternative<LocalResponse>(stop)) {
+    return std::get<LocalResponse>(std::move(stop));
+  }
   if (auto error = validate_max_tokens(parsed)) return *error;
   const auto model_id = parsed["model"].get<std::string>();
   info.model = models.find(model_id);
@@ -134,13 +139,9 @@ std::variant<ChatRequestInfo, LocalResponse> validate_chat_request(const std::st
 }
 
 std::vector<std::string> stop_sequences(const nlohmann::json& chat) {
-  const auto found = chat.find("stop");
-  std::vector<std::string> sequences;
-  if (found == chat.end()) return sequences;
-  for (const auto& sequence : found->is_array() ? *found : nlohmann::json::array({*found})) {
-    if (sequence.is_string()) sequences.push_back(sequence.get<std::string>());
-  }
-  return sequences;
+  auto stop = read_stop(chat);  // validated already: an error here reads as no sequences
+  return std::holds_alternative<LocalResponse>(stop) ? std::vector<std::string>{}
+                                                     : std::get<std::vector<std::string>>(std::move(stop));
 }
 
 void TokenEstimator::add(std::string_view text) {

@@ -66,10 +66,6 @@ inline constexpr std::size_t kMaxMetadataMembers = 64;
 inline constexpr std::size_t kMaxMetadataDepth = 5;
 /// and at most this many bytes as compact JSON.
 inline constexpr std::size_t kMaxMetadataBytes = 16 * 1024;
-/// Limits of tenants and keys: at most this many names,
-inline constexpr std::size_t kMaxLimits = 64;
-/// each at most this many bytes long.
-inline constexpr std::size_t kMaxLimitNameBytes = 64;
 
 /// Unix seconds now.
 std::int64_t unix_now();

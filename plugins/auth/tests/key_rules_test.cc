@@ -106,6 +106,23 @@ TEST(StaticKeys, RefuseBadEntriesNamingTheField) {
   EXPECT_EQ(refused_field(json::array({42}), &catalog), "keys[0]");
 }
 
+TEST(StaticKeys, CarryTheirLimits) {
+  const auto keys = parse_static_keys(
+      json::array(
+          {{{"key", "sk-limited-key"}, {"limits", {{"requests_per_minute", 5}, {"tokens_per_day", 0}}}}}),
+      nullptr);
+  ASSERT_EQ(keys.size(), 1U);
+  EXPECT_EQ(keys[0].principal.key_limits.requests_per_minute, 5);
+  EXPECT_EQ(keys[0].principal.key_limits.tokens_per_day, 0);  // 0 = no limit, distinct from unset
+  EXPECT_FALSE(keys[0].principal.key_limits.max_concurrent.has_value());
+  EXPECT_EQ(refused_field(json::array({{{"key", "sk-long-key"}, {"limits", {{"rpm", 5}}}}}), nullptr),
+            "keys[0].limits.rpm");
+  EXPECT_EQ(
+      refused_field(json::array({{{"key", "sk-long-key"}, {"limits", {{"max_concurrent", -1}}}}}), nullptr),
+      "keys[0].limits.max_concurrent");
+  EXPECT_EQ(refused_field(json::array({{{"key", "sk-long-key"}, {"limits", 5}}}), nullptr), "keys[0].limits");
+}
+
 TEST(StaticKeys, AcceptAnyModelWithoutACatalog) {
   EXPECT_EQ(parse_static_keys(json::array({{{"key", "sk-long-key"}, {"models", {"any"}}}}), nullptr).size(),
             1U);
