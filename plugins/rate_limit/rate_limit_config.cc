@@ -18,23 +18,6 @@ bool is_int64(const nlohmann::json& value) {
   return value.is_number_integer();
 }
 
-gateway::RateLimits parse_limits(const nlohmann::json& config, const std::string& field) {
-  if (config.is_null()) return {};
-  if (!config.is_object()) throw PluginConfigError(field, "must be a mapping of limit names to integers");
-  for (const auto& [name, value] : config.items()) {
-    const std::string path = field + "." + name;
-    if (!gateway::RateLimits::known(name)) {
-      throw PluginConfigError(path,
-                              "is not a known limit (requests_per_minute, tokens_per_minute, max_concurrent, "
-                              "requests_per_day, tokens_per_day, tokens_per_month)");
-    }
-    if (!is_int64(value) || value.get<std::int64_t>() < 0) {
-      throw PluginConfigError(path, "must be a non-negative integer (0 = no limit)");
-    }
-  }
-  return gateway::RateLimits::from_json(config);
-}
-
 }  // namespace
 
 RateLimitSettings parse_rate_limit_settings(const nlohmann::json& config) {
@@ -46,9 +29,8 @@ RateLimitSettings parse_rate_limit_settings(const nlohmann::json& config) {
     throw PluginConfigError("default_max_tokens", "must be an integer of at least 1");
   }
   out.default_max_tokens = max_tokens.get<std::int64_t>();
-  out.limiter.key_defaults = parse_limits(r.get<nlohmann::json>("key_defaults", nullptr), "key_defaults");
-  out.limiter.tenant_defaults =
-      parse_limits(r.get<nlohmann::json>("tenant_defaults", nullptr), "tenant_defaults");
+  out.limiter.key_defaults = r.rate_limits("key_defaults");
+  out.limiter.tenant_defaults = r.rate_limits("tenant_defaults");
   r.reject_unknown();
   try {
     out.limiter.zone = date::locate_zone(out.time_zone);
