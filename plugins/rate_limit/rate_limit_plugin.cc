@@ -2,6 +2,7 @@
 // limits in the request-body phase (after authentication, before anything goes upstream),
 // settles the reservation when the request ends, adds the x-ratelimit-* headers to the answer,
 // and reports the limits' state for GET /v1/me and the admin API. The logic lives in limiter.h.
+#include <algorithm>
 #include <memory>
 
 #include "gateway/chat_params.h"
@@ -27,8 +28,11 @@ class RateLimitPlugin : public Plugin {
   std::optional<LocalResponse> on_request_body(RequestContext& ctx) override {
     const Principal& principal = ctx.principal();
     if (!principal.authenticated || principal.key_id.empty()) return std::nullopt;
-    const std::int64_t tokens =
-        ctx.prompt_tokens() + requested_max_tokens(ctx.chat_request()).value_or(settings_.default_max_tokens);
+    // Capped so that absurd budgets cannot overflow the counters; any limit refuses them anyway.
+    constexpr std::int64_t kMostTokens = std::int64_t{1} << 50;
+    const std::int64_t budget =
+        requested_max_tokens(ctx.chat_request()).value_or(settings_.default_max_tokens);
+    const std::int64_t tokens = std::min(kMostTokens, ctx.prompt_tokens() + std::min(budget, kMostTokens));
     auto admission = limiter_->admit(principal, tokens, Clock::now());
     const auto headers = limit_headers(admission.meters);
     if (!headers.empty()) ctx.attributes()[kHeadersAttribute] = headers;
