@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config
   libpistache-dev libcurl4-openssl-dev libsqlite3-dev nlohmann-json3-dev prometheus-cpp-dev
-  libyaml-cpp-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev
+  libyaml-cpp-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev libhowardhinnant-date-dev tzdata
   googletest libgtest-dev libgmock-dev
   python3 curl ca-certificates
 )

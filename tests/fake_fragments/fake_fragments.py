@@ -132,14 +132,16 @@ Modifiers:
 
 Control endpoints
 -----------------
-GET /_stats -> {"requests","completed","cancelled","aborted","active","last_request",
-  "last_headers","last_scenario"}. requests: /api/chat requests received (any method).
+GET /_stats -> {"requests","completed","cancelled","aborted","active","max_active",
+  "last_request","last_headers","last_scenario"}. requests: /api/chat requests received (any method).
   completed: responses fully written (terminating chunk sent; includes error responses).
   cancelled: the client closed/reset the connection before the fake finished writing
   (detected immediately from EOF/RST, also while sleeping or stalling; a stalled stream
   always ends this way). aborted: the fake cut the connection on purpose (die_after,
   reset_after, garbage, replay of an unterminated non-stall capture). active: streams in
-  progress. last_request: last /api/chat JSON body (null if not JSON); last_headers:
+  progress. max_active: the peak number of /api/chat requests open at once since the last
+  reset (each counted from its request start to its response end). last_request: last
+  /api/chat JSON body (null if not JSON); last_headers:
   its request headers, names lowercased. POST /_reset zeroes the counters and clears the
   last_* fields.
 """
@@ -181,16 +183,19 @@ class State:
     def __init__(self, fixtures, keepalive):
         self.fixtures, self.keepalive = fixtures, keepalive
         self.conns = set()
+        self.open_chats = 0  # /api/chat requests between request start and response end
         self.reset()
 
     def reset(self):
         self.requests = self.completed = self.cancelled = self.aborted = 0
+        self.max_active = self.open_chats
         self.last_request = self.last_scenario = None
         self.last_headers = {}
 
     def stats(self, active):
         return {"requests": self.requests, "completed": self.completed,
                 "cancelled": self.cancelled, "aborted": self.aborted, "active": active,
+                "max_active": self.max_active,
                 "last_request": self.last_request, "last_headers": self.last_headers,
                 "last_scenario": self.last_scenario}
 
@@ -443,6 +448,8 @@ class Conn(asyncio.Protocol):
         except ValueError:
             st.last_request = None
         self.streaming = True
+        st.open_chats += 1
+        st.max_active = max(st.max_active, st.open_chats)
         try:
             outcome, keep = await self.chat_response(method, hmap, body, keep)
         except ClientGone:
@@ -450,6 +457,7 @@ class Conn(asyncio.Protocol):
             raise
         finally:
             self.streaming = False
+            st.open_chats -= 1
         if outcome == "aborted":
             st.aborted += 1
         else:
