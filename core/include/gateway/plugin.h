@@ -25,7 +25,7 @@
 namespace gateway {
 
 /// Bumped whenever anything in this header (or the headers it includes) changes layout.
-inline constexpr int kPluginAbiVersion = 5;
+inline constexpr int kPluginAbiVersion = 6;
 
 /// Which gateway route a request was matched to.
 enum class Route { ChatCompletions, Models, Health, Metrics, Other };
@@ -119,6 +119,20 @@ class ResponseSink {
   virtual void fail(LocalResponse error) = 0;
 };
 
+/// Something a plugin did to a request, carried to the log phase so that monitoring plugins can
+/// count it. Names and label values come from small fixed sets, never from client input or
+/// secrets. The shipped plugins report:
+///  - `rate_limited` {limit: "requests_per_minute"|…, level: "key"|"tenant"} (rate_limit, on a 429);
+///  - `parameter_adjusted` {param: "max_tokens"|…, policy: "default"|"force"|"clamp"|"reject"}
+///    (constraints, once per parameter it set, changed or refused).
+struct RequestEvent {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> labels;
+};
+
+inline constexpr const char* kEventRateLimited = "rate_limited";
+inline constexpr const char* kEventParameterAdjusted = "parameter_adjusted";
+
 struct RequestRecord;
 
 /// Everything the gateway knows about one client request. Owned by the gateway; plugins get a
@@ -147,6 +161,9 @@ class RequestContext {
   /// ended it and before the log phase: release what the request held (concurrency slots,
   /// reservations). Keep it short; it runs on the request path.
   virtual void on_request_end(std::function<void(const RequestRecord&)> hook) = 0;
+  /// Adds `event` to the request's record (RequestRecord::events). Any phase, any thread that
+  /// runs a phase of this request.
+  virtual void add_event(RequestEvent event) = 0;
 };
 
 /// Outcome of a finished request as the log phase sees it.
@@ -191,6 +208,14 @@ struct RequestRecord {
   std::chrono::milliseconds duration{0};
   std::optional<std::chrono::milliseconds> time_to_first_token;
   std::uint64_t bytes_sent = 0;
+  /// `duration` to the microsecond: from the complete request head to the end of the answer.
+  std::chrono::microseconds elapsed{0};
+  /// The part of `elapsed` spent waiting for the upstream: from handing the request to the
+  /// upstream loop until the upstream exchange ended (or the request ended first). Zero for
+  /// requests that never went upstream. `elapsed - upstream_wait` is the gateway's own time.
+  std::chrono::microseconds upstream_wait{0};
+  /// What plugins reported doing to this request (see RequestEvent).
+  std::vector<RequestEvent> events;
 };
 
 /// A stage of the request pipeline. Implement only the phases you need; the chain calls them in
@@ -228,6 +253,13 @@ class Plugin {
   /// and reset time), shown by GET /v1/me and the admin API; null when it enforces none. Any
   /// thread.
   virtual nlohmann::json limit_status(const Principal& /*principal*/) const { return nullptr; }
+
+  /// Admin-listener phase: a request the admin API has no route for (such as GET /metrics), on
+  /// the admin listener's thread. Return a response to serve it; the admin token is not
+  /// checked for these, so a plugin answering here applies its own authentication.
+  virtual std::optional<LocalResponse> on_admin_request(const HttpRequest& /*request*/) {
+    return std::nullopt;
+  }
 };
 
 enum class LogLevel { Debug, Info, Warn, Error };
@@ -261,6 +293,24 @@ class UsageHistory {
   virtual std::vector<KeyUsage> usage_since(std::chrono::system_clock::time_point from) const = 0;
 };
 
+/// Live figures of the gateway itself, read at one moment. Counters only ever grow.
+struct GatewayStats {
+  std::int64_t in_flight_requests = 0;    ///< chat requests being answered
+  std::int64_t open_streams = 0;          ///< SSE answers open to clients (part of the above)
+  std::int64_t upstream_connections = 0;  ///< TCP connections to upstreams open now (pooled ones too)
+  std::int64_t usage_queue_depth = 0;     ///< usage rows and log records waiting to be stored
+  std::uint64_t usage_rows_dropped = 0;   ///< usage rows lost because a queue was full or stopped
+  std::uint64_t config_reloads_succeeded = 0;
+  std::uint64_t config_reloads_failed = 0;
+};
+
+/// The gateway's own figures for monitoring plugins. Thread-safe and cheap (atomic loads).
+class GatewayMonitor {
+ public:
+  virtual ~GatewayMonitor() = default;
+  virtual GatewayStats stats() const = 0;
+};
+
 /// What the gateway offers a plugin when creating it.
 struct PluginHost {
   const ModelCatalog* models = nullptr;
@@ -268,6 +318,9 @@ struct PluginHost {
   const KeyDirectory* keys = nullptr;
   /// Recorded usage; null when the gateway runs without storage (or only checks its config).
   const UsageHistory* usage = nullptr;
+  /// The gateway's live figures; valid for the plugin's lifetime. Null when the gateway only
+  /// checks its config.
+  const GatewayMonitor* monitor = nullptr;
   std::string gateway_version;
   /// Gateway-wide upstream settings (base URL and timeouts) from config.yaml.
   UpstreamRequest upstream_defaults;

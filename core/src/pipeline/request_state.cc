@@ -50,6 +50,11 @@ void RequestState::on_request_end(std::function<void(const RequestRecord&)> hook
   end_hooks_.push_back(std::move(hook));
 }
 
+void RequestState::add_event(RequestEvent event) {
+  std::lock_guard lock(events_mutex_);
+  events_.push_back(std::move(event));
+}
+
 void RequestState::run_end_hooks(const RequestRecord& record) {
   std::vector<std::function<void(const RequestRecord&)>> hooks;
   {
@@ -113,7 +118,12 @@ RequestRecord RequestState::record(int status, Outcome outcome, const std::strin
   r.outcome = outcome;
   r.error_code = error_code;
   r.principal = principal_;
-  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started_);
+  r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started_);
+  r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed);
+  {
+    std::lock_guard lock(events_mutex_);
+    r.events = events_;
+  }
   return r;
 }
 

@@ -83,6 +83,7 @@ class RequestState : public RequestContext {
   nlohmann::json& attributes() override { return attributes_; }
   void fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) override;
   void on_request_end(std::function<void(const RequestRecord&)> hook) override;
+  void add_event(RequestEvent event) override;
 
   /// Writes a complete response now (reactor thread), ends it and logs the request with the
   /// outcome its status gives (outcome_for_status).
@@ -118,6 +119,8 @@ class RequestState : public RequestContext {
   std::mutex end_mutex_;
   std::vector<std::function<void(const RequestRecord&)>> end_hooks_;
   bool ended_ = false;
+  mutable std::mutex events_mutex_;
+  std::vector<RequestEvent> events_;
 };
 
 /// The 503 `server_shutting_down` a chat gets while the gateway stops, with Retry-After.
