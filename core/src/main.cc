@@ -124,7 +124,7 @@ int serve(const std::filesystem::path& path) {
     std::cerr << "invalid configuration " << path.string() << ": " << e.what() << "\n";
     return 2;
   }
-  init_logging(config.log_level);
+  init_logging(config.log_level, config.log_format);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int status = 0;
   {
@@ -132,7 +132,8 @@ int serve(const std::filesystem::path& path) {
     try {
       stores = open_storage(config.storage_path);
     } catch (const std::exception& e) {
-      std::cerr << "cannot open the database " << config.storage_path.string() << ": " << e.what() << "\n";
+      log_message(LogLevel::Error,
+                  "cannot open the database " + config.storage_path.string() + ": " + e.what());
       shutdown_logging();
       return 2;
     }
@@ -141,13 +142,13 @@ int serve(const std::filesystem::path& path) {
       const StoredUsageHistory usage(stores->database());
       chain.emplace(PluginChain::load(config, make_host(config, &stores->index(), &usage)));
     } catch (const ConfigError& e) {
-      std::cerr << "invalid configuration " << path.string() << ": " << e.what() << "\n";
+      log_message(LogLevel::Error, "invalid configuration " + path.string() + ": " + e.what());
       shutdown_logging();
       return 2;
     }
     StorageWorker storage(*stores);
-    LogWorker log_worker([&chain, &storage](const RequestRecord& record) {
-      log_message(LogLevel::Info, access_line(record));
+    LogWorker log_worker([&chain, &storage, &config](const RequestRecord& record) {
+      if (config.log_access) log_access_line(record, config.log_format);
       if (record.route == Route::ChatCompletions) storage.submit(usage_row(record));
       chain->on_log(record);
     });

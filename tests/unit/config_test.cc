@@ -99,7 +99,10 @@ class ScopedCwd {
 class ConfigTest : public testing::Test {
  protected:
   void SetUp() override {
-    for (const char* name : {"E2B_PORT", "E2B_HOST", "E2B_BASE_URL", "E2B_LOG_LEVEL"}) env_.unset(name);
+    for (const char* name :
+         {"E2B_PORT", "E2B_HOST", "E2B_BASE_URL", "E2B_LOG_LEVEL", "E2B_LOG_FORMAT", "E2B_LOG_ACCESS"}) {
+      env_.unset(name);
+    }
   }
 
   GatewayConfig parse(const std::string& yaml, const std::filesystem::path& plugin_dir = "/opt/gw/plugins") {
@@ -244,6 +247,8 @@ TEST_F(ConfigTest, EmptyDocumentGivesDefaults) {
     EXPECT_EQ(c.upstream.idle_timeout, std::chrono::milliseconds(120'000));
     EXPECT_EQ(c.upstream.max_connections, 1024);
     EXPECT_EQ(c.log_level, "info");
+    EXPECT_EQ(c.log_format, LogFormat::Text);
+    EXPECT_TRUE(c.log_access);
     EXPECT_EQ(c.plugin_dir, std::filesystem::path("/opt/gw/plugins"));
     EXPECT_TRUE(c.plugins.empty());
     EXPECT_TRUE(c.models.all().empty());
@@ -357,6 +362,11 @@ INSTANTIATE_TEST_SUITE_P(
                   "upstream.base_url"},
         BadConfig{"NoConnections", "upstream:\n  max_connections: 0\n", "upstream.max_connections"},
         BadConfig{"LogLevel", "log:\n  level: verbose\n", "log.level"},
+        BadConfig{"LogFormat", "log:\n  format: xml\n", "log.format"},
+        BadConfig{"LogFormatCapitalised", "log:\n  format: JSON\n", "log.format"},
+        BadConfig{"LogFormatNotText", "log:\n  format: 1\n", "log.format"},
+        BadConfig{"LogAccessWord", "log:\n  access: yes\n", "log.access"},
+        BadConfig{"LogAccessNumber", "log:\n  access: 0\n", "log.access"},
         BadConfig{"DocumentNotAMapping", "- listen\n- upstream\n", "config"},
         BadConfig{"ListenNotAMapping", "listen: 8080\n", "listen"},
         BadConfig{"ModelsNotAList", "models:\n  id: m\n", "models"},
@@ -455,6 +465,36 @@ TEST_F(ConfigTest, EnvironmentLogLevelWinsAndIsValidated) {
   EXPECT_EQ(parse("log:\n  level: debug\n").log_level, "warn");
   env_.set("E2B_LOG_LEVEL", "loud");
   EXPECT_EQ(error_field("log:\n  level: debug\n"), "log.level");
+}
+
+TEST_F(ConfigTest, ReadsLogFormatAndAccessSwitch) {
+  const GatewayConfig json_quiet = parse("log:\n  level: warn\n  format: json\n  access: false\n");
+  EXPECT_EQ(json_quiet.log_level, "warn");
+  EXPECT_EQ(json_quiet.log_format, LogFormat::Json);
+  EXPECT_FALSE(json_quiet.log_access);
+  const GatewayConfig text_loud = parse("log:\n  format: text\n  access: true\n");
+  EXPECT_EQ(text_loud.log_format, LogFormat::Text);
+  EXPECT_TRUE(text_loud.log_access);
+  const GatewayConfig unset = parse("log:\n  format:\n  access:\n");  // null keeps the defaults
+  EXPECT_EQ(unset.log_format, LogFormat::Text);
+  EXPECT_TRUE(unset.log_access);
+}
+
+TEST_F(ConfigTest, EnvironmentLogFormatAndAccessWinAndAreValidated) {
+  env_.set("E2B_LOG_FORMAT", "json");
+  env_.set("E2B_LOG_ACCESS", "false");
+  const GatewayConfig c = parse("log:\n  format: text\n  access: true\n");
+  EXPECT_EQ(c.log_format, LogFormat::Json);
+  EXPECT_FALSE(c.log_access);
+  env_.set("E2B_LOG_ACCESS", "true");
+  EXPECT_TRUE(parse("log:\n  access: false\n").log_access);
+  env_.set("E2B_LOG_ACCESS", "");  // empty: the file's value
+  EXPECT_FALSE(parse("log:\n  access: false\n").log_access);
+  env_.set("E2B_LOG_ACCESS", "off");
+  EXPECT_EQ(error_field("log:\n  access: false\n"), "E2B_LOG_ACCESS");
+  env_.unset("E2B_LOG_ACCESS");
+  env_.set("E2B_LOG_FORMAT", "logfmt");
+  EXPECT_EQ(error_field("log:\n  format: json\n"), "log.format");
 }
 
 TEST_F(ConfigTest, UnsetOverridesLeaveTheFileValues) {

@@ -221,6 +221,19 @@ std::vector<PluginSpec> parse_plugins(const nlohmann::json& section, const std::
   return plugins;
 }
 
+LogFormat parse_log_format(const std::string& name) {
+  if (name == "text") return LogFormat::Text;
+  if (name == "json") return LogFormat::Json;
+  throw PluginConfigError("log.format", "must be text or json");
+}
+
+/// A true/false environment variable, spelt as YAML spells booleans in config.yaml.
+bool parse_env_switch(const std::string& value, const std::string& variable) {
+  const auto typed = typed_scalar(value);
+  if (!typed.is_boolean()) throw PluginConfigError(variable, "must be true or false");
+  return typed.get<bool>();
+}
+
 }  // namespace
 
 void load_dotenv(const std::filesystem::path& file) {
@@ -282,6 +295,8 @@ GatewayConfig parse_config(const nlohmann::json& document, const std::filesystem
     parse_upstream(root.get<nlohmann::json>("upstream", nullptr), config.upstream);
     ConfigReader log(root.get<nlohmann::json>("log", nullptr), "log");
     config.log_level = log.get<std::string>("level", config.log_level);
+    auto log_format = log.get<std::string>("format", "text");
+    config.log_access = log.get<bool>("access", config.log_access);
     log.reject_unknown();
     ConfigReader storage(root.get<nlohmann::json>("storage", nullptr), "storage");
     config.storage_path = storage.get<std::string>("path", config.storage_path.string());
@@ -356,6 +371,11 @@ GatewayConfig parse_config(const nlohmann::json& document, const std::filesystem
     static const std::set<std::string> levels{"debug", "info", "warn", "error"};
     if (!levels.count(config.log_level))
       throw PluginConfigError("log.level", "must be debug, info, warn or error");
+    if (const char* format = std::getenv("E2B_LOG_FORMAT"); format && *format) log_format = format;
+    config.log_format = parse_log_format(log_format);
+    if (const char* access = std::getenv("E2B_LOG_ACCESS"); access && *access) {
+      config.log_access = parse_env_switch(access, "E2B_LOG_ACCESS");
+    }
     return config;
   });
 }

@@ -12,6 +12,7 @@
 
 #include "gateway/models.h"
 #include "server/http_server.h"
+#include "util/log.h"
 
 namespace gateway {
 
@@ -51,6 +52,8 @@ struct GatewayConfig {
   ServerOptions server;
   UpstreamSettings upstream;
   std::string log_level = "info";
+  LogFormat log_format = LogFormat::Text;
+  bool log_access = true;  ///< false: no access line per request; the log phase still runs
   std::filesystem::path storage_path = "data/gateway.db";  ///< SQLite file of keys and usage
   ServerOptions admin_server{"127.0.0.1", 8081, 1};        ///< the admin API's own listener
   std::vector<AdminToken> admin_tokens;                    ///< none: the admin API stays off

@@ -1,6 +1,7 @@
 // The log phase's background thread and the access log line.
 #include "pipeline/log_worker.h"
 
+#include "util/json_line.h"
 #include "util/log.h"
 
 namespace gateway {
@@ -65,6 +66,53 @@ std::string access_line(const RequestRecord& r) {
   }
   line += " key=" + (r.principal.key_mask.empty() ? std::string("-") : r.principal.key_mask);
   return line;
+}
+
+std::string access_json_line(const RequestRecord& r) {
+  const bool chat = r.route == Route::ChatCompletions;
+  const bool has_model = !r.model.empty();
+  std::string line;
+  line.reserve(512);
+  JsonObjectWriter json(line);
+  json.time("time", r.started_at + std::chrono::duration_cast<std::chrono::system_clock::duration>(r.elapsed))
+      .string("level", log_level_name(LogLevel::Info))
+      .string_or_null("request_id", r.request_id)
+      .string_or_null("method", r.method)
+      .string_or_null("path", r.path)
+      .number("status", r.status)
+      .string("outcome", outcome_name(r.outcome))
+      .string_or_null("error", r.error_code)
+      .string_or_null("tenant", r.principal.tenant_id)
+      .string_or_null("key", r.principal.key_mask)
+      .string_or_null("user", r.principal.user)
+      .string_or_null("model", r.model);
+  if (has_model) {
+    json.boolean("stream", r.stream);
+  } else {
+    json.null("stream");
+  }
+  json.number("duration_ms", r.duration.count());
+  if (r.time_to_first_token) {
+    json.number("ttft_ms", r.time_to_first_token->count());
+  } else {
+    json.null("ttft_ms");
+  }
+  if (chat) {
+    json.number("prompt_tokens", r.usage.prompt_tokens)
+        .number("completion_tokens", r.usage.completion_tokens);
+  } else {
+    json.null("prompt_tokens").null("completion_tokens");
+  }
+  json.close();
+  return line;
+}
+
+void log_access_line(const RequestRecord& record, LogFormat format) {
+  if (format == LogFormat::Json) {
+    log_formatted_line(LogLevel::Info, access_json_line(record));
+  } else {
+    log_message(LogLevel::Info, access_line(record));
+  }
 }
 
 }  // namespace gateway

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "gateway/plugin.h"
+#include "util/log.h"
 
 namespace gateway {
 
@@ -38,5 +39,13 @@ class LogWorker {
 
 /// The access log line for a record (no secrets, no prompt text).
 std::string access_line(const RequestRecord& record);
+
+/// The access log line as one JSON object (JSON Lines): always the same fields, null where the
+/// record has no value; `time` is when the request ended. Like access_line: the key's mask only,
+/// never a secret, no prompt text.
+std::string access_json_line(const RequestRecord& record);
+
+/// Logs the access line of `record` in `format`.
+void log_access_line(const RequestRecord& record, LogFormat format);
 
 }  // namespace gateway

@@ -1,16 +1,32 @@
 // Process-wide, non-blocking logging (spdlog's async logger writing to stderr).
 #pragma once
 
+#include <chrono>
 #include <string>
+#include <string_view>
 
 #include "gateway/plugin.h"
 
 namespace gateway {
 
+/// How lines reach stderr: `time level message` text, or one JSON object per line (JSON Lines).
+enum class LogFormat { Text, Json };
+
+/// The name config.yaml uses for `level` in JSON lines: debug, info, warn or error.
+const char* log_level_name(LogLevel level);
+
+/// A message line in the JSON format: {"time":…,"level":…,"message":…}, without the newline.
+std::string json_log_line(std::chrono::system_clock::time_point time, LogLevel level,
+                          std::string_view message);
+
 /// Sets up the async logger; `level` is debug, info, warn or error.
-void init_logging(const std::string& level);
+void init_logging(const std::string& level, LogFormat format = LogFormat::Text);
 /// Logs one line; never blocks the caller on I/O (a full queue drops the oldest line).
 void log_message(LogLevel level, const std::string& message);
+/// Logs a line that is already whole in the configured format, such as a JSON access line that
+/// carries its own time and level: in the JSON format it is written as it is; in the text format
+/// it gets the time and level prefix like any message. Same queue and guarantees as log_message.
+void log_formatted_line(LogLevel level, const std::string& line);
 /// Flushes and stops the logger.
 void shutdown_logging();
 
