@@ -151,7 +151,8 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
        << "upstream:\n  base_url: " << options_.upstream_base
        << "\n  connect_timeout_ms: 2000\n  first_byte_timeout_ms: " << options_.first_byte_timeout_ms
        << "\n  idle_timeout_ms: " << options_.idle_timeout_ms << "\n"
-       << "log:\n  level: info\n"
+       << "log:\n  level: info\n  format: " << options_.log_format
+       << "\n  access: " << (options_.log_access ? "true" : "false") << "\n"
        << "admin:\n  listen: 127.0.0.1:0\n  token: '" << options_.admin_token << "'\n";
   if (!options_.labelled_admin_tokens.empty()) {
     yaml << "  tokens:\n";
@@ -181,14 +182,17 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
           [&] {
             if (early_exit = process_->wait(0ms); early_exit != -1) return true;
             const auto text = log();
-            auto port_after = [&](const std::string& line_start, const std::string& marker) {
-              const auto line = text.find(line_start);
+            // `message_start` begins an info line in either log format.
+            auto port_after = [&](const std::string& message_start, const std::string& marker) {
+              auto line = text.find("info " + message_start);
+              if (line == std::string::npos)
+                line = text.find("\"level\":\"info\",\"message\":\"" + message_start);
               const auto at = line == std::string::npos ? line : text.find(marker, line);
               if (at == std::string::npos) return 0;
               return std::atoi(text.c_str() + text.find(':', at + marker.size()) + 1);
             };
-            port_ = port_after("info e2b-gateway ", " listening on ");
-            admin_port_ = port_after("info admin API ", " listening on ");
+            port_ = port_after("e2b-gateway ", " listening on ");
+            admin_port_ = port_after("admin API ", " listening on ");
             return port_ > 0 && admin_port_ > 0;
           },
           10s)) {

@@ -84,6 +84,8 @@ struct GatewayOptions {
   int shutdown_grace_ms = 5000;  ///< listen.shutdown_grace_ms
   std::string storage_path;      ///< SQLite file; empty = a fresh one in the gateway's temp dir
   std::string admin_token = "test-admin-token-0123456789";
+  std::string log_format = "text";  ///< log.format
+  bool log_access = true;           ///< log.access
   /// More admin tokens, written as admin.tokens: {label, token} each.
   std::vector<std::pair<std::string, std::string>> labelled_admin_tokens;
 };

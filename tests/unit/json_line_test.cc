@@ -108,10 +108,17 @@ TEST(JsonLineTest, ObjectWriterWritesEachKindOfField) {
       .boolean("t", true)
       .boolean("f", false)
       .null("z")
+      .number_or_null("n?", std::nullopt)
+      .number_or_null("n!", 7)
+      .boolean_or_null("b?", std::nullopt)
+      .boolean_or_null("b!", false)
       .time("at", system_clock::time_point{} + 1500ms)
       .close();
-  EXPECT_EQ(line, R"(prefix:{"s":"a\"b","empty":null,"full":"x","n":-42,"t":true,"f":false,"z":null,)"
-                  R"("at":"1970-01-01T00:00:01.500Z"})");
+  EXPECT_EQ(
+      line,
+      R"(prefix:{"s":"a\"b","empty":null,"full":"x","n":-42,"t":true,"f":false,"z":null,"n?":null,"n!":7,)"
+      R"("b?":null,"b!":false,)"
+      R"("at":"1970-01-01T00:00:01.500Z"})");
 }
 
 TEST(JsonLineTest, MessageLinesCarryTimeLevelAndTheEscapedMessage) {

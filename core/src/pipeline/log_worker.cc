@@ -69,12 +69,14 @@ std::string access_line(const RequestRecord& r) {
 }
 
 std::string access_json_line(const RequestRecord& r) {
+  using std::nullopt;
   const bool chat = r.route == Route::ChatCompletions;
-  const bool has_model = !r.model.empty();
+  const auto ended =
+      r.started_at + std::chrono::duration_cast<std::chrono::system_clock::duration>(r.elapsed);
   std::string line;
   line.reserve(512);
-  JsonObjectWriter json(line);
-  json.time("time", r.started_at + std::chrono::duration_cast<std::chrono::system_clock::duration>(r.elapsed))
+  JsonObjectWriter(line)
+      .time("time", ended)
       .string("level", log_level_name(LogLevel::Info))
       .string_or_null("request_id", r.request_id)
       .string_or_null("method", r.method)
@@ -85,25 +87,14 @@ std::string access_json_line(const RequestRecord& r) {
       .string_or_null("tenant", r.principal.tenant_id)
       .string_or_null("key", r.principal.key_mask)
       .string_or_null("user", r.principal.user)
-      .string_or_null("model", r.model);
-  if (has_model) {
-    json.boolean("stream", r.stream);
-  } else {
-    json.null("stream");
-  }
-  json.number("duration_ms", r.duration.count());
-  if (r.time_to_first_token) {
-    json.number("ttft_ms", r.time_to_first_token->count());
-  } else {
-    json.null("ttft_ms");
-  }
-  if (chat) {
-    json.number("prompt_tokens", r.usage.prompt_tokens)
-        .number("completion_tokens", r.usage.completion_tokens);
-  } else {
-    json.null("prompt_tokens").null("completion_tokens");
-  }
-  json.close();
+      .string_or_null("model", r.model)
+      .boolean_or_null("stream", r.model.empty() ? nullopt : std::optional(r.stream))  // known with the model
+      .number("duration_ms", r.duration.count())
+      .number_or_null("ttft_ms",
+                      r.time_to_first_token ? std::optional(r.time_to_first_token->count()) : nullopt)
+      .number_or_null("prompt_tokens", chat ? std::optional(r.usage.prompt_tokens) : nullopt)
+      .number_or_null("completion_tokens", chat ? std::optional(r.usage.completion_tokens) : nullopt)
+      .close();
   return line;
 }
 

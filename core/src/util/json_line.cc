@@ -136,6 +136,14 @@ JsonObjectWriter& JsonObjectWriter::number(std::string_view name, std::int64_t v
   return *this;
 }
 
+JsonObjectWriter& JsonObjectWriter::number_or_null(std::string_view name, std::optional<std::int64_t> value) {
+  return value ? number(name, *value) : null(name);
+}
+
+JsonObjectWriter& JsonObjectWriter::boolean_or_null(std::string_view name, std::optional<bool> value) {
+  return value ? boolean(name, *value) : null(name);
+}
+
 JsonObjectWriter& JsonObjectWriter::boolean(std::string_view name, bool value) {
   this->name(name);
   out_ += value ? "true" : "false";

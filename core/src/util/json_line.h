@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,7 +27,11 @@ class JsonObjectWriter {
   /// `value`, or null when it is empty (a fixed field with nothing to say).
   JsonObjectWriter& string_or_null(std::string_view name, std::string_view value);
   JsonObjectWriter& number(std::string_view name, std::int64_t value);
+  /// `value`, or null when there is none.
+  JsonObjectWriter& number_or_null(std::string_view name, std::optional<std::int64_t> value);
   JsonObjectWriter& boolean(std::string_view name, bool value);
+  /// `value`, or null when there is none.
+  JsonObjectWriter& boolean_or_null(std::string_view name, std::optional<bool> value);
   JsonObjectWriter& null(std::string_view name);
   JsonObjectWriter& time(std::string_view name, std::chrono::system_clock::time_point value);
   void close() { out_ += '}'; }
