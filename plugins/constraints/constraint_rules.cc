@@ -428,44 +428,6 @@ std::variant<std::vector<Adjustment>, Refusal> apply_constraints(const Constrain
   return adjustments;
 }
 
-std::string_view adjust_name(Adjust how) {
-  switch (how) {
-    case Adjust::Default:
-      return "default";
-    case Adjust::Force:
-      return "force";
-    case Adjust::Clamp:
-      return "clamp";
-    case Adjust::Reject:
-      return "reject";
-  }
-  return "clamp";
-}
-
-namespace {
-
-gateway::RequestEvent adjustment_event(Param param, Adjust how) {
-  return {gateway::kEventParameterAdjusted,
-          {{"param", std::string(param_name(param))}, {"policy", std::string(adjust_name(how))}}};
-}
-
-}  // namespace
-
-std::vector<gateway::RequestEvent> adjustment_events(const std::vector<Adjustment>& adjustments) {
-  std::vector<gateway::RequestEvent> events;
-  std::array<bool, kParamCount> reported{};
-  for (const auto& adjustment : adjustments) {
-    if (std::exchange(reported[index_of(adjustment.param)], true)) continue;
-    events.push_back(adjustment_event(adjustment.param, adjustment.how));
-  }
-  return events;
-}
-
-std::optional<gateway::RequestEvent> refusal_event(const Refusal& refusal) {
-  if (!refusal.rejected) return std::nullopt;
-  return adjustment_event(*refusal.rejected, Adjust::Reject);
-}
-
 std::string adjusted_header(const std::vector<Adjustment>& adjustments) {
   std::string out;
   for (const auto& adjustment : adjustments) {
