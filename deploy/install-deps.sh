@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev libhowardhinnant-date-dev tzdata
   googletest libgtest-dev libgmock-dev
   python3 curl ca-certificates
+  prometheus  # promtool: the metrics tests check a real scrape with it
 )
 
 missing=()
