@@ -246,7 +246,8 @@ class Plugin {
   /// `max_tokens` were applied (upstream I/O thread); may edit it.
   virtual void on_delta(RequestContext& /*ctx*/, Delta& /*delta*/) {}
 
-  /// Log phase: after the client has its answer, on a background worker, off the hot path.
+  /// Log phase: after the client has its answer, off the hot path, on the gateway's one log
+  /// worker thread: calls never overlap, in the order requests ended.
   virtual void on_log(const RequestRecord& /*record*/) {}
 
   /// The state of the limits this plugin enforces on `principal` (each with its remaining value
