@@ -339,8 +339,8 @@ void ChatExchange::emit_log() {
   if (logged_.exchange(true)) return;
   if (registration_ != 0) services_.exchanges.remove(registration_);
   if (counted_in_flight_) {  // emit_log runs its body once, however the answer ended
+    if (info_.stream) services_.open_streams.fetch_sub(1);  // first: never above in_flight
     services_.in_flight.fetch_sub(1);
-    if (info_.stream) services_.open_streams.fetch_sub(1);
   }
   RequestRecord rec;
   {

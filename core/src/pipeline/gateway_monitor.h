@@ -13,6 +13,16 @@ class LogWorker;
 class StorageWorker;
 class UpstreamLoop;
 
+/// The figures, each read with an atomic load (so not one snapshot across fields):
+///  - in_flight_requests: GatewayServices::in_flight, chat requests from their upstream start to
+///    their log record;
+///  - open_streams: GatewayServices::open_streams, the `stream: true` ones among them;
+///  - upstream_connections: UpstreamLoop::open_connections, sockets curl holds open to upstreams,
+///    connecting, busy or idle in its cache;
+///  - usage_queue_depth: LogWorker::queued (records not yet logged) plus
+///    StorageWorker::usage_pending (rows not yet committed);
+///  - usage_rows_dropped: LogWorker::dropped_chat plus StorageWorker::usage_dropped;
+///  - config_reloads_succeeded/failed: the GatewayServices counters of the same names.
 /// Created before the plugin chain (plugins keep a pointer to it) and outliving it; the parts it
 /// reads are attached once they exist and detached before they go. Until attached every figure is
 /// zero; once detached, stats() keeps answering the last figures. stats() takes a mutex that only

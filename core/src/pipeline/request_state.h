@@ -57,7 +57,9 @@ struct GatewayServices {
   RouteHook routes{};
   /// Chat requests between their upstream start and their last byte.
   std::atomic<int> in_flight{0};
-  /// The streaming (SSE) part of in_flight: counted and uncounted with it, so never above it.
+  /// The streaming (`stream: true`) part of in_flight, counted and uncounted with it (so never
+  /// above it): from the upstream start, whether or not the SSE head is out yet, until the
+  /// answer's log record, exactly once however it ended (finished, failed, client gone, shutdown).
   std::atomic<int> open_streams{0};
   /// Configuration reloads applied, and refused (the running configuration stayed); counted by
   /// whatever reloads the configuration.
