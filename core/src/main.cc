@@ -158,6 +158,7 @@ int serve(const std::filesystem::path& path) {
       chain->on_log(record);
     });
     UpstreamLoop upstream(config.upstream.max_connections);
+    TaskWorker background;
     const admin::LimitStatus limit_status = [&chain](const Principal& principal) {
       return chain->limit_status(principal);
     };
@@ -167,7 +168,8 @@ int serve(const std::filesystem::path& path) {
                              &log_worker,
                              &storage,
                              GATEWAY_VERSION,
-                             admin::self_service_routes(&storage, limit_status)};
+                             admin::self_service_routes(&storage, limit_status),
+                             &background};
     // Declared after every part it reads, so it is detached before any of them goes.
     const LiveGatewayMonitor::Attachment monitor_attachment(monitor,
                                                             {&services, &upstream, &log_worker, &storage});
@@ -218,6 +220,7 @@ int serve(const std::filesystem::path& path) {
     storage.close_jobs();  // no more posts from storage jobs
     if (admin_server) admin_server->stop();
     upstream.stop();    // no more posts from the upstream thread
+    background.stop();  // nor from the background worker
     server.stop();      // reactors stop; connections close
     log_worker.stop();  // every finished request reaches the log phase
     storage.stop();     // and every usage row is committed

@@ -3,6 +3,10 @@
 // timings. Without a plugin that claims them, unknown admin paths keep their 404.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
+#include <future>
 #include <thread>
 
 #include "harness.h"
@@ -33,7 +37,22 @@ struct EventSettings {
   }
 };
 
+/// While this file exists the probe holds every scrape it answers.
+std::filesystem::path scrape_hold_file() {
+  return std::filesystem::temp_directory_path() / ("e2b-gateway-scrape-hold-" + std::to_string(getpid()));
+}
+
+/// One reactor thread, and the probe answering (and holding) scrapes on the main listener.
+struct HeldScrapeSettings {
+  static void apply(GatewayOptions& options) {
+    options.threads = 1;
+    options.extra_plugins_yaml = std::string("  - name: monitor_probe\n    path: ") + MONITOR_PROBE_PLUGIN +
+                                 "\n    config: {hold_scrapes_while: " + scrape_hold_file().string() + "}\n";
+  }
+};
+
 using MonitorTest = GatewaySuite<ProbeSettings>;
+using HeldScrapeTest = GatewaySuite<HeldScrapeSettings>;
 using EventsTest = GatewaySuite<EventSettings>;
 using AdminFallbackTest = GatewaySuite<DefaultSettings>;
 
@@ -183,4 +202,23 @@ TEST_F(EventsTest, ARejectedParameterIsReported) {
   EXPECT_EQ(record["events"], json::parse(R"([{"name":"parameter_adjusted",
                                                "labels":{"param":"top_p","policy":"reject"}}])"))
       << record;
+}
+
+TEST_F(HeldScrapeTest, AScrapeInProgressHoldsUpNoOtherRequestOfItsReactor) {
+  const auto hold = scrape_hold_file();
+  const auto held = std::filesystem::path(hold.string() + ".held");
+  std::filesystem::remove(held);
+  std::ofstream(hold) << "hold\n";
+  auto scrape = std::async(std::launch::async, [&] { return http(gateway_->port(), "GET", "/metrics"); });
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(held); })) << "the probe holds the scrape";
+  // The gateway has one reactor thread; the scrape is held in the plugin's request phase.
+  const auto health = http(gateway_->port(), "GET", "/health");
+  EXPECT_EQ(health.status, 200) << health.body;
+  EXPECT_EQ(scrape.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "the health check was answered while the scrape was still held";
+  std::filesystem::remove(hold);
+  const auto answer = scrape.get();
+  EXPECT_EQ(answer.status, 200) << answer.body;
+  EXPECT_NE(answer.body.find("held"), std::string::npos) << answer.body;
+  std::filesystem::remove(held);
 }

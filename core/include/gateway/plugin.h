@@ -305,7 +305,8 @@ struct GatewayStats {
   std::uint64_t config_reloads_failed = 0;
 };
 
-/// The gateway's own figures for monitoring plugins. Thread-safe and cheap (atomic loads).
+/// The gateway's own figures for monitoring plugins. Thread-safe and cheap: reading them takes no
+/// lock the request path takes.
 class GatewayMonitor {
  public:
   virtual ~GatewayMonitor() = default;

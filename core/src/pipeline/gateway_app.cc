@@ -47,11 +47,35 @@ void GatewayApp::handle(const std::shared_ptr<Connection>& connection, HttpReque
   }
   auto ctx =
       std::make_shared<RequestState>(services_, connection, std::move(request), std::move(request_id), route);
-  try {
-    if (auto answer = services_.chain->on_request_headers(*ctx)) {
-      ctx->respond(std::move(*answer));
-      return;
+  if (route == Route::Metrics && services_.background != nullptr) {
+    // A scrape serializes every series: answered off the reactors, so that the other connections
+    // of this reactor never wait for it.
+    const bool queued = services_.background->submit([this, ctx] {
+      auto answer = request_headers_phase(*ctx);
+      ctx->post([this, ctx, answer = std::move(answer)]() mutable { answer_local(ctx, std::move(answer)); });
+    });
+    if (!queued) {
+      ctx->respond(openai_error(503, "server_error", "busy", "Too many scrapes at once; retry shortly."));
     }
+    return;
+  }
+  answer_local(ctx, request_headers_phase(*ctx));
+}
+
+std::optional<LocalResponse> GatewayApp::request_headers_phase(RequestState& ctx) {
+  try {
+    return services_.chain->on_request_headers(ctx);
+  } catch (const std::exception& e) {
+    return openai_error(500, "server_error", "internal_error", e.what());
+  }
+}
+
+void GatewayApp::answer_local(const std::shared_ptr<RequestState>& ctx, std::optional<LocalResponse> answer) {
+  if (answer) {
+    ctx->respond(std::move(*answer));
+    return;
+  }
+  try {
     const Reply reply = [ctx](LocalResponse response) {
       ctx->post([ctx, response = std::move(response)]() mutable { ctx->respond(std::move(response)); });
     };

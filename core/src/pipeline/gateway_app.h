@@ -16,6 +16,11 @@ class GatewayApp : public RequestHandler {
               const RequestError& error) override;
 
  private:
+  /// The plugins' request-headers phase; a throwing plugin becomes a 500.
+  std::optional<LocalResponse> request_headers_phase(RequestState& ctx);
+  /// Sends `answer` if the request phase gave one, else the routes served outside the core or
+  /// the gateway's own. Reactor thread.
+  void answer_local(const std::shared_ptr<RequestState>& ctx, std::optional<LocalResponse> answer);
   void serve_local(RequestState& ctx);
   void serve_chat(const std::shared_ptr<Connection>& connection, HttpRequest request, std::string request_id);
   GatewayServices& services_;

@@ -17,6 +17,7 @@
 #include "server/route_hook.h"
 #include "storage/storage_worker.h"
 #include "upstream/upstream_loop.h"
+#include "util/task_worker.h"
 
 namespace gateway {
 
@@ -55,6 +56,8 @@ struct GatewayServices {
   std::string version;
   /// Paths served from outside the core (the self-service reports), after the request phase.
   RouteHook routes{};
+  /// Runs the request phase of GET /metrics off the reactors; null: on the reactor.
+  TaskWorker* background = nullptr;
   /// Chat requests between their upstream start and their last byte.
   std::atomic<int> in_flight{0};
   /// The streaming (`stream: true`) part of in_flight, counted and uncounted with it (so never

@@ -1,10 +1,16 @@
 // A plugin that shows the integration tests what the plugin API gives a monitoring plugin: on
 // the admin listener, GET /probe/stats answers host.monitor's figures, GET /probe/records the
 // timings and events of the requests its log phase saw, and GET /probe/throw fails (the chain
-// must answer 500). Built for the integration tests only; never installed beside the shipped
-// plugins, and it checks no credentials.
+// must answer 500). With `hold_scrapes_while: <path>` it answers GET /metrics on the main
+// listener itself, holding each scrape while that file exists (at most 10 s) after creating
+// `<path>.held`, so that a test can see what else is served meanwhile. Built for the integration tests only;
+// never installed beside the shipped plugins, and it checks no credentials.
+#include <chrono>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "gateway/plugin.h"
 
@@ -14,7 +20,17 @@ using nlohmann::json;
 
 class MonitorProbe : public gateway::Plugin {
  public:
-  explicit MonitorProbe(const gateway::GatewayMonitor* monitor) : monitor_(monitor) {}
+  MonitorProbe(const gateway::GatewayMonitor* monitor, std::filesystem::path hold_scrapes_while)
+      : monitor_(monitor), hold_scrapes_while_(std::move(hold_scrapes_while)) {}
+
+  std::optional<gateway::LocalResponse> on_request_headers(gateway::RequestContext& ctx) override {
+    if (ctx.route() != gateway::Route::Metrics || hold_scrapes_while_.empty()) return std::nullopt;
+    std::ofstream(hold_scrapes_while_.string() + ".held") << "held\n";
+    for (int i = 0; i < 1000 && std::filesystem::exists(hold_scrapes_while_); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return gateway::json_response(200, {{"scrape", "held"}});
+  }
 
   void on_log(const gateway::RequestRecord& record) override {
     json events = json::array();
@@ -59,12 +75,13 @@ class MonitorProbe : public gateway::Plugin {
   }
 
   const gateway::GatewayMonitor* monitor_;
+  const std::filesystem::path hold_scrapes_while_;
   std::mutex mutex_;
   std::deque<json> records_;
 };
 
-std::unique_ptr<gateway::Plugin> make_probe(const gateway::PluginHost& host, const json&) {
-  return std::make_unique<MonitorProbe>(host.monitor);
+std::unique_ptr<gateway::Plugin> make_probe(const gateway::PluginHost& host, const json& config) {
+  return std::make_unique<MonitorProbe>(host.monitor, config.value("hold_scrapes_while", std::string()));
 }
 
 }  // namespace
