@@ -20,6 +20,10 @@ namespace gateway::admin {
 /// rate-limit plugin reports it; null when no plugin enforces limits. Any thread.
 using LimitStatus = std::function<nlohmann::json(const Principal&)>;
 
+/// Serves a request the admin API has no route for (the plugins' admin-listener phase, such as
+/// GET /metrics); nullopt when nothing claims it. Called before the admin token check.
+using AdminFallback = std::function<std::optional<LocalResponse>(const HttpRequest&)>;
+
 /// One authenticated admin request on its way through a route handler.
 struct AdminCall {
   Storage& store;

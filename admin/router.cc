@@ -76,11 +76,37 @@ bool matches(const std::string& pattern, const std::string& path, std::string& i
   return true;
 }
 
+/// The route serving `method` `path` (null when none), its {id} segment, and whether some route
+/// has this path (so that a miss is a 405, not a 404).
+struct RouteMatch {
+  const RouteEntry* route = nullptr;
+  std::string id;
+  bool path_known = false;
+};
+
+RouteMatch match_route(const std::string& method, const std::string& path) {
+  RouteMatch match;
+  for (const auto& entry : route_table()) {
+    std::string id;
+    if (!matches(entry.pattern, path, id)) continue;
+    match.path_known = true;
+    if (method == entry.method) {
+      match.route = &entry;
+      match.id = std::move(id);
+      break;
+    }
+  }
+  return match;
+}
+
 }  // namespace
 
 AdminApi::AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens, const ModelCatalog& models,
-                   LimitStatus limit_status)
-    : storage_(storage), models_(models), limit_status_(std::move(limit_status)) {
+                   LimitStatus limit_status, AdminFallback fallback)
+    : storage_(storage),
+      models_(models),
+      limit_status_(std::move(limit_status)),
+      fallback_(std::move(fallback)) {
   for (const auto& t : tokens) tokens_.push_back({t.label, key_digest(t.token)});
   openapi();  // parse the embedded document now, so a broken one fails at start-up
 }
@@ -126,25 +152,24 @@ void AdminApi::handle(const std::shared_ptr<Connection>& connection, HttpRequest
                                    : admin_error(405, "method_not_allowed", "Use GET"));
     return;
   }
+  const RouteMatch match = match_route(request.method, request.path);
+  const RouteEntry* route = match.route;
+  const std::string id = match.id;
+  if (route == nullptr && fallback_) {
+    // Not an admin route: a plugin may serve it (with its own authentication), as it is.
+    if (auto response = fallback_(request)) {
+      answer(*response);
+      return;
+    }
+  }
   const std::string actor = authenticate(request);
   if (actor.empty()) {
     answer(admin_error(401, "invalid_admin_token",
                        "A valid admin token is required: Authorization: Bearer <token>"));
     return;
   }
-  const RouteEntry* route = nullptr;
-  std::string id;
-  bool path_known = false;
-  for (const auto& entry : route_table()) {
-    if (!matches(entry.pattern, request.path, id)) continue;
-    path_known = true;
-    if (request.method == entry.method) {
-      route = &entry;
-      break;
-    }
-  }
   if (route == nullptr) {
-    answer(path_known
+    answer(match.path_known
                ? admin_error(405, "method_not_allowed", request.method + " is not allowed on " + request.path)
                : admin_error(404, "not_found", "Unknown admin route " + request.method + " " + request.path));
     return;

@@ -19,9 +19,11 @@ namespace gateway::admin {
 class AdminApi : public RequestHandler {
  public:
   /// `tokens` must not be empty; `models` checks the models a key may use; `limit_status`
-  /// reports a key's limits.
+  /// reports a key's limits; `fallback` may serve requests no admin route matches (method and
+  /// path), before the admin token is checked; without an answer they get the usual 401, 404
+  /// or 405.
   AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens, const ModelCatalog& models,
-           LimitStatus limit_status);
+           LimitStatus limit_status, AdminFallback fallback = nullptr);
   void handle(const std::shared_ptr<Connection>& connection, HttpRequest request) override;
 
   /// Every route as "METHOD /admin/v1/…/{id}", in the order they are matched.
@@ -44,6 +46,7 @@ class AdminApi : public RequestHandler {
   std::vector<Token> tokens_;
   const ModelCatalog& models_;
   LimitStatus limit_status_;
+  AdminFallback fallback_;
 };
 
 }  // namespace gateway::admin

@@ -10,7 +10,7 @@ packages=(
   googletest libgtest-dev libgmock-dev
   python3 python3-yaml curl ca-certificates
   dpkg-dev      # dpkg-shlibdeps: the Debian package's dependencies (cpack -G DEB)
-  prometheus    # promtool and prometheus: the alert rules' and dashboard's tests
+  prometheus    # promtool and prometheus: the metrics tests, the alert rules' and dashboard's tests
 )
 
 missing=()

@@ -13,6 +13,7 @@
 #include "admin/self_service.h"
 #include "config/config.h"
 #include "pipeline/gateway_app.h"
+#include "pipeline/gateway_monitor.h"
 #include "pipeline/log_worker.h"
 #include "pipeline/plugin_chain.h"
 #include "server/http_server.h"
@@ -43,11 +44,12 @@ std::filesystem::path default_config_path() {
 }
 
 PluginHost make_host(const GatewayConfig& config, const KeyDirectory* keys = nullptr,
-                     const UsageHistory* usage = nullptr) {
+                     const UsageHistory* usage = nullptr, const GatewayMonitor* monitor = nullptr) {
   PluginHost host;
   host.models = &config.models;
   host.keys = keys;
   host.usage = usage;
+  host.monitor = monitor;
   host.gateway_version = GATEWAY_VERSION;
   host.upstream_defaults.url = config.upstream.base_url;
   host.upstream_defaults.connect_timeout = config.upstream.connect_timeout;
@@ -136,10 +138,13 @@ int serve(const std::filesystem::path& path) {
       shutdown_logging();
       return 2;
     }
+    // Declared before the chain, which holds it through its plugins; it reads the services, the
+    // workers and the upstream loop from the moment they are attached below.
+    LiveGatewayMonitor monitor;
     std::optional<PluginChain> chain;
     try {
       const StoredUsageHistory usage(stores->database());
-      chain.emplace(PluginChain::load(config, make_host(config, &stores->index(), &usage)));
+      chain.emplace(PluginChain::load(config, make_host(config, &stores->index(), &usage, &monitor)));
     } catch (const ConfigError& e) {
       std::cerr << "invalid configuration " << path.string() << ": " << e.what() << "\n";
       shutdown_logging();
@@ -162,6 +167,9 @@ int serve(const std::filesystem::path& path) {
                              &storage,
                              GATEWAY_VERSION,
                              admin::self_service_routes(&storage, limit_status)};
+    // Declared after every part it reads, so it is detached before any of them goes.
+    const LiveGatewayMonitor::Attachment monitor_attachment(monitor,
+                                                            {&services, &upstream, &log_worker, &storage});
     GatewayApp app(services);
     HttpServer server(config.server, app);
     std::unique_ptr<admin::AdminApi> admin_api;
@@ -171,8 +179,11 @@ int serve(const std::filesystem::path& path) {
                   "admin API disabled: set admin.token in config.yaml or E2B_ADMIN_TOKEN (16+ characters) to "
                   "enable it");
     } else {
-      admin_api =
-          std::make_unique<admin::AdminApi>(storage, config.admin_tokens, config.models, limit_status);
+      admin::AdminFallback plugin_admin_phase = [&chain](const HttpRequest& request) {
+        return chain->on_admin_request(request);
+      };
+      admin_api = std::make_unique<admin::AdminApi>(storage, config.admin_tokens, config.models, limit_status,
+                                                    std::move(plugin_admin_phase));
       admin_server = std::make_unique<HttpServer>(config.admin_server, *admin_api);
     }
     try {

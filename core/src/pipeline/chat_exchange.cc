@@ -28,6 +28,24 @@ constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 }  // namespace
 
+/// Passes an upstream exchange's events on to the plugin's observer, stamping its end first (so
+/// the stamp precedes whatever end of the request the plugin's on_end causes).
+class ChatExchange::TimedObserver : public UpstreamObserver {
+ public:
+  TimedObserver(std::shared_ptr<UpstreamObserver> inner, std::shared_ptr<ChatExchange> exchange)
+      : inner_(std::move(inner)), exchange_(std::move(exchange)) {}
+  void on_head(int status, const Headers& headers) override { inner_->on_head(status, headers); }
+  void on_body(std::string_view bytes) override { inner_->on_body(bytes); }
+  void on_end(UpstreamEnd end, std::string_view detail) override {
+    exchange_->mark_upstream_ended();
+    inner_->on_end(end, detail);
+  }
+
+ private:
+  std::shared_ptr<UpstreamObserver> inner_;
+  std::shared_ptr<ChatExchange> exchange_;
+};
+
 std::string ChatExchange::framed(std::string_view data) const {
   return close_delimited_ ? std::string(data) : chunked(data);
 }
@@ -60,6 +78,7 @@ void ChatExchange::begin(Plugin& upstream) {
     limiter_ = openai::AnswerLimiter(openai::stop_sequences(chat_), requested_max_tokens(chat_));
   }
   services_.in_flight.fetch_add(1);
+  if (info_.stream) services_.open_streams.fetch_add(1);
   counted_in_flight_ = true;
   connection_->set_on_gone([self] { self->client_left(); });
   connection_->set_on_written([self](std::size_t written) {
@@ -88,7 +107,10 @@ void ChatExchange::fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserv
     std::lock_guard lock(mutex_);
     if (state_ == State::Done) return;
   }
-  transfer_id_ = services_.upstream->start(std::move(request), std::move(observer), shared_from_this());
+  auto self = shared_from_this();
+  mark_upstream_started();
+  transfer_id_ = services_.upstream->start(std::move(request),
+                                           std::make_shared<TimedObserver>(std::move(observer), self), self);
 }
 
 std::string ChatExchange::chunk_event(nlohmann::json delta, const char* finish_reason) const {
@@ -217,8 +239,13 @@ void ChatExchange::fail(LocalResponse error) {
 void ChatExchange::cancel_upstream() {
   auto self = shared_from_this();
   post([self] {
-    if (self->transfer_id_ != 0) self->services_.upstream->cancel(self->transfer_id_);
+    if (self->transfer_id_ != 0) self->cancel_transfer();
   });
+}
+
+void ChatExchange::cancel_transfer() {
+  mark_upstream_ended();
+  services_.upstream->cancel(transfer_id_);
 }
 
 void ChatExchange::end_for_shutdown() {
@@ -296,7 +323,7 @@ void ChatExchange::drain() {
 }
 
 void ChatExchange::client_left() {
-  if (transfer_id_ != 0) services_.upstream->cancel(transfer_id_);
+  if (transfer_id_ != 0) cancel_transfer();
   if (terminal_written_) return;
   {
     std::lock_guard lock(mutex_);
@@ -311,7 +338,10 @@ void ChatExchange::client_left() {
 void ChatExchange::emit_log() {
   if (logged_.exchange(true)) return;
   if (registration_ != 0) services_.exchanges.remove(registration_);
-  if (counted_in_flight_) services_.in_flight.fetch_sub(1);
+  if (counted_in_flight_) {  // emit_log runs its body once, however the answer ended
+    services_.in_flight.fetch_sub(1);
+    if (info_.stream) services_.open_streams.fetch_sub(1);
+  }
   RequestRecord rec;
   {
     std::lock_guard lock(mutex_);

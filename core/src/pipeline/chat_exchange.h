@@ -45,6 +45,7 @@ class ChatExchange : public RequestState,
   bool keep_alive() const override { return !close_delimited_ && RequestState::keep_alive(); }
 
  private:
+  class TimedObserver;
   enum class State { Waiting, Streaming, Done };
 
   void start_locked();
@@ -54,6 +55,8 @@ class ChatExchange : public RequestState,
   void complete(FinishReason reason, std::optional<Usage> usage);
   /// Ends the upstream transfer; posted, so it runs after fetch() recorded the transfer.
   void cancel_upstream();
+  /// Cancels the recorded transfer now and stamps the end of the upstream wait (reactor thread).
+  void cancel_transfer();
   /// Ends the response with `error`, in the stream when its head is already out.
   void end_with_error(LocalResponse error, Outcome outcome);
   /// Turns the coalesced delta text into one SSE event at the end of pending_.

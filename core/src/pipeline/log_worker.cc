@@ -15,15 +15,17 @@ LogWorker::~LogWorker() {
 void LogWorker::submit(RequestRecord record) {
   {
     std::lock_guard lock(mutex_);
-    if (queue_.size() >= capacity_) {
+    if (queue_.size() >= capacity_ || stopped_) {
+      if (record.route == Route::ChatCompletions) dropped_chat_.fetch_add(1);
       const auto dropped = dropped_.fetch_add(1) + 1;
       if ((dropped & (dropped - 1)) == 0) {  // report at powers of two, not per record
-        log_message(LogLevel::Error,
-                    "log queue full: " + std::to_string(dropped) + " request records dropped so far");
+        log_message(LogLevel::Error, std::string(stopped_ ? "log worker stopped" : "log queue full") + ": " +
+                                         std::to_string(dropped) + " request records dropped so far");
       }
       return;
     }
     queue_.push_back(std::move(record));
+    queued_.fetch_add(1, std::memory_order_relaxed);
   }
   wake_.notify_one();
 }
@@ -42,11 +44,18 @@ void LogWorker::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty() && stopping_) return;
+    if (queue_.empty() && stopping_) {
+      stopped_ = true;
+      return;
+    }
     std::deque<RequestRecord> batch;
     batch.swap(queue_);
     lock.unlock();
-    for (const auto& record : batch) sink_(record);
+    for (const auto& record : batch) {
+      // Leaves the count before the sink runs: the usage row it submits is counted there.
+      queued_.fetch_sub(1, std::memory_order_relaxed);
+      sink_(record);
+    }
     lock.lock();
   }
 }

@@ -19,10 +19,16 @@ class LogWorker {
   /// `capacity` bounds the queue; records beyond it are counted and reported, never block.
   LogWorker(Sink sink, std::size_t capacity = 65536);
   ~LogWorker();
+  /// Queues `record` without blocking; a full queue (or a stopped worker) drops it and counts it.
   void submit(RequestRecord record);
   /// Processes everything queued, then stops the thread.
   void stop();
+  /// Records dropped, every route.
   std::uint64_t dropped() const { return dropped_.load(); }
+  /// Chat-route records dropped: each is a usage row that will never be stored.
+  std::uint64_t dropped_chat() const { return dropped_chat_.load(); }
+  /// Records queued whose sink has not started yet. A cheap atomic read for monitoring.
+  std::size_t queued() const { return queued_.load(std::memory_order_relaxed); }
 
  private:
   void run();
@@ -32,7 +38,10 @@ class LogWorker {
   std::condition_variable wake_;
   std::deque<RequestRecord> queue_;
   bool stopping_ = false;
+  bool stopped_ = false;  ///< the thread has exited: later records are dropped
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> dropped_chat_{0};
+  std::atomic<std::size_t> queued_{0};
   std::thread thread_;
 };
 

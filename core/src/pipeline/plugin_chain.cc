@@ -107,6 +107,19 @@ nlohmann::json PluginChain::limit_status(const Principal& principal) const {
   return nullptr;
 }
 
+std::optional<LocalResponse> PluginChain::on_admin_request(const HttpRequest& request) {
+  for (const auto& p : plugins_) {
+    try {
+      if (auto answer = p->plugin->on_admin_request(request)) return answer;
+    } catch (const std::exception& e) {
+      log_message(LogLevel::Error, "plugin " + p->name + " failed in its admin phase: " + e.what());
+      return openai_error(500, "server_error", "internal_error",
+                          "The plugin " + p->name + " failed to answer: " + e.what());
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<std::string> PluginChain::describe() const {
   std::vector<std::string> out;
   for (const auto& p : plugins_) {

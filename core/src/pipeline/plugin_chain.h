@@ -31,6 +31,10 @@ class PluginChain {
   void on_log(const RequestRecord& record);
   /// The first plugin's report of the limits that apply to `principal`; null when none has one.
   nlohmann::json limit_status(const Principal& principal) const;
+  /// Runs the admin-listener phase for a request the admin API has no route for: the first
+  /// plugin's answer wins; a plugin that throws answers a 500 `internal_error`. nullopt when no
+  /// plugin answers. Any thread.
+  std::optional<LocalResponse> on_admin_request(const HttpRequest& request);
   /// "name (path)" per plugin, in order.
   std::vector<std::string> describe() const;
 

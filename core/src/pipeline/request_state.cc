@@ -7,6 +7,7 @@
 #include "gateway/json_limits.h"
 #include "openai/chat_format.h"
 #include "pipeline/outcome_rule.h"
+#include "pipeline/upstream_wait.h"
 #include "util/log.h"
 
 namespace gateway {
@@ -72,6 +73,30 @@ void RequestState::run_end_hooks(const RequestRecord& record) {
   }
 }
 
+namespace {
+
+SteadyClock::rep now_ticks() {
+  return SteadyClock::now().time_since_epoch().count();
+}
+
+/// The time a stamp holds, if it was set.
+std::optional<SteadyClock::time_point> stamped(const std::atomic<SteadyClock::rep>& stamp) {
+  const auto ticks = stamp.load();
+  if (ticks == 0) return std::nullopt;
+  return SteadyClock::time_point(SteadyClock::duration(ticks));
+}
+
+}  // namespace
+
+void RequestState::mark_upstream_started() {
+  upstream_started_.store(now_ticks());
+}
+
+void RequestState::mark_upstream_ended() {
+  SteadyClock::rep unset = 0;
+  upstream_ended_.compare_exchange_strong(unset, now_ticks());
+}
+
 bool RequestState::keep_alive() const {
   if (services_.draining) return false;  // keep-alive clients move to another instance
   return wants_keep_alive(request_);
@@ -118,7 +143,9 @@ RequestRecord RequestState::record(int status, Outcome outcome, const std::strin
   r.outcome = outcome;
   r.error_code = error_code;
   r.principal = principal_;
-  r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started_);
+  const auto now = SteadyClock::now();
+  r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(now - started_);
+  r.upstream_wait = upstream_wait(started_, stamped(upstream_started_), stamped(upstream_ended_), now);
   r.duration = std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed);
   {
     std::lock_guard lock(events_mutex_);

@@ -57,6 +57,12 @@ struct GatewayServices {
   RouteHook routes{};
   /// Chat requests between their upstream start and their last byte.
   std::atomic<int> in_flight{0};
+  /// The streaming (SSE) part of in_flight: counted and uncounted with it, so never above it.
+  std::atomic<int> open_streams{0};
+  /// Configuration reloads applied, and refused (the running configuration stayed); counted by
+  /// whatever reloads the configuration.
+  std::atomic<std::uint64_t> config_reloads_succeeded{0};
+  std::atomic<std::uint64_t> config_reloads_failed{0};
   /// Set on SIGTERM: readiness fails so load balancers stop sending new requests.
   std::atomic<bool> draining{false};
   /// Chat answers between their upstream start and their log record.
@@ -101,6 +107,11 @@ class RequestState : public RequestContext {
   RequestRecord record(int status, Outcome outcome, const std::string& error_code) const;
   /// Runs the end hooks with `record`; only the first call per request runs them.
   void run_end_hooks(const RequestRecord& record);
+  /// Stamps the hand-over to the upstream loop (RequestRecord::upstream_wait starts); any thread.
+  void mark_upstream_started();
+  /// Stamps the end of the upstream exchange (delivered or cancelled); the first stamp counts.
+  /// Any thread.
+  void mark_upstream_ended();
 
   GatewayServices& services_;
   std::shared_ptr<Connection> connection_;
@@ -121,6 +132,9 @@ class RequestState : public RequestContext {
   bool ended_ = false;
   mutable std::mutex events_mutex_;
   std::vector<RequestEvent> events_;
+  // steady_clock ticks, 0 while unset: stamped on the reactor and the upstream thread.
+  std::atomic<SteadyClock::rep> upstream_started_{0};
+  std::atomic<SteadyClock::rep> upstream_ended_{0};
 };
 
 /// The 503 `server_shutting_down` a chat gets while the gateway stops, with Retry-After.

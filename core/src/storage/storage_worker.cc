@@ -28,6 +28,7 @@ void StorageWorker::submit(UsageRow row) {
     return;
   }
   usage_.push_back(std::move(row));
+  pending_.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool StorageWorker::post(Job job) {
@@ -67,6 +68,7 @@ bool StorageWorker::flush(std::deque<UsageRow>& batch, std::unique_lock<std::mut
     db::SynchronousScope normal(store_.database(), db::SynchronousScope::Normal);
     write_usage(store_.database(), batch);
     written_.fetch_add(batch.size());
+    pending_.fetch_sub(batch.size(), std::memory_order_relaxed);
     ok = true;
   } catch (const std::exception& e) {
     log_message(LogLevel::Error, std::string("usage write failed, will retry: ") + e.what());
@@ -119,6 +121,9 @@ void StorageWorker::run() {
         if (!flushed && usage_.size() > 0) {
           log_message(LogLevel::Error,
                       std::to_string(usage_.size()) + " usage rows could not be written at shutdown");
+          dropped_.fetch_add(usage_.size());
+          pending_.fetch_sub(usage_.size(), std::memory_order_relaxed);
+          usage_.clear();
           stopped_ = true;
           return;
         }

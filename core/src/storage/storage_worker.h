@@ -41,7 +41,11 @@ class StorageWorker {
   void stop();
 
   std::uint64_t usage_written() const { return written_.load(); }
+  /// Usage rows lost: refused by a full queue or a stopped worker, or unwritable at shutdown.
   std::uint64_t usage_dropped() const { return dropped_.load(); }
+  /// Usage rows accepted and not yet committed (queued, or in the batch being written). A
+  /// cheap atomic read for monitoring.
+  std::size_t usage_pending() const { return pending_.load(std::memory_order_relaxed); }
 
  private:
   void run();
@@ -63,6 +67,7 @@ class StorageWorker {
   bool job_running_ = false;
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::size_t> pending_{0};
   std::thread thread_;
 };
 

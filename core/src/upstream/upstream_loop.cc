@@ -4,6 +4,8 @@
 #include <curl/curl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -44,6 +46,20 @@ UpstreamEnd end_for(CURLcode code, bool got_head, bool got_body) {
     default:
       return got_head ? UpstreamEnd::Reset : UpstreamEnd::Protocol;
   }
+}
+
+/// Opens the socket curl asks for and counts it in `*count` (a std::atomic<std::int64_t>).
+curl_socket_t open_counted_socket(void* count, curlsocktype /*purpose*/, curl_sockaddr* address) {
+  const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd < 0) return CURL_SOCKET_BAD;
+  static_cast<std::atomic<std::int64_t>*>(count)->fetch_add(1, std::memory_order_relaxed);
+  return fd;
+}
+
+/// Closes a socket opened by open_counted_socket and uncounts it.
+int close_counted_socket(void* count, curl_socket_t fd) {
+  static_cast<std::atomic<std::int64_t>*>(count)->fetch_sub(1, std::memory_order_relaxed);
+  return ::close(fd);
 }
 
 }  // namespace
@@ -316,6 +332,10 @@ void UpstreamLoop::add_transfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Transfer::on_body);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
   curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &open_counted_socket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &open_connections_);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &close_counted_socket);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, &open_connections_);
   transfer->started = transfer->last_body = Clock::now();
   const TransferId id = transfer->id;
   transfers_.emplace(id, std::move(transfer));

@@ -48,6 +48,9 @@ class UpstreamLoop {
   void stop();
   /// Transfers currently in flight.
   std::size_t active() const { return active_.load(); }
+  /// TCP connections to upstreams open now: connecting, in use or idle in curl's connection
+  /// cache. Counted where curl opens and closes its sockets, so it is exact; any thread.
+  std::int64_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
 
   struct Transfer;
 
@@ -73,6 +76,9 @@ class UpstreamLoop {
 
   static int on_socket(void* easy, int fd, int what, void* self, void* socket_data);
   static int on_timer(void* multi, long timeout_ms, void* self);
+  // Kept by every transfer's socket open and close callbacks (curl also closes cached
+  // connections through them, at the latest in curl_multi_cleanup: declared before multi_).
+  std::atomic<std::int64_t> open_connections_{0};
 
   struct MultiDeleter {
     void operator()(void* multi) const;

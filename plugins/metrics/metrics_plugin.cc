@@ -1,0 +1,50 @@
+// Prometheus metrics: counts every finished request in the log phase (off the request path) and
+// serves GET /metrics on the main listener (before authentication: it has its own optional
+// token) and on the admin listener. The logic lives in gateway_metrics.h.
+#include <memory>
+
+#include "gateway/plugin.h"
+#include "gateway_metrics.h"
+#include "metrics_config.h"
+
+namespace e2b::metrics {
+namespace {
+
+using namespace gateway;
+
+constexpr const char* kMetricsPath = "/metrics";
+
+class MetricsPlugin : public Plugin {
+ public:
+  MetricsPlugin(const MetricsSettings& settings, const PluginHost& host) : metrics_(settings, host) {}
+
+  std::optional<LocalResponse> on_request_headers(RequestContext& ctx) override {
+    if (ctx.route() != Route::Metrics) return std::nullopt;
+    return metrics_.endpoint().serve(ctx.request());
+  }
+
+  std::optional<LocalResponse> on_admin_request(const HttpRequest& request) override {
+    if (request.path != kMetricsPath) return std::nullopt;
+    return metrics_.endpoint().serve(request);
+  }
+
+  void on_log(const RequestRecord& record) override { metrics_.observe(record); }
+
+ private:
+  GatewayMetrics metrics_;
+};
+
+std::unique_ptr<Plugin> make_metrics_plugin(const PluginHost& host, const nlohmann::json& config) {
+  const auto settings = parse_metrics_settings(config);
+  if (host.log) {
+    host.log(LogLevel::Info, std::string("metrics: serving ") + kMetricsPath + " on both listeners, " +
+                                 (settings.token.empty() ? "without a token" : "with a bearer token") +
+                                 (settings.tenant_labels ? ", tenant labels on" : ""));
+  }
+  return std::make_unique<MetricsPlugin>(settings, host);
+}
+
+}  // namespace
+}  // namespace e2b::metrics
+
+GATEWAY_PLUGIN("metrics", &e2b::metrics::make_metrics_plugin)

@@ -1,0 +1,138 @@
+// What a monitoring plugin gets from the gateway, seen through a probe plugin on the admin
+// listener: the admin-listener phase, the live figures (host.monitor), and each request's
+// timings. Without a plugin that claims them, unknown admin paths keep their 404.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "harness.h"
+
+using namespace harness;
+using nlohmann::json;
+
+namespace {
+
+/// The shipped chain plus the probe plugin.
+struct ProbeSettings {
+  static void apply(GatewayOptions& options) {
+    options.extra_plugins_yaml =
+        std::string("  - name: monitor_probe\n    path: ") + MONITOR_PROBE_PLUGIN + "\n    config: {}\n";
+  }
+};
+
+using MonitorTest = GatewaySuite<ProbeSettings>;
+using AdminFallbackTest = GatewaySuite<DefaultSettings>;
+
+Response admin_get(const Gateway& gateway, const std::string& path, bool with_token = true) {
+  std::map<std::string, std::string> headers;
+  if (with_token) headers["Authorization"] = "Bearer " + gateway.admin_token();
+  return http(gateway.admin_port(), "GET", path, headers);
+}
+
+json stats(const Gateway& gateway) {
+  const auto r = admin_get(gateway, "/probe/stats", false);
+  EXPECT_EQ(r.status, 200) << r.body;
+  return json::parse(r.body);
+}
+
+/// The probe's record of `request_id`, once its log phase saw it (null if it never does).
+json probe_record(const Gateway& gateway, const std::string& request_id) {
+  json found;
+  eventually([&] {
+    for (const auto& record : json::parse(admin_get(gateway, "/probe/records", false).body)) {
+      if (record["request_id"] == request_id) found = record;
+    }
+    return !found.is_null();
+  });
+  return found;
+}
+
+}  // namespace
+
+TEST_F(AdminFallbackTest, UnknownAdminPathsStay404WhenNoPluginClaimsThem) {
+  auto r = admin_get(*gateway_, "/metrics");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "not_found");
+  EXPECT_FALSE(r.headers["x-request-id"].empty());
+  EXPECT_EQ(admin_get(*gateway_, "/admin/v1/nothing").status, 404);
+  EXPECT_EQ(admin_get(*gateway_, "/metrics", false).status, 401) << "the token is still checked first";
+  EXPECT_EQ(http(gateway_->admin_port(), "POST", "/admin/v1/usage",
+                 {{"Authorization", "Bearer " + gateway_->admin_token()}})
+                .status,
+            405);
+}
+
+TEST_F(MonitorTest, APluginServesAdminPathsWithoutTheAdminTokenAndTheRestIsUnchanged) {
+  auto r = admin_get(*gateway_, "/probe/stats", false);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(r.headers["x-request-id"].empty());
+  EXPECT_EQ(admin_get(*gateway_, "/probe/nothing").status, 404);
+  EXPECT_EQ(admin_get(*gateway_, "/probe/nothing", false).status, 401);
+  EXPECT_EQ(admin_get(*gateway_, "/admin/v1/tenants").status, 200) << "admin routes never reach plugins";
+}
+
+TEST_F(MonitorTest, APluginThatThrowsInTheAdminPhaseGivesA500) {
+  const auto r = admin_get(*gateway_, "/probe/throw", false);
+  EXPECT_EQ(r.status, 500) << r.body;
+  EXPECT_EQ(openai_error_code(r), "internal_error");
+}
+
+TEST_F(MonitorTest, TheMonitorCountsAnOpenStreamAndItsUpstreamConnectionUntilTheClientLeaves) {
+  // Nothing else runs in this suite at the same time, so the figures are this test's own.
+  ASSERT_TRUE(eventually([&] { return stats(*gateway_)["in_flight_requests"] == 0; }));
+  {
+    Connection client(gateway_->port());
+    client.send_raw(chat_request_text(gateway_->key(), scenario_request("stall_after=2", true)));
+    ASSERT_FALSE(client.read_some().empty()) << "the stream starts";
+    const auto open = stats(*gateway_);
+    EXPECT_EQ(open["in_flight_requests"], 1) << open;
+    EXPECT_EQ(open["open_streams"], 1) << open;
+    EXPECT_GE(open["upstream_connections"], 1) << open;
+  }
+  EXPECT_TRUE(eventually([&] {
+    const auto closed = stats(*gateway_);
+    return closed["open_streams"] == 0 && closed["in_flight_requests"] == 0;
+  })) << stats(*gateway_);
+}
+
+TEST_F(MonitorTest, AWholeAnswerIsInFlightButNoStream) {
+  ASSERT_TRUE(eventually([&] { return stats(*gateway_)["in_flight_requests"] == 0; }));
+  Connection client(gateway_->port());
+  client.send_raw(chat_request_text(gateway_->key(), scenario_request("first_byte_ms=800", false)));
+  ASSERT_TRUE(eventually([&] { return stats(*gateway_)["in_flight_requests"] == 1; }));
+  EXPECT_EQ(stats(*gateway_)["open_streams"], 0);
+  EXPECT_EQ(client.read_response().status, 200);
+}
+
+TEST_F(MonitorTest, UsageRowsLeaveTheQueueAndNoneIsDropped) {
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(chat(gateway_->port(), gateway_->key(), scenario_request("ok", false)).status, 200);
+  EXPECT_TRUE(eventually([&] { return stats(*gateway_)["usage_queue_depth"] == 0; })) << stats(*gateway_);
+  const auto figures = stats(*gateway_);
+  EXPECT_EQ(figures["usage_rows_dropped"], 0);
+  EXPECT_EQ(figures["config_reloads_succeeded"], 0);
+  EXPECT_EQ(figures["config_reloads_failed"], 0);
+}
+
+TEST_F(MonitorTest, UpstreamWaitCoversTheUpstreamAndStaysWithinElapsed) {
+  const auto id = new_request_id("upstream-wait");
+  const auto r = chat(gateway_->port(), gateway_->key(), scenario_request("first_byte_ms=300", false),
+                      {{"X-Request-ID", id}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto record = probe_record(*gateway_, id);
+  ASSERT_FALSE(record.is_null());
+  EXPECT_GE(record["upstream_wait_us"].get<std::int64_t>(), 300'000) << record;
+  EXPECT_LE(record["upstream_wait_us"].get<std::int64_t>(), record["elapsed_us"].get<std::int64_t>())
+      << record;
+}
+
+TEST_F(MonitorTest, ARequestThatNeverWentUpstreamWaitedNothing) {
+  const auto id = new_request_id("no-upstream");
+  const auto r = chat(gateway_->port(), "sk-wrong-key-0123456789abcdef", scenario_request("ok", false),
+                      {{"X-Request-ID", id}});
+  ASSERT_EQ(r.status, 401) << r.body;
+  const auto record = probe_record(*gateway_, id);
+  ASSERT_FALSE(record.is_null());
+  EXPECT_EQ(record["upstream_wait_us"], 0) << record;
+  EXPECT_GT(record["elapsed_us"].get<std::int64_t>(), 0) << record;
+}
