@@ -14,6 +14,7 @@ template variables must have values. Everything it starts is stopped on exit.
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -266,14 +267,20 @@ def main():
             failures += [f"dashboard '{title}' {ref}: {why}" for (title, ref), why in empty.items()]
         print(f"dashboard: {len(queries) - len(empty)} of {len(queries)} queries return data")
 
-        for variable in ("model", "instance"):
-            source = {"model": "gateway_requests_total", "instance": 'up{job="e2b-gateway"}'}[variable]
-            status, text = http("GET", prometheus.base + f"/api/v1/label/{variable}/values?" +
-                                urllib.parse.urlencode({"match[]": source}))
+        # --- the template variables: label_values(selector, label) as Grafana asks for them
+        dashboard = json.loads(catalog.DASHBOARD.read_text())
+        for variable in dashboard["templating"]["list"]:
+            match = re.fullmatch(r"label_values\((.*), *(\w+)\)", variable["definition"])
+            if not match:
+                failures.append(f"template variable ${variable['name']} is not label_values(selector, label)")
+                continue
+            selector, label = match.groups()
+            status, text = http("GET", prometheus.base + f"/api/v1/label/{label}/values?" +
+                                urllib.parse.urlencode({"match[]": selector}))
             values = json.loads(text).get("data", [])
             if status != 200 or not values:
-                failures.append(f"template variable ${variable} has no values ({status}: {text[:200]})")
-            elif variable == "model" and not {"gpt-5", "claude-sonnet-4-5-20250929"} <= set(values):
+                failures.append(f"template variable ${variable['name']} has no values ({status}: {text[:200]})")
+            elif label == "model" and not {"gpt-5", "claude-sonnet-4-5-20250929"} <= set(values):
                 failures.append(f"$model lacks the models the traffic used: {values}")
 
         # --- every alert expression evaluates, and every rule is healthy in the rule manager
