@@ -1,6 +1,7 @@
 // Serving /metrics (see metrics_endpoint.h).
 #include "metrics_endpoint.h"
 
+#include <iterator>
 #include <sstream>
 
 #include <prometheus/text_serializer.h>

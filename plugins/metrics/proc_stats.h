@@ -2,6 +2,7 @@
 // scrape time. The parsing is pure so that it can be tested on sample text.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>

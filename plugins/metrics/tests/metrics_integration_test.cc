@@ -78,15 +78,29 @@ Response admin(const Gateway& gateway, const std::string& method, const std::str
               body.dump());
 }
 
-/// A stored key of a new tenant with `limits`.
-std::string new_key(const Gateway& gateway, const json& limits) {
+/// A key stored through the admin API, of a new tenant.
+struct StoredKey {
+  std::string secret;
+  std::string tenant;
+};
+
+/// A stored key of a new tenant, with `limits`.
+StoredKey new_key(const Gateway& gateway, const json& limits) {
   const auto tenant = admin(gateway, "POST", "/admin/v1/tenants", {{"name", "Team"}});
   EXPECT_EQ(tenant.status, 201) << tenant.body;
-  const auto key = admin(
-      gateway, "POST", "/admin/v1/keys",
-      {{"tenant", json::parse(tenant.body)["id"]}, {"user", "metrics-user@example.com"}, {"limits", limits}});
+  if (tenant.status != 201) return {};
+  const std::string tenant_id = json::parse(tenant.body)["id"];
+  const auto key = admin(gateway, "POST", "/admin/v1/keys",
+                         {{"tenant", tenant_id}, {"user", "metrics-user@example.com"}, {"limits", limits}});
   EXPECT_EQ(key.status, 201) << key.body;
-  return json::parse(key.body)["key"];
+  if (key.status != 201) return {};
+  return {json::parse(key.body)["key"], tenant_id};
+}
+
+/// The response header `name` (lower-case), or "" when absent.
+std::string header(const Response& r, const std::string& name) {
+  const auto found = r.headers.find(name);
+  return found == r.headers.end() ? "" : found->second;
 }
 
 }  // namespace
@@ -141,7 +155,7 @@ TEST_F(MetricsIntegration, CountsRequestsTokensDurationsAndOutcomesPerModel) {
 TEST_F(MetricsIntegration, KeepsLabelsBoundedAndSecretsOut) {
   const auto before = metrics_text(*gateway_);
   const auto stored = new_key(*gateway_, json::object());
-  ASSERT_EQ(chat(gateway_->port(), stored, scenario_request("ok", false, "gpt-4o")).status, 200);
+  ASSERT_EQ(chat(gateway_->port(), stored.secret, scenario_request("ok", false, "gpt-4o")).status, 200);
   EXPECT_EQ(chat(gateway_->port(), gateway_->key(), scenario_request("ok", false, "evil-model-xyz")).status,
             404);
   expect_growth(*gateway_, before, {{requests_series("gpt-4o", 200), 1}, {requests_series("none", 404), 1}});
@@ -155,7 +169,7 @@ TEST_F(MetricsIntegration, KeepsLabelsBoundedAndSecretsOut) {
 
 TEST_F(MetricsIntegration, CountsRateLimitRefusalsAndConstraintAdjustments) {
   const auto before = metrics_text(*gateway_);
-  const auto key = new_key(*gateway_, {{"requests_per_minute", 1}});
+  const auto key = new_key(*gateway_, {{"requests_per_minute", 1}}).secret;
   ASSERT_EQ(chat(gateway_->port(), key, scenario_request("ok", false, "gpt-4o-mini")).status, 200);
   ASSERT_EQ(chat(gateway_->port(), key, scenario_request("ok", false, "gpt-4o-mini")).status, 429);
   auto hot = scenario_request("ok", false, "gpt-4o");
@@ -196,7 +210,7 @@ TEST_F(MetricsIntegration, RequiresTheTokenOnBothListeners) {
     EXPECT_EQ(scrape(port, "scrape-token-0123456789abcdeX").status, 401) << port;
     const auto with = scrape(port);
     EXPECT_EQ(with.status, 200) << port << ": " << with.body;
-    EXPECT_EQ(with.headers.at("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+    EXPECT_EQ(header(with, "content-type"), "text/plain; version=0.0.4; charset=utf-8");
     EXPECT_NE(with.body.find("gateway_requests_total"), std::string::npos) << port;
     const auto posted = http(port, "POST", "/metrics", {{"Authorization", std::string("Bearer ") + kToken}});
     EXPECT_EQ(posted.status, 405) << port;
@@ -217,6 +231,33 @@ TEST_F(MetricsIntegration, PromtoolAcceptsARealScrape) {
   std::ofstream(file) << metrics_text(*gateway_);
   const auto result = run_command("/usr/bin/promtool check metrics < " + file.string());
   EXPECT_EQ(result.status, 0) << result.out << result.err;
+}
+
+/// No token, tenant labels on.
+struct OpenTenantConfig {
+  static void apply(GatewayOptions& options) {
+    options.extra_plugins_yaml = "  - name: metrics\n    config: {tenant_labels: true}\n";
+  }
+};
+
+class MetricsOpenWithTenants : public GatewaySuite<OpenTenantConfig> {};
+
+TEST_F(MetricsOpenWithTenants, ServesWithoutATokenAndCountsTokensPerTenant) {
+  for (const int port : {gateway_->port(), gateway_->admin_port()}) {
+    EXPECT_EQ(scrape(port, "").status, 200) << port;
+  }
+  const auto key = new_key(*gateway_, json::object());
+  ASSERT_FALSE(key.tenant.empty());
+  const auto before = metrics_text(*gateway_);
+  const auto r = chat(gateway_->port(), key.secret, scenario_request("ok", false, "gpt-4o"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto usage = json::parse(r.body)["usage"];
+  const auto tokens = [&](const std::string& type) {
+    return R"(gateway_tokens_total{model="gpt-4o",tenant=")" + key.tenant + R"(",type=")" + type + R"("})";
+  };
+  expect_growth(*gateway_, before,
+                {{tokens("input"), usage["prompt_tokens"].get<double>()},
+                 {tokens("output"), usage["completion_tokens"].get<double>()}});
 }
 
 TEST(MetricsStartup, RefusesAShortTokenNamingTheField) {
