@@ -9,7 +9,7 @@ packages=(
   libyaml-cpp-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev libhowardhinnant-date-dev tzdata
   googletest libgtest-dev libgmock-dev
   python3 python3-yaml curl ca-certificates
-  dpkg-dev      # dpkg-shlibdeps: the Debian package's dependencies (cpack -G DEB)
+  dpkg-dev file # dpkg-shlibdeps and file: the Debian package's dependencies (cpack -G DEB)
   prometheus    # promtool and prometheus: the metrics tests, the alert rules' and dashboard's tests
 )
 
