@@ -270,43 +270,55 @@ LocalResponse out_of_range(const std::string& field, bool integer, bool above, c
 
 /// Applies `spec` to the request field `field`; `use_default` says whether its default may be
 /// added when the client left the field out.
-std::optional<LocalResponse> apply_field(const std::string& field, bool integer, const ParamSpec& spec,
-                                         bool use_default, json& chat, std::vector<Adjustment>& adjustments) {
+std::optional<Refusal> apply_field(Param param, const std::string& field, const ParamSpec& spec,
+                                   bool use_default, json& chat, std::vector<Adjustment>& adjustments) {
+  const bool integer = is_integer_param(param);
   const auto found = chat.find(field);
   const json sent = found == chat.end() ? json(nullptr) : *found;
   if (!sent.is_null() && !(integer ? sent.is_number_integer() : sent.is_number())) {
-    return refuse(field, "invalid_type", "'" + field + "' must be " + (integer ? "an integer" : "a number"));
+    return Refusal{
+        refuse(field, "invalid_type", "'" + field + "' must be " + (integer ? "an integer" : "a number")),
+        std::nullopt};
   }
   json value = sent;
-  if (value.is_null() && use_default) value = spec.default_value;
-  if (!spec.force.is_null()) value = spec.force;
+  // Named after where the value came from; a configured value the range moves stays default or force.
+  Adjust how = Adjust::Clamp;
+  if (value.is_null() && use_default && !spec.default_value.is_null()) {
+    value = spec.default_value;
+    how = Adjust::Default;
+  }
+  if (!spec.force.is_null()) {
+    value = spec.force;
+    how = Adjust::Force;
+  }
   if (value.is_null()) return std::nullopt;
   const bool above = !spec.max.is_null() && numeric(value) > numeric(spec.max);
   const bool below = !spec.min.is_null() && numeric(value) < numeric(spec.min);
   if (above || below) {
-    if (spec.policy == Policy::Reject) return out_of_range(field, integer, above, spec, value);
+    if (spec.policy == Policy::Reject)
+      return Refusal{out_of_range(field, integer, above, spec, value), param};
     value = above ? spec.max : spec.min;
   }
   if (sent.is_null() || numeric(sent) != numeric(value)) {
     chat[field] = value;
-    adjustments.push_back({field, value});
+    adjustments.push_back({field, value, param, how});
   }
   return std::nullopt;
 }
 
 /// max_tokens governs whichever budget fields the client sent (both if both); a default or a
 /// forced value for a request without either goes to max_tokens.
-std::optional<LocalResponse> apply_max_tokens(const ParamSpec& spec, json& chat,
-                                              std::vector<Adjustment>& adjustments) {
+std::optional<Refusal> apply_max_tokens(const ParamSpec& spec, json& chat,
+                                        std::vector<Adjustment>& adjustments) {
   bool any = false;
   for (const char* field : {"max_tokens", "max_completion_tokens"}) {
     const auto found = chat.find(field);
     if (found == chat.end() || found->is_null()) continue;
     any = true;
-    if (auto refusal = apply_field(field, true, spec, false, chat, adjustments)) return refusal;
+    if (auto refusal = apply_field(Param::MaxTokens, field, spec, false, chat, adjustments)) return refusal;
   }
   if (any) return std::nullopt;
-  return apply_field("max_tokens", true, spec, true, chat, adjustments);
+  return apply_field(Param::MaxTokens, "max_tokens", spec, true, chat, adjustments);
 }
 
 std::size_t code_points(std::string_view text) {
@@ -384,20 +396,23 @@ std::size_t prompt_chars(const json& messages) {
   return total;
 }
 
-std::variant<std::vector<Adjustment>, LocalResponse> apply_constraints(const ConstraintSettings& settings,
-                                                                       const ModelInfo& model, json& chat) {
+std::variant<std::vector<Adjustment>, Refusal> apply_constraints(const ConstraintSettings& settings,
+                                                                 const ModelInfo& model, json& chat) {
   const auto& messages = chat["messages"];
   if (settings.max_messages && messages.size() > static_cast<std::uint64_t>(*settings.max_messages)) {
-    return refuse("messages", "too_many_messages",
-                  "The request has " + std::to_string(messages.size()) + " messages; at most " +
-                      std::to_string(*settings.max_messages) + " are allowed.");
+    return Refusal{refuse("messages", "too_many_messages",
+                          "The request has " + std::to_string(messages.size()) + " messages; at most " +
+                              std::to_string(*settings.max_messages) + " are allowed."),
+                   std::nullopt};
   }
   if (settings.max_prompt_chars) {
     const auto chars = prompt_chars(messages);
     if (chars > static_cast<std::uint64_t>(*settings.max_prompt_chars)) {
-      return refuse("messages", "context_length_exceeded",
-                    "The prompt has " + std::to_string(chars) + " characters; at most " +
-                        std::to_string(*settings.max_prompt_chars) + " are allowed. Shorten the messages.");
+      return Refusal{
+          refuse("messages", "context_length_exceeded",
+                 "The prompt has " + std::to_string(chars) + " characters; at most " +
+                     std::to_string(*settings.max_prompt_chars) + " are allowed. Shorten the messages."),
+          std::nullopt};
     }
   }
   std::vector<Adjustment> adjustments;
@@ -407,8 +422,7 @@ std::variant<std::vector<Adjustment>, LocalResponse> apply_constraints(const Con
     if (!spec) continue;
     auto refusal = param == Param::MaxTokens
                        ? apply_max_tokens(*spec, chat, adjustments)
-                       : apply_field(std::string(param_name(param)), is_integer_param(param), *spec, true,
-                                     chat, adjustments);
+                       : apply_field(param, std::string(param_name(param)), *spec, true, chat, adjustments);
     if (refusal) return std::move(*refusal);
   }
   return adjustments;
@@ -416,7 +430,9 @@ std::variant<std::vector<Adjustment>, LocalResponse> apply_constraints(const Con
 
 std::string adjusted_header(const std::vector<Adjustment>& adjustments) {
   std::string out;
-  for (const auto& [field, value] : adjustments) out += (out.empty() ? "" : ",") + field + "=" + value.dump();
+  for (const auto& adjustment : adjustments) {
+    out += (out.empty() ? "" : ",") + adjustment.field + "=" + adjustment.value.dump();
+  }
   return out;
 }
 

@@ -67,17 +67,44 @@ bool rule_matches(const Rule& rule, const gateway::ModelInfo& model);
 std::array<std::optional<ParamSpec>, kParamCount> effective_specs(const ConstraintSettings& settings,
                                                                   const gateway::ModelInfo& model);
 
-/// One value the gateway changed or added: the request field and the value sent upstream.
+/// How a parameter's value came to change, in the configuration's words: its `default` was added,
+/// its `force` value replaced the client's, its range moved the client's value (`clamp`), or its
+/// range refused the request (`reject`).
+enum class Adjust { Default, Force, Clamp, Reject };
+
+/// The word for `how`: "default", "force", "clamp" or "reject".
+std::string_view adjust_name(Adjust how);
+
+/// One value the gateway changed or added: the request field, the value sent upstream, the
+/// parameter that governs the field and why it changed.
 struct Adjustment {
   std::string field;
   nlohmann::json value;
+  Param param = Param::Temperature;
+  Adjust how = Adjust::Clamp;
+};
+
+/// A refused request: the 400, and the parameter whose `reject` range refused it (nullopt for the
+/// message caps and for a parameter of the wrong type).
+struct Refusal {
+  gateway::LocalResponse response;
+  std::optional<Param> rejected;
 };
 
 /// Applies `settings` to the chat request `chat` for `model`: checks the message caps, then each
 /// governed parameter (default, force, then the range). Edits `chat` in place and returns what it
-/// changed, or the 400 that refuses the request (then `chat` may be partly edited).
-std::variant<std::vector<Adjustment>, gateway::LocalResponse> apply_constraints(
-    const ConstraintSettings& settings, const gateway::ModelInfo& model, nlohmann::json& chat);
+/// changed, or the refusal (then `chat` may be partly edited).
+std::variant<std::vector<Adjustment>, Refusal> apply_constraints(const ConstraintSettings& settings,
+                                                                 const gateway::ModelInfo& model,
+                                                                 nlohmann::json& chat);
+
+/// The `parameter_adjusted` events for monitoring: one per parameter adjusted (max_tokens once,
+/// even when both budget fields changed), labelled {param: its configuration name, policy:
+/// adjust_name}. Label values come from the fixed parameter and policy names only.
+std::vector<gateway::RequestEvent> adjustment_events(const std::vector<Adjustment>& adjustments);
+
+/// The `parameter_adjusted` event of a refusal by a `reject` range, if it was one.
+std::optional<gateway::RequestEvent> refusal_event(const Refusal& refusal);
 
 /// The x-gateway-adjusted header value: "temperature=2,top_p=0.9" (numbers as JSON writes them).
 std::string adjusted_header(const std::vector<Adjustment>& adjustments);

@@ -1,6 +1,7 @@
 // Parameter constraints: per-model rules that default, force, clamp or refuse sampling parameters
 // and cap the prompt, and the X-Gateway-Adjusted header that shows what was changed. The rules
-// themselves live in constraint_rules.h.
+// themselves live in constraint_rules.h. Each parameter it sets or refuses is reported as a
+// `parameter_adjusted` event for monitoring.
 #include "constraint_rules.h"
 #include "gateway/plugin.h"
 
@@ -20,9 +21,13 @@ class ConstraintsPlugin : public Plugin {
     const ModelInfo* model = ctx.model();
     if (model == nullptr) return std::nullopt;
     auto outcome = apply_constraints(settings_, *model, ctx.chat_request());
-    if (auto* refusal = std::get_if<LocalResponse>(&outcome)) return std::move(*refusal);
+    if (auto* refusal = std::get_if<Refusal>(&outcome)) {
+      if (auto event = refusal_event(*refusal)) ctx.add_event(std::move(*event));
+      return std::move(refusal->response);
+    }
     const auto& adjustments = std::get<std::vector<Adjustment>>(outcome);
     if (!adjustments.empty()) ctx.attributes()[kAdjustedAttribute] = adjusted_header(adjustments);
+    for (auto& event : adjustment_events(adjustments)) ctx.add_event(std::move(event));
     return std::nullopt;
   }
 

@@ -36,7 +36,10 @@ class RateLimitPlugin : public Plugin {
     auto admission = limiter_->admit(principal, tokens, Clock::now());
     const auto headers = limit_headers(admission.meters);
     if (!headers.empty()) ctx.attributes()[kHeadersAttribute] = headers;
-    if (admission.refusal) return refusal_response(*admission.refusal);
+    if (admission.refusal) {
+      ctx.add_event(refusal_event(*admission.refusal));
+      return refusal_response(*admission.refusal);
+    }
     const Ticket& ticket = *admission.ticket;
     try {
       ctx.on_request_end([limiter = limiter_, ticket](const RequestRecord& record) {

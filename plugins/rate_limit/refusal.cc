@@ -53,4 +53,9 @@ gateway::LocalResponse refusal_response(const Refusal& refusal) {
   return response;
 }
 
+gateway::RequestEvent refusal_event(const Refusal& refusal) {
+  return {gateway::kEventRateLimited,
+          {{"limit", std::string(limit_name(refusal.limit))}, {"level", level_name(refusal.level)}}};
+}
+
 }  // namespace e2b::rate_limit

@@ -20,7 +20,21 @@ struct ProbeSettings {
   }
 };
 
+/// The probe behind rate_limit (one request a minute per key) and constraints (temperature at
+/// most 1, top_p refused above 0.9), so that a test sees the events they report.
+struct EventSettings {
+  static void apply(GatewayOptions& options) {
+    ProbeSettings::apply(options);
+    options.extra_plugins_yaml =
+        "  - name: rate_limit\n    config: {time_zone: UTC, key_defaults: {requests_per_minute: 1}}\n"
+        "  - name: constraints\n    config:\n      rules:\n"
+        "        - {models: ['*'], params: {temperature: {max: 1}, top_p: {max: 0.9, policy: reject}}}\n" +
+        options.extra_plugins_yaml;
+  }
+};
+
 using MonitorTest = GatewaySuite<ProbeSettings>;
+using EventsTest = GatewaySuite<EventSettings>;
 using AdminFallbackTest = GatewaySuite<DefaultSettings>;
 
 Response admin_get(const Gateway& gateway, const std::string& path, bool with_token = true) {
@@ -135,4 +149,38 @@ TEST_F(MonitorTest, ARequestThatNeverWentUpstreamWaitedNothing) {
   ASSERT_FALSE(record.is_null());
   EXPECT_EQ(record["upstream_wait_us"], 0) << record;
   EXPECT_GT(record["elapsed_us"].get<std::int64_t>(), 0) << record;
+}
+
+TEST_F(EventsTest, TheShippedPluginsReportWhatTheyDidToARequest) {
+  const auto clamped_id = new_request_id("clamped");
+  auto request = scenario_request("ok", false);
+  request["temperature"] = 1.7;
+  auto r = chat(gateway_->port(), gateway_->key(), request, {{"X-Request-ID", clamped_id}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto record = probe_record(*gateway_, clamped_id);
+  EXPECT_EQ(record["events"], json::parse(R"([{"name":"parameter_adjusted",
+                                               "labels":{"param":"temperature","policy":"clamp"}}])"))
+      << record;
+
+  const auto limited_id = new_request_id("limited");
+  r = chat(gateway_->port(), gateway_->key(), scenario_request("ok", false), {{"X-Request-ID", limited_id}});
+  ASSERT_EQ(r.status, 429) << r.body;
+  record = probe_record(*gateway_, limited_id);
+  EXPECT_EQ(record["events"], json::parse(R"([{"name":"rate_limited",
+                                               "labels":{"limit":"requests_per_minute","level":"key"}}])"))
+      << record;
+  EXPECT_EQ(record["upstream_wait_us"], 0) << "refused before the upstream";
+}
+
+TEST_F(EventsTest, ARejectedParameterIsReported) {
+  // The other key of the harness: the rate limit of the first test is not its own.
+  const auto id = new_request_id("rejected");
+  auto request = scenario_request("ok", false, "gpt-4o-mini");
+  request["top_p"] = 0.95;
+  const auto r = chat(gateway_->port(), "sk-test-limited-0123456789", request, {{"X-Request-ID", id}});
+  ASSERT_EQ(r.status, 400) << r.body;
+  const auto record = probe_record(*gateway_, id);
+  EXPECT_EQ(record["events"], json::parse(R"([{"name":"parameter_adjusted",
+                                               "labels":{"param":"top_p","policy":"reject"}}])"))
+      << record;
 }

@@ -66,8 +66,8 @@ Applied constrain(const json& config, json chat, const std::string& id = "gpt-4o
   const auto s = settings(config);
   auto outcome = apply_constraints(s, entry(id), chat);
   Applied applied{chat, "", std::nullopt};
-  if (auto* refusal = std::get_if<LocalResponse>(&outcome)) {
-    applied.refusal = *refusal;
+  if (auto* refusal = std::get_if<Refusal>(&outcome)) {
+    applied.refusal = refusal->response;
   } else {
     applied.header = adjusted_header(std::get<std::vector<Adjustment>>(outcome));
   }
