@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the gateway needs to build, run and test. Idempotent: does
+# Installs the Debian 12 packages the gateway needs to build, run, test and package. Idempotent: does
 # nothing when everything is already installed.
 set -euo pipefail
 
@@ -8,8 +8,9 @@ packages=(
   libpistache-dev libcurl4-openssl-dev libsqlite3-dev nlohmann-json3-dev prometheus-cpp-dev
   libyaml-cpp-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev libhowardhinnant-date-dev tzdata
   googletest libgtest-dev libgmock-dev
-  python3 curl ca-certificates
-  prometheus  # promtool: the metrics tests check a real scrape with it
+  python3 python3-yaml curl ca-certificates
+  dpkg-dev file # dpkg-shlibdeps and file: the Debian package's dependencies (cpack -G DEB)
+  prometheus    # promtool and prometheus: the metrics tests, the alert rules' and dashboard's tests
 )
 
 missing=()

@@ -21,7 +21,7 @@
 #   2. SYSCONFDIR/e2b-gateway/config.yaml, if absent, from --config with
 #      plugin_dir: PREFIX/lib/e2b-gateway/plugins (the gateway's default would be
 #      PREFIX/bin/plugins, i.e. "plugins" beside the executable)
-#   3. SYSCONFDIR/e2b-gateway/env, if absent: a commented template (mode 0600)
+#   3. SYSCONFDIR/e2b-gateway/env, if absent: deploy/e2b-gateway.env, a commented template (0600)
 #   4. the systemd unit (paths rewritten for PREFIX/SYSCONFDIR) and a sysusers.d entry for the
 #      e2b-gateway system user; without --destdir and as root: systemd-sysusers and
 #      systemctl daemon-reload. It never enables or starts the service.
@@ -134,28 +134,7 @@ fi
 if [ "$with_unit" = 1 ]; then
   # --- env file: secrets and per-host overrides, read by systemd (EnvironmentFile=)
   if [ ! -f "$D$confdir/env" ]; then
-    (umask 077; cat >"$D$confdir/env" <<'EOF'
-# Environment for e2b-gateway.service (read by systemd as root; keep this file 0600).
-# Variables here override config.yaml.
-
-# Listen on loopback only: clients reach the gateway through the TLS proxy (deploy/nginx-tls.conf).
-E2B_HOST=127.0.0.1
-# E2B_PORT=8080
-# E2B_LOG_LEVEL=info
-# E2B_BASE_URL=https://fragments.e2b.dev
-# SQLite database (storage.path); relative paths are under WorkingDirectory=/var/lib/e2b-gateway.
-# E2B_DB_PATH=/var/lib/e2b-gateway/data/gateway.db
-# Admin API token (16+ characters); the admin API stays disabled without one.
-# E2B_ADMIN_TOKEN=
-
-# A static client key (clients send "Authorization: Bearer <key>"). Generate one with:
-#   echo "sk-e2b-$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
-# E2B_API_KEY=
-
-# Provider keys referenced from config.yaml as ${NAME:-}:
-# OPENAI_API_KEY=
-EOF
-    )
+    (umask 077; cp "$here/e2b-gateway.env" "$D$confdir/env")
     say "env     $confdir/env (template, 0600)"
   else
     say "env     $confdir/env exists; left unchanged"
@@ -163,8 +142,8 @@ EOF
 
   # --- the unit, with this install's paths
   tmp=$(mktemp)
-  sed -e "s#/usr/local/bin/e2b-gateway#$bindir/e2b-gateway#g" \
-      -e "s#/usr/local/lib/e2b-gateway/plugins#$plugindir#g" \
+  sed -e "s#/usr/bin/e2b-gateway#$bindir/e2b-gateway#g" \
+      -e "s#/usr/lib/e2b-gateway/plugins#$plugindir#g" \
       -e "s#/etc/e2b-gateway/#$confdir/#g" \
       "$here/e2b-gateway.service" >"$tmp"
   put "$tmp" "$D$unitdir/e2b-gateway.service" 0644 && changed+=("$unitdir/e2b-gateway.service")
