@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the gateway needs to build, run, test and package. Idempotent: does
-# nothing when everything is already installed.
+# Installs the Debian 12 packages the gateway needs to build and run; with --package also what
+# `cpack -G DEB` needs, with --tests also what the test suite needs. Idempotent: does nothing when
+# everything is already installed.
+#
+#   deploy/install-deps.sh [--package] [--tests]
 set -euo pipefail
 
 packages=(
   cmake g++ make pkg-config
   libpistache-dev libcurl4-openssl-dev libsqlite3-dev nlohmann-json3-dev prometheus-cpp-dev
   libyaml-cpp-dev libssl-dev libspdlog-dev libfmt-dev libcli11-dev libhowardhinnant-date-dev tzdata
-  googletest libgtest-dev libgmock-dev
-  python3 python3-yaml curl ca-certificates
-  dpkg-dev file # dpkg-shlibdeps and file: the Debian package's dependencies (cpack -G DEB)
-  prometheus    # promtool and prometheus: the metrics tests, the alert rules' and dashboard's tests
+  curl ca-certificates
 )
+for option in "$@"; do
+  case "$option" in
+    # dpkg-shlibdeps and file: the Debian package's dependencies
+    --package) packages+=(dpkg-dev file) ;;
+    # GoogleTest; python3 for the fake upstream and the deploy tests; promtool and the Prometheus
+    # server for the metrics, alert-rule and dashboard tests (kept out of a plain install: on a
+    # systemd machine Debian's package also starts a Prometheus service)
+    --tests) packages+=(googletest libgtest-dev libgmock-dev python3 python3-yaml prometheus dpkg-dev file) ;;
+    *)
+      echo "usage: $0 [--package] [--tests]" >&2
+      exit 2
+      ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

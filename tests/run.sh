@@ -40,7 +40,7 @@ run_tree() {
   echo "== $tree: all $ran tests ran and passed" >&2
 }
 
-deploy/install-deps.sh
+deploy/install-deps.sh --package --tests
 
 # GATEWAY_BUILD_TESTS is set explicitly: deploy/quickstart.sh caches it OFF in build/.
 echo "== Release build" >&2
