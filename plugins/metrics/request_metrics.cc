@@ -80,7 +80,8 @@ RequestMetrics::RequestMetrics(prometheus::Registry& registry, const gateway::Mo
           {"model", "code"}),
       rate_limited_(counter_family(registry, "gateway_rate_limited_total",
                                    "Requests refused by a rate limit or quota, by limit and level."),
-                    {"limit", "level"}),
+                    tenant_labels ? std::vector<std::string>{"limit", "level", "tenant"}
+                                  : std::vector<std::string>{"limit", "level"}),
       constraints_adjusted_(counter_family(registry, "gateway_constraints_adjusted_total",
                                            "Parameters the constraints set, changed or refused, by policy."),
                             {"param", "policy"}) {
@@ -130,7 +131,12 @@ void RequestMetrics::observe_chat(const RequestRecord& record, const std::string
 void RequestMetrics::observe_events(const RequestRecord& record) {
   for (const auto& event : record.events) {
     if (event.name == gateway::kEventRateLimited) {
-      rate_limited_.at({event_label(event, "limit"), event_label(event, "level")}).Increment();
+      const auto limit = event_label(event, "limit");
+      const auto level = event_label(event, "level");
+      auto& counter = tenant_labels_
+                          ? rate_limited_.at({limit, level, bounded_identifier(record.principal.tenant_id)})
+                          : rate_limited_.at({limit, level});
+      counter.Increment();
     } else if (event.name == gateway::kEventParameterAdjusted) {
       constraints_adjusted_.at({event_label(event, "param"), event_label(event, "policy")}).Increment();
     }

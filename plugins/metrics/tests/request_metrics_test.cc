@@ -200,6 +200,22 @@ TEST_F(RequestMetricsTest, CountsEventsWithBoundedLabels) {
   EXPECT_EQ(text.find("sk-"), std::string::npos);
 }
 
+TEST_F(RequestMetricsTest, CountsRateLimitRefusalsPerTenantWithTenantLabels) {
+  for (const auto* tenant : {"ten_a", "ten_a", "ten_b"}) {
+    auto limited = chat("", 429, Outcome::Rejected);
+    limited.principal.tenant_id = tenant;
+    limited.events.push_back(
+        {gateway::kEventRateLimited, {{"limit", "tokens_per_day"}, {"level", "tenant"}}});
+    records_.push_back(limited);
+  }
+  const auto text = scrape(true);
+  EXPECT_TRUE(
+      has_line(text, R"(gateway_rate_limited_total{level="tenant",limit="tokens_per_day",tenant="ten_a"} 2)"))
+      << text;
+  EXPECT_TRUE(has_line(
+      text, R"(gateway_rate_limited_total{level="tenant",limit="tokens_per_day",tenant="ten_b"} 1)"));
+}
+
 TEST_F(RequestMetricsTest, ExportsBuildInfoAndProcessFigures) {
   const auto text = scrape();
   EXPECT_TRUE(has_line(text, R"(gateway_build_info{version="1.2.3"} 1)")) << text;
