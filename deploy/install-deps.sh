@@ -18,8 +18,10 @@ for option in "$@"; do
     --package) packages+=(dpkg-dev file) ;;
     # GoogleTest; python3 for the fake upstream and the deploy tests; promtool and the Prometheus
     # server for the metrics, alert-rule and dashboard tests (kept out of a plain install: on a
-    # systemd machine Debian's package also starts a Prometheus service)
-    --tests) packages+=(googletest libgtest-dev libgmock-dev python3 python3-yaml prometheus dpkg-dev file) ;;
+    # systemd machine Debian's package also starts a Prometheus service); clang and its runtime
+    # libraries (libFuzzer, the sanitizers) for the short fuzzing run
+    --tests) packages+=(googletest libgtest-dev libgmock-dev python3 python3-yaml prometheus dpkg-dev file
+                        clang libclang-rt-14-dev) ;;
     *)
       echo "usage: $0 [--package] [--tests]" >&2
       exit 2

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: installs the packages, builds a Release tree and an ASan+UBSan tree, and
-# runs every unit and integration test in both. Exit status is non-zero on any failure, and also
-# when a tree ran fewer tests than it lists or than the floor below: a suite that runs nothing
-# must never pass.
+# The whole test suite: installs the packages, builds a Release tree and an ASan+UBSan tree,
+# runs every unit and integration test in both, then runs each libFuzzer target briefly. Exit
+# status is non-zero on any failure, and also when a tree ran fewer tests than it lists or than
+# the floor below: a suite that runs nothing must never pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
@@ -11,7 +11,7 @@ jobs="$(nproc)"
 # It is close to the real count so that a tree which silently lost a test binary, or most of the
 # tests in one, fails here. Raise it when you add tests; lower it only when removing tests on
 # purpose.
-min_tests=941
+min_tests=943
 
 # Runs every test of the tree in $1 (with the environment assignments that follow, if any) and
 # fails unless ctest ran as many tests as the tree lists, at least min_tests, and skipped none.
@@ -54,3 +54,8 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -
 cmake --build build-asan -j"$jobs"
 run_tree build-asan ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+# A short libFuzzer run of every target in fuzz/ (its own clang tree, build-fuzz/): a crash,
+# leak or timeout fails the suite, with the reproducer's path in the output.
+echo "== Fuzzing (20 s per target)" >&2
+FUZZ_JOBS="$jobs" fuzz/run.sh 20

@@ -1,5 +1,6 @@
 // Unit tests of config.yaml loading and validation.
 #include "config/config.h"
+#include "gateway/config_reader.h"
 
 #include <gtest/gtest.h>
 
@@ -453,6 +454,30 @@ TEST_F(ConfigTest, EnvironmentBaseUrlWinsAndKeepsOtherUpstreamSettings) {
 TEST_F(ConfigTest, EnvironmentBaseUrlAppliesWithoutUpstreamSection) {
   env_.set("E2B_BASE_URL", "http://127.0.0.1:4000");
   EXPECT_EQ(parse("{}").upstream.base_url, "http://127.0.0.1:4000");
+}
+
+// Found by fuzz/config_fuzzer.cc: converting such numbers to an integer setting was undefined
+// behaviour (a value silently wrapped or became garbage before the range checks saw it).
+TEST_F(ConfigTest, NumbersNoIntegerSettingCanHoldAreOutOfRange) {
+  for (const char* yaml : {"listen:\n  max_request_bytes: 87777777777777388608\n",
+                           "listen:\n  header_timeout_ms: 1.0e300\n", "listen:\n  port: -1.0e300\n"}) {
+    try {
+      parse(yaml);
+      ADD_FAILURE() << "no ConfigError for:\n" << yaml;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("is out of range"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST_F(ConfigTest, ReaderRefusesIntegersTheSettingTypeCannotHold) {
+  // 2^32 + 80 would wrap to 80 in an int.
+  ConfigReader reader(nlohmann::json{{"port", 4294967376LL}, {"small", 80}, {"fraction", 2.5}});
+  EXPECT_THROW(reader.get<int>("port", 0), PluginConfigError);
+  EXPECT_EQ(reader.get<int>("small", 0), 80);
+  EXPECT_EQ(reader.get<int>("fraction", 0), 2);  // fractions are truncated, as before
+  ConfigReader negative(nlohmann::json{{"bytes", -1}});
+  EXPECT_THROW(negative.get<std::uint64_t>("bytes", 0), PluginConfigError);
 }
 
 TEST_F(ConfigTest, EnvironmentBaseUrlIsValidated) {

@@ -3,8 +3,13 @@
 #pragma once
 
 #include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <set>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +31,11 @@ class ConfigReader {
   T get(const std::string& key, T fallback) {
     known_.insert(key);
     if (!config_.contains(key) || config_[key].is_null()) return fallback;
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      // Converting a number T cannot hold is undefined behaviour, so refuse it first.
+      if (config_[key].is_number() && !fits<T>(config_[key]))
+        throw PluginConfigError(path(key), "is out of range");
+    }
     try {
       return config_[key].get<T>();
     } catch (const nlohmann::json::exception&) {
@@ -72,6 +82,20 @@ class ConfigReader {
   std::string path(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
 
  private:
+  /// Whether a JSON number converts to the integer type T without overflowing (a fraction is
+  /// truncated as before).
+  template <typename T>
+  static bool fits(const nlohmann::json& number) {
+    if (number.is_number_unsigned()) return std::in_range<T>(number.get<std::uint64_t>());
+    if (number.is_number_integer()) return std::in_range<T>(number.get<std::int64_t>());
+    const double value = number.get<double>();
+    // Exclusive bounds; for 64-bit types they round to -2^63 and 2^63 (2^64 unsigned), which
+    // refuses only -2^63 itself needlessly.
+    const double below = static_cast<double>(std::numeric_limits<T>::min()) - 1.0;
+    const double above = static_cast<double>(std::numeric_limits<T>::max()) + 1.0;
+    return std::isfinite(value) && value > below && value < above;
+  }
+
   nlohmann::json config_;
   std::string prefix_;
   std::set<std::string> known_;
