@@ -29,6 +29,14 @@ std::vector<std::string> split_path(const std::string& path) {
   return parts;
 }
 
+/// GET /admin/v1/upstream: each upstream target's health, as GET /healthz/upstream shows it.
+LocalResponse upstream_targets(AdminCall& call) {
+  if (call.upstream_health == nullptr || !*call.upstream_health) {
+    return admin_error(404, "not_found", "No upstream plugin reports its targets");
+  }
+  return (*call.upstream_health)();
+}
+
 struct RouteEntry {
   const char* method;
   const char* pattern;  ///< "{id}" matches one path segment
@@ -58,6 +66,7 @@ const std::vector<RouteEntry>& route_table() {
        {"tenant", "key", "user", "model", "outcome", "from", "to", "limit", "cursor"},
        requests},
       {"GET", "/admin/v1/audit", {"limit", "cursor"}, audit},
+      {"GET", "/admin/v1/upstream", {}, upstream_targets},
   };
   return table;
 }
@@ -102,11 +111,12 @@ RouteMatch match_route(const std::string& method, const std::string& path) {
 }  // namespace
 
 AdminApi::AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens, const ModelCatalog& models,
-                   LimitStatus limit_status, AdminFallback fallback)
+                   LimitStatus limit_status, AdminFallback fallback, UpstreamHealth upstream_health)
     : storage_(storage),
       models_(models),
       limit_status_(std::move(limit_status)),
-      fallback_(std::move(fallback)) {
+      fallback_(std::move(fallback)),
+      upstream_health_(std::move(upstream_health)) {
   for (const auto& t : tokens) tokens_.push_back({t.label, key_digest(t.token)});
   openapi();  // parse the embedded document now, so a broken one fails at start-up
 }
@@ -185,20 +195,20 @@ void AdminApi::handle(const std::shared_ptr<Connection>& connection, HttpRequest
     answer(*error);
     return;
   }
-  const bool queued =
-      storage_.post([this, connection, request = std::move(request), body = std::get<json>(std::move(body)),
-                     route, id, actor, request_id, answer](Storage& store) {
-        LocalResponse response;
-        try {
-          AdminCall call{store, models_, limit_status_, request, body, id, actor, request_id};
-          response = route->handler(call);
-        } catch (const std::invalid_argument& e) {
-          response = invalid_field(e.what());
-        } catch (const std::exception& e) {
-          response = admin_error(500, "internal_error", e.what());
-        }
-        connection->post([answer, response] { answer(response); });
-      });
+  const bool queued = storage_.post([this, connection, request = std::move(request),
+                                     body = std::get<json>(std::move(body)), route, id, actor, request_id,
+                                     answer](Storage& store) {
+    LocalResponse response;
+    try {
+      AdminCall call{store, models_, limit_status_, request, body, id, actor, request_id, &upstream_health_};
+      response = route->handler(call);
+    } catch (const std::invalid_argument& e) {
+      response = invalid_field(e.what());
+    } catch (const std::exception& e) {
+      response = admin_error(500, "internal_error", e.what());
+    }
+    connection->post([answer, response] { answer(response); });
+  });
   if (!queued) answer(admin_error(503, "busy", "The storage worker is busy or stopping; retry shortly"));
 }
 

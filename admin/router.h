@@ -21,9 +21,10 @@ class AdminApi : public RequestHandler {
   /// `tokens` must not be empty; `models` checks the models a key may use; `limit_status`
   /// reports a key's limits; `fallback` may serve requests no admin route matches (method and
   /// path), before the admin token is checked; without an answer they get the usual 401, 404
-  /// or 405.
+  /// or 405. `upstream_health` answers GET /admin/v1/upstream (404 without it).
   AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens, const ModelCatalog& models,
-           LimitStatus limit_status, AdminFallback fallback = nullptr);
+           LimitStatus limit_status, AdminFallback fallback = nullptr,
+           UpstreamHealth upstream_health = nullptr);
   void handle(const std::shared_ptr<Connection>& connection, HttpRequest request) override;
 
   /// Every route as "METHOD /admin/v1/…/{id}", in the order they are matched.
@@ -47,6 +48,7 @@ class AdminApi : public RequestHandler {
   const ModelCatalog& models_;
   LimitStatus limit_status_;
   AdminFallback fallback_;
+  UpstreamHealth upstream_health_;
 };
 
 }  // namespace gateway::admin

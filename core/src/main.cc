@@ -55,6 +55,8 @@ PluginHost make_host(const GatewayConfig& config, const KeyDirectory* keys = nul
   host.upstream_defaults.connect_timeout = config.upstream.connect_timeout;
   host.upstream_defaults.first_byte_timeout = config.upstream.first_byte_timeout;
   host.upstream_defaults.idle_timeout = config.upstream.idle_timeout;
+  host.upstream_targets = config.upstream.targets;
+  host.upstream_failover = config.upstream.failover;
   host.log = [](LogLevel level, const std::string& message) { log_message(level, message); };
   return host;
 }
@@ -185,8 +187,10 @@ int serve(const std::filesystem::path& path) {
       admin::AdminFallback plugin_admin_phase = [&chain](const HttpRequest& request) {
         return chain->on_admin_request(request);
       };
-      admin_api = std::make_unique<admin::AdminApi>(storage, config.admin_tokens, config.models, limit_status,
-                                                    std::move(plugin_admin_phase));
+      admin::UpstreamHealth upstream_health = [&chain] { return chain->upstream_health(); };
+      admin_api =
+          std::make_unique<admin::AdminApi>(storage, config.admin_tokens, config.models, limit_status,
+                                            std::move(plugin_admin_phase), std::move(upstream_health));
       admin_server = std::make_unique<HttpServer>(config.admin_server, *admin_api);
     }
     try {

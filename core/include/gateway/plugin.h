@@ -25,7 +25,7 @@
 namespace gateway {
 
 /// Bumped whenever anything in this header (or the headers it includes) changes layout.
-inline constexpr int kPluginAbiVersion = 6;
+inline constexpr int kPluginAbiVersion = 7;
 
 /// Which gateway route a request was matched to.
 enum class Route { ChatCompletions, Models, Health, Metrics, Other };
@@ -74,6 +74,28 @@ struct UpstreamRequest {
   std::chrono::milliseconds first_byte_timeout{300'000};
   /// Longest silence between body bytes, from the first body byte on; header lines do not count.
   std::chrono::milliseconds idle_timeout{120'000};
+  /// How long the upstream loop holds the request before starting it (a retry's backoff). A
+  /// client that leaves meanwhile cancels it like a running exchange.
+  std::chrono::milliseconds start_delay{0};
+};
+
+/// One upstream deployment the upstream plugin may send requests to (config `upstream.targets`).
+struct UpstreamTarget {
+  std::string base_url;  ///< http(s)://host[:port][/prefix], no trailing slash
+  int weight = 1;        ///< share of the traffic relative to the other targets, 1..1000
+  /// Provider id → API key, overriding the upstream plugin's own for this target (a secret).
+  nlohmann::json provider_api_keys = nlohmann::json::object();
+  Headers headers;  ///< extra request headers for this target, replacing same-named ones
+};
+
+/// How the upstream plugin retries a failed call on another target (config `upstream:`).
+struct UpstreamFailover {
+  int max_attempts = 3;                            ///< upstream calls per request, first included
+  std::chrono::milliseconds retry_budget{2'000};   ///< backoff time allowed over all retries
+  std::chrono::milliseconds backoff_initial{100};  ///< before the first retry; doubles each time
+  std::chrono::milliseconds backoff_max{2'000};    ///< cap of one backoff
+  int circuit_failures = 5;  ///< consecutive failures that open a target's circuit; 0 = never
+  std::chrono::milliseconds circuit_open{30'000};  ///< how long an open circuit keeps a target out
 };
 
 /// How an upstream exchange ended, from the transport's point of view.
@@ -154,7 +176,9 @@ class RequestContext {
   /// Free-form values plugins pass to later phases ("upstream_model", …).
   virtual nlohmann::json& attributes() = 0;
   /// Starts an upstream HTTP exchange on the shared I/O loop; cancelled automatically when the
-  /// client disconnects. Call at most once per request.
+  /// client disconnects (also while it waits out its start_delay). One exchange at a time: call
+  /// it again only from the previous exchange's on_end, before the sink was given any output
+  /// (start() or delta()), to retry; RequestRecord::upstream_wait then covers every attempt.
   virtual void fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) = 0;
   /// Runs `hook` exactly once when this request ends, however it ends (answered, refused,
   /// failed, timed out, its client gone), with the record the log phase gets, on the thread that
@@ -261,6 +285,11 @@ class Plugin {
   virtual std::optional<LocalResponse> on_admin_request(const HttpRequest& /*request*/) {
     return std::nullopt;
   }
+
+  /// The upstream plugin's view of its targets for GET /healthz/upstream and GET
+  /// /admin/v1/upstream: an object whose boolean `available` tells whether some target may take
+  /// a request now (the routes answer 503 when not). No secrets. Null when it has none. Any thread.
+  virtual nlohmann::json upstream_status() const { return nullptr; }
 };
 
 enum class LogLevel { Debug, Info, Warn, Error };
@@ -326,6 +355,11 @@ struct PluginHost {
   std::string gateway_version;
   /// Gateway-wide upstream settings (base URL and timeouts) from config.yaml.
   UpstreamRequest upstream_defaults;
+  /// The upstream deployments (`upstream.targets`, or one from `upstream.base_url`); never empty
+  /// when the gateway runs, the first one's base URL is upstream_defaults.url.
+  std::vector<UpstreamTarget> upstream_targets;
+  /// Retry and circuit-breaker settings for the targets.
+  UpstreamFailover upstream_failover;
   /// Thread-safe, non-blocking logger.
   std::function<void(LogLevel, const std::string&)> log;
 };

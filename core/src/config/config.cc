@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/upstream_config.h"
 #include "gateway/config_reader.h"
 
 namespace gateway {
@@ -111,21 +112,6 @@ void parse_listen(const nlohmann::json& section, ServerOptions& server) {
   server.keepalive_timeout = r.positive_millis("keepalive_timeout_ms", server.keepalive_timeout);
   server.write_timeout = r.positive_millis("write_timeout_ms", server.write_timeout);
   server.shutdown_grace = r.positive_millis("shutdown_grace_ms", server.shutdown_grace);
-  r.reject_unknown();
-}
-
-void parse_upstream(const nlohmann::json& section, UpstreamSettings& upstream) {
-  ConfigReader r(section, "upstream");
-  upstream.base_url = r.get<std::string>("base_url", upstream.base_url);
-  if (!upstream.base_url.starts_with("http://") && !upstream.base_url.starts_with("https://")) {
-    throw PluginConfigError("upstream.base_url", "must start with http:// or https://");
-  }
-  while (upstream.base_url.ends_with('/')) upstream.base_url.pop_back();
-  upstream.connect_timeout = r.positive_millis("connect_timeout_ms", upstream.connect_timeout);
-  upstream.first_byte_timeout = r.positive_millis("first_byte_timeout_ms", upstream.first_byte_timeout);
-  upstream.idle_timeout = r.positive_millis("idle_timeout_ms", upstream.idle_timeout);
-  upstream.max_connections = r.get<long>("max_connections", upstream.max_connections);
-  if (upstream.max_connections < 1) throw PluginConfigError("upstream.max_connections", "must be at least 1");
   r.reject_unknown();
 }
 
@@ -364,6 +350,7 @@ GatewayConfig parse_config(const nlohmann::json& document, const std::filesystem
     if (const char* base = std::getenv("E2B_BASE_URL"); base && *base) {
       nlohmann::json upstream = root.get<nlohmann::json>("upstream", nlohmann::json::object());
       if (upstream.is_null()) upstream = nlohmann::json::object();
+      upstream.erase("targets");  // the variable names the one upstream
       upstream["base_url"] = base;
       parse_upstream(upstream, config.upstream);
     }

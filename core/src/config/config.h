@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/models.h"
+#include "gateway/plugin.h"
 #include "server/http_server.h"
 #include "util/log.h"
 
@@ -34,7 +35,9 @@ struct PluginSpec {
 };
 
 struct UpstreamSettings {
-  std::string base_url = "https://fragments.e2b.dev";
+  std::string base_url = "https://fragments.e2b.dev";  ///< the first target's
+  std::vector<UpstreamTarget> targets;                 ///< never empty once parsed
+  UpstreamFailover failover;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds first_byte_timeout{300'000};
   std::chrono::milliseconds idle_timeout{120'000};

@@ -2,6 +2,7 @@
 #include "pipeline/chat_exchange.h"
 
 #include <cstdio>
+#include <stdexcept>
 
 #include "gateway/chat_params.h"
 #include "pipeline/outcome_rule.h"
@@ -38,6 +39,10 @@ class ChatExchange::TimedObserver : public UpstreamObserver {
   void on_body(std::string_view bytes) override { inner_->on_body(bytes); }
   void on_end(UpstreamEnd end, std::string_view detail) override {
     exchange_->mark_upstream_ended();
+    {
+      std::lock_guard lock(exchange_->mutex_);
+      exchange_->exchange_running_ = false;  // the plugin may retry from its on_end
+    }
     inner_->on_end(end, detail);
   }
 
@@ -102,12 +107,13 @@ void ChatExchange::begin(Plugin& upstream) {
 }
 
 void ChatExchange::fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) {
-  if (connection_->gone()) return;
-  {
-    std::lock_guard lock(mutex_);
-    if (state_ == State::Done) return;
-  }
   auto self = shared_from_this();
+  // Held while the transfer starts, so client_left() either sees its id or stops it starting: a
+  // retry calls this on the upstream thread.
+  std::lock_guard lock(mutex_);
+  if (state_ == State::Done || client_gone_) return;
+  if (exchange_running_) throw std::logic_error("fetch: the previous upstream exchange has not ended");
+  exchange_running_ = true;
   mark_upstream_started();
   transfer_id_ = services_.upstream->start(std::move(request),
                                            std::make_shared<TimedObserver>(std::move(observer), self), self);
@@ -323,6 +329,10 @@ void ChatExchange::drain() {
 }
 
 void ChatExchange::client_left() {
+  {
+    std::lock_guard lock(mutex_);
+    client_gone_ = true;  // a retry's fetch() starts nothing from now on
+  }
   if (transfer_id_ != 0) cancel_transfer();
   if (terminal_written_) return;
   {

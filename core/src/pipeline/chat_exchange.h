@@ -103,7 +103,10 @@ class ChatExchange : public RequestState,
   std::atomic<bool> want_resume_{false};
   std::atomic<bool> logged_{false};
   std::atomic<std::int64_t> buffered_{0};
-  std::uint64_t transfer_id_ = 0;   // reactor thread
+  // The current upstream transfer: set by fetch() under mutex_ (a retry's on the upstream thread).
+  std::atomic<std::uint64_t> transfer_id_{0};
+  bool exchange_running_ = false;   // mutex_: an upstream exchange started and not ended yet
+  bool client_gone_ = false;        // mutex_: the client left; fetch() starts nothing more
   bool terminal_written_ = false;   // reactor thread
   bool counted_in_flight_ = false;  // reactor thread
   std::uint64_t registration_ = 0;  // reactor thread: the entry in services_.exchanges

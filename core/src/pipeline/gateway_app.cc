@@ -108,6 +108,9 @@ void GatewayApp::serve_local(RequestState& ctx) {
         ctx.respond(json_response(200, {{"status", "ok"}, {"version", services_.version}}));
       } else if (request.path == "/healthz/live") {
         ctx.respond(json_response(200, {{"status", "ok"}}));
+      } else if (request.path == "/healthz/upstream") {
+        // A 503 here answers the probe too: no target can take a request now.
+        ctx.respond(services_.chain->upstream_health(), Outcome::Completed);
       } else if (request.path == "/healthz/ready") {
         const char* problem = services_.draining                       ? "shutting down"
                               : services_.chain->upstream() == nullptr ? "no upstream plugin configured"

@@ -107,6 +107,23 @@ nlohmann::json PluginChain::limit_status(const Principal& principal) const {
   return nullptr;
 }
 
+LocalResponse PluginChain::upstream_health() const {
+  nlohmann::json status = nullptr;
+  if (upstream_ != nullptr) {
+    try {
+      status = upstream_->upstream_status();
+    } catch (const std::exception& e) {
+      log_message(LogLevel::Error,
+                  std::string("the upstream plugin failed to report its targets: ") + e.what());
+    }
+  }
+  if (!status.is_object()) {
+    return json_response(503, {{"available", false}, {"targets", nlohmann::json::array()}});
+  }
+  const bool available = status.contains("available") && status["available"] == true;
+  return json_response(available ? 200 : 503, status);
+}
+
 std::optional<LocalResponse> PluginChain::on_admin_request(const HttpRequest& request) {
   for (const auto& p : plugins_) {
     try {

@@ -35,6 +35,9 @@ class PluginChain {
   /// plugin's answer wins; a plugin that throws answers a 500 `internal_error`. nullopt when no
   /// plugin answers. Any thread.
   std::optional<LocalResponse> on_admin_request(const HttpRequest& request);
+  /// GET /healthz/upstream and GET /admin/v1/upstream: the upstream plugin's upstream_status(),
+  /// 200 when it says a target is available, else 503 (also without a plugin or a report).
+  LocalResponse upstream_health() const;
   /// "name (path)" per plugin, in order.
   std::vector<std::string> describe() const;
 

@@ -89,7 +89,9 @@ std::optional<SteadyClock::time_point> stamped(const std::atomic<SteadyClock::re
 }  // namespace
 
 void RequestState::mark_upstream_started() {
-  upstream_started_.store(now_ticks());
+  SteadyClock::rep unset = 0;
+  upstream_started_.compare_exchange_strong(unset, now_ticks());
+  upstream_ended_.store(0);  // a retry: the wait goes on until the last attempt ends
 }
 
 void RequestState::mark_upstream_ended() {

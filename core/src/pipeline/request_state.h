@@ -112,7 +112,8 @@ class RequestState : public RequestContext {
   RequestRecord record(int status, Outcome outcome, const std::string& error_code) const;
   /// Runs the end hooks with `record`; only the first call per request runs them.
   void run_end_hooks(const RequestRecord& record);
-  /// Stamps the hand-over to the upstream loop (RequestRecord::upstream_wait starts); any thread.
+  /// Stamps the hand-over to the upstream loop (RequestRecord::upstream_wait starts; the first
+  /// attempt's counts) and clears the end stamp of an earlier attempt; any thread.
   void mark_upstream_started();
   /// Stamps the end of the upstream exchange (delivered or cancelled); the first stamp counts.
   /// Any thread.

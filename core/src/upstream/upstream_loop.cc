@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <iterator>
 #include <stdexcept>
 
 namespace gateway {
@@ -76,6 +77,7 @@ struct UpstreamLoop::Transfer {
   bool got_body = false;        // the first body byte arrived; the idle timeout applies from here
   bool head_delivered = false;  // observer->on_head called
   bool paused = false;
+  Clock::time_point due{};  // when a delayed transfer starts
   Clock::time_point started = Clock::now();
   // The last body byte or resume: a proxy may send the head long before the model's first
   // token, so header lines never count as activity.
@@ -154,6 +156,7 @@ UpstreamLoop::UpstreamLoop(long max_connections)
 
 UpstreamLoop::~UpstreamLoop() {
   stop();
+  delayed_.clear();
   transfers_.clear();
 }
 
@@ -232,6 +235,7 @@ void UpstreamLoop::run() {
           std::chrono::duration_cast<std::chrono::milliseconds>(curl_deadline_ - Clock::now()).count();
       wait_ms = static_cast<int>(std::clamp<long long>(until, 0, kDeadlineCheckMs));
     }
+    wait_ms = until_next_start(wait_ms);
     const int n = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), wait_ms);
     int running = 0;
     bool acted = false;
@@ -256,6 +260,7 @@ void UpstreamLoop::run() {
       curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
     }
     collect_done();
+    start_due();
     if (Clock::now() - last_check >= std::chrono::milliseconds(kDeadlineCheckMs)) {
       last_check = Clock::now();
       check_deadlines();
@@ -273,7 +278,12 @@ void UpstreamLoop::drain_commands(bool& stopping) {
   for (auto& command : batch) {
     switch (command.kind) {
       case CommandKind::Start:
-        add_transfer(std::move(command.transfer));
+        if (command.transfer->request.start_delay > std::chrono::milliseconds::zero()) {
+          command.transfer->due = Clock::now() + command.transfer->request.start_delay;
+          delayed_.push_back(std::move(command.transfer));
+        } else {
+          add_transfer(std::move(command.transfer));
+        }
         break;
       case CommandKind::Cancel:
         remove(command.id);
@@ -300,6 +310,29 @@ void UpstreamLoop::kick() {
   int running = 0;
   curl_multi_socket_action(static_cast<CURLM*>(multi_.get()), CURL_SOCKET_TIMEOUT, 0, &running);
   collect_done();
+}
+
+void UpstreamLoop::start_due() {
+  if (delayed_.empty()) return;
+  const auto now = Clock::now();
+  const auto due = std::stable_partition(delayed_.begin(), delayed_.end(),
+                                         [now](const auto& transfer) { return transfer->due > now; });
+  if (due == delayed_.end()) return;
+  std::vector<std::unique_ptr<Transfer>> starting(std::make_move_iterator(due),
+                                                  std::make_move_iterator(delayed_.end()));
+  delayed_.erase(due, delayed_.end());
+  for (auto& transfer : starting) add_transfer(std::move(transfer));
+  kick();
+}
+
+int UpstreamLoop::until_next_start(int longest) const {
+  int wait_ms = longest;
+  const auto now = Clock::now();
+  for (const auto& transfer : delayed_) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(transfer->due - now).count();
+    wait_ms = static_cast<int>(std::clamp<long long>(left, 0, wait_ms));
+  }
+  return wait_ms;
 }
 
 void UpstreamLoop::add_transfer(std::unique_ptr<Transfer> transfer) {
@@ -366,6 +399,13 @@ void UpstreamLoop::finish(TransferId id, UpstreamEnd end, const std::string& det
 }
 
 void UpstreamLoop::remove(TransferId id) {
+  const auto waiting = std::find_if(delayed_.begin(), delayed_.end(),
+                                    [id](const auto& transfer) { return transfer->id == id; });
+  if (waiting != delayed_.end()) {
+    delayed_.erase(waiting);
+    active_.fetch_sub(1);
+    return;
+  }
   auto it = transfers_.find(id);
   if (it == transfers_.end()) return;
   curl_multi_remove_handle(static_cast<CURLM*>(multi_.get()), it->second->easy.get());

@@ -36,17 +36,18 @@ class UpstreamLoop {
   UpstreamLoop(const UpstreamLoop&) = delete;
   UpstreamLoop& operator=(const UpstreamLoop&) = delete;
 
-  /// Starts a transfer (any thread). `flow` may be null.
+  /// Starts a transfer (any thread), after its request's start_delay. `flow` may be null.
   TransferId start(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer,
                    std::shared_ptr<FlowControl> flow);
-  /// Aborts a transfer and closes its connection; its observer hears nothing more (any thread).
+  /// Aborts a transfer (or drops it while it waits out its start_delay) and closes its
+  /// connection; its observer hears nothing more (any thread).
   void cancel(TransferId id);
   /// Continues a transfer paused by its FlowControl (any thread).
   void resume(TransferId id);
   /// Stops the I/O thread; transfers still in flight are dropped without further callbacks.
   /// cancel()/resume() stay safe to call afterwards.
   void stop();
-  /// Transfers currently in flight.
+  /// Transfers currently in flight or waiting to start.
   std::size_t active() const { return active_.load(); }
   /// TCP connections to upstreams open now: connecting, in use or idle in curl's connection
   /// cache. Counted where curl opens and closes its sockets, so it is exact; any thread.
@@ -66,6 +67,10 @@ class UpstreamLoop {
   void run();
   void drain_commands(bool& stopping);
   void add_transfer(std::unique_ptr<Transfer> transfer);
+  /// Starts the delayed transfers that are due.
+  void start_due();
+  /// Milliseconds epoll may wait without missing a delayed start (at most `longest`).
+  int until_next_start(int longest) const;
   void finish(TransferId id, UpstreamEnd end, const std::string& detail);
   void remove(TransferId id);
   /// Ends transfers with no body byte within first_byte_timeout, or silent between body bytes
@@ -95,6 +100,7 @@ class UpstreamLoop {
   std::atomic<std::size_t> active_{0};
 
   std::unordered_map<TransferId, std::unique_ptr<Transfer>> transfers_;  // loop thread only
+  std::vector<std::unique_ptr<Transfer>> delayed_;  // loop thread only: waiting for their start time
   std::thread thread_;
 };
 
