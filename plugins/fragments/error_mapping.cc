@@ -35,26 +35,22 @@ long long retry_after_seconds(Clock::time_point reset, Clock::time_point now) {
   return std::max<long long>(1, (ms + 999) / 1000);
 }
 
-void UpstreamCooldown::note(int status, const gateway::Headers& headers, Clock::time_point now) {
-  if (status != 429) return;
-  const auto reset = limit_reset(headers);
-  if (!reset || *reset <= now) return;
-  const auto until = std::min(*reset, now + kLongestWindow);
-  const auto until_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(until.time_since_epoch()).count();
-  auto current = until_ms_.load();
-  while (current < until_ms && !until_ms_.compare_exchange_weak(current, until_ms)) {
-  }
-}
-
-std::optional<gateway::LocalResponse> UpstreamCooldown::refusal(Clock::time_point now) const {
-  const Clock::time_point until{std::chrono::milliseconds(until_ms_.load())};
-  if (until <= now) return std::nullopt;
+gateway::LocalResponse rate_limit_refusal(Clock::time_point until, Clock::time_point now) {
   const auto seconds = retry_after_seconds(until, now);
   auto response = gateway::openai_error(
       429, "requests", "rate_limit_exceeded",
       "The upstream's daily request limit is reached; the gateway holds requests back until it resets in " +
           std::to_string(seconds) + " s");
+  response.headers.emplace_back("Retry-After", std::to_string(seconds));
+  return response;
+}
+
+gateway::LocalResponse no_target_refusal(Clock::time_point until, Clock::time_point now) {
+  const auto seconds = retry_after_seconds(until, now);
+  auto response =
+      gateway::openai_error(503, "server_error", "upstream_unavailable",
+                            "Every upstream failed repeatedly and is resting; the gateway tries again in " +
+                                std::to_string(seconds) + " s");
   response.headers.emplace_back("Retry-After", std::to_string(seconds));
   return response;
 }

@@ -1,7 +1,6 @@
 // What the client is told when Fragments or the connection to it fails (pure logic).
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -23,18 +22,15 @@ std::optional<std::chrono::system_clock::time_point> limit_reset(const gateway::
 long long retry_after_seconds(std::chrono::system_clock::time_point reset,
                               std::chrono::system_clock::time_point now);
 
-/// Fragments' own daily limit: once it answers 429 with `x-ratelimit-reset`, requests are answered
-/// 429 with the matching Retry-After until that time instead of reaching it. Thread-safe.
-class UpstreamCooldown {
- public:
-  /// Takes note of an upstream answer; a 429 with a future reset starts (or extends) the wait.
-  void note(int status, const gateway::Headers& headers, std::chrono::system_clock::time_point now);
-  /// The 429 a request gets while the wait lasts; nullopt when it may go upstream.
-  std::optional<gateway::LocalResponse> refusal(std::chrono::system_clock::time_point now) const;
+/// The 429 (with Retry-After) a request gets without reaching the upstream while every target
+/// waits for its own rate limit to reset, the soonest at `until`.
+gateway::LocalResponse rate_limit_refusal(std::chrono::system_clock::time_point until,
+                                          std::chrono::system_clock::time_point now);
 
- private:
-  std::atomic<long long> until_ms_{0};  ///< epoch milliseconds
-};
+/// The 503 (with Retry-After) a request gets without reaching the upstream while no target may
+/// take it (circuits open after repeated failures), the soonest one again at `until`.
+gateway::LocalResponse no_target_refusal(std::chrono::system_clock::time_point until,
+                                         std::chrono::system_clock::time_point now);
 
 /// Maps a transport failure (no usable HTTP answer) to an OpenAI error.
 gateway::LocalResponse map_transport_failure(gateway::UpstreamEnd end, const std::string& detail);

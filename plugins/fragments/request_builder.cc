@@ -206,10 +206,6 @@ std::variant<json, LocalResponse> build_fragments_request(const json& chat, cons
 
   json config = std::get<json>(parameters);
   config["model"] = model.upstream_id;
-  if (settings.provider_api_keys.contains(model.provider_id)) {
-    const auto& key = settings.provider_api_keys[model.provider_id];
-    if (key.is_string() && !key.get<std::string>().empty()) config["apiKey"] = key;
-  }
   std::string instructions = settings.chat_instructions;
   if (!model.instructions.empty()) {
     if (!instructions.empty()) instructions += "\n";
@@ -221,16 +217,26 @@ std::variant<json, LocalResponse> build_fragments_request(const json& chat, cons
               {"file", settings.template_file},
               {"instructions", instructions},
               {"port", nullptr}}}};
-  return json{{"userID", user_id},
-              {"messages", std::get<json>(messages)},
-              {"template", tmpl},
-              {"model",
-               {{"id", model.upstream_id},
-                {"provider", model.provider},
-                {"providerId", model.provider_id},
-                {"name", model.name},
-                {"multiModal", model.multimodal}}},
-              {"config", config}};
+  json body{{"userID", user_id},
+            {"messages", std::get<json>(messages)},
+            {"template", tmpl},
+            {"model",
+             {{"id", model.upstream_id},
+              {"provider", model.provider},
+              {"providerId", model.provider_id},
+              {"name", model.name},
+              {"multiModal", model.multimodal}}},
+            {"config", config}};
+  set_provider_key(body, settings.provider_api_keys, model.provider_id);
+  return body;
+}
+
+void set_provider_key(json& body, const json& keys, const std::string& provider_id) {
+  auto& config = body["config"];
+  config.erase("apiKey");
+  if (!keys.is_object() || !keys.contains(provider_id)) return;
+  const auto& key = keys[provider_id];
+  if (key.is_string() && !key.get<std::string>().empty()) config["apiKey"] = key;
 }
 
 }  // namespace e2b::fragments

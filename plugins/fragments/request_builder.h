@@ -29,6 +29,10 @@ std::variant<nlohmann::json, gateway::LocalResponse> build_fragments_request(con
                                                                              const RequestSettings& settings,
                                                                              const std::string& user_id);
 
+/// Sets the Fragments body's `config.apiKey` to `keys[provider_id]` (a non-empty string), or
+/// removes it when there is none: each upstream target may have its own provider keys.
+void set_provider_key(nlohmann::json& body, const nlohmann::json& keys, const std::string& provider_id);
+
 /// The camelCase call settings Fragments reads, from OpenAI's parameters; only what the client
 /// sent. `maxTokens` is the client's budget plus `envelope_tokens`; `stop` is not sent (the
 /// gateway applies it to the answer). An error response for a parameter of the wrong type.

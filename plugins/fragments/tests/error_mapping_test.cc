@@ -136,39 +136,21 @@ TEST(MapUpstreamStatus, MalformedResetHeaderGivesNoRetryAfter) {
   }
 }
 
-TEST(UpstreamCooldown, HoldsRequestsBackUntilTheDailyLimitResets) {
-  UpstreamCooldown cooldown;
+TEST(RateLimitRefusal, TellsTheWaitUntilTheResetInRetryAfter) {
   const long long now = 1'795'800'000'000;
-  EXPECT_EQ(cooldown.refusal(at_ms(now)), std::nullopt);
-  cooldown.note(429, {{"x-ratelimit-reset", std::to_string(now + 90'500)}}, at_ms(now));
-  const auto refusal = cooldown.refusal(at_ms(now + 500));
-  ASSERT_TRUE(refusal.has_value());
-  expect_openai_error(*refusal, 429, "requests", "rate_limit_exceeded");
-  EXPECT_EQ(retry_after(*refusal), "90");
-  EXPECT_EQ(retry_after(*cooldown.refusal(at_ms(now + 89'600))), "1");
-  EXPECT_EQ(cooldown.refusal(at_ms(now + 90'500)), std::nullopt) << "open again at the reset";
+  const auto refusal = rate_limit_refusal(at_ms(now + 90'500), at_ms(now + 500));
+  expect_openai_error(refusal, 429, "requests", "rate_limit_exceeded");
+  EXPECT_EQ(retry_after(refusal), "90");
+  EXPECT_EQ(retry_after(rate_limit_refusal(at_ms(now + 90'500), at_ms(now + 89'600))), "1");
+  EXPECT_EQ(retry_after(rate_limit_refusal(at_ms(now + 100 * 3'600'000LL), at_ms(now))), "86400")
+      << "at most a day";
 }
 
-TEST(UpstreamCooldown, StartsOnlyFromA429WithAFutureReset) {
+TEST(NoTargetRefusal, Is503UpstreamUnavailableWithRetryAfter) {
   const long long now = 1'795'800'000'000;
-  const Headers future{{"x-ratelimit-reset", std::to_string(now + 60'000)}};
-  UpstreamCooldown cooldown;
-  cooldown.note(200, future, at_ms(now));
-  cooldown.note(503, future, at_ms(now));
-  cooldown.note(429, {}, at_ms(now));  // a provider's 429: no reset, nothing to wait for
-  cooldown.note(429, {{"x-ratelimit-reset", "tomorrow"}}, at_ms(now));
-  cooldown.note(429, {{"x-ratelimit-reset", std::to_string(now - 1)}}, at_ms(now));
-  EXPECT_EQ(cooldown.refusal(at_ms(now)), std::nullopt);
-}
-
-TEST(UpstreamCooldown, KeepsTheLaterResetAndAtMostADay) {
-  const long long now = 1'795'800'000'000, hour = 3'600'000;
-  UpstreamCooldown cooldown;
-  cooldown.note(429, {{"x-ratelimit-reset", std::to_string(now + 2 * hour)}}, at_ms(now));
-  cooldown.note(429, {{"x-ratelimit-reset", std::to_string(now + hour)}}, at_ms(now));
-  EXPECT_EQ(retry_after(*cooldown.refusal(at_ms(now))), "7200");
-  cooldown.note(429, {{"x-ratelimit-reset", std::to_string(now + 100 * hour)}}, at_ms(now));
-  EXPECT_EQ(retry_after(*cooldown.refusal(at_ms(now))), "86400");
+  const auto refusal = no_target_refusal(at_ms(now + 29'200), at_ms(now));
+  expect_openai_error(refusal, 503, "server_error", "upstream_unavailable");
+  EXPECT_EQ(retry_after(refusal), "30");
 }
 
 TEST(MapUpstreamStatus, OverloadedProviderGives503) {
