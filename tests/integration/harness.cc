@@ -148,9 +148,12 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
        << "\n  keepalive_timeout_ms: " << options_.keepalive_timeout_ms
        << "\n  write_timeout_ms: " << options_.write_timeout_ms
        << "\n  shutdown_grace_ms: " << options_.shutdown_grace_ms << "\n"
-       << "upstream:\n  base_url: " << options_.upstream_base
-       << "\n  connect_timeout_ms: 2000\n  first_byte_timeout_ms: " << options_.first_byte_timeout_ms
+       << "upstream:\n"
+       << (options_.upstream_targets_yaml.empty() ? "  base_url: " + options_.upstream_base + "\n"
+                                                  : options_.upstream_targets_yaml)
+       << "  connect_timeout_ms: 2000\n  first_byte_timeout_ms: " << options_.first_byte_timeout_ms
        << "\n  idle_timeout_ms: " << options_.idle_timeout_ms << "\n"
+       << options_.failover_yaml
        << "log:\n  level: info\n  format: " << options_.log_format
        << "\n  access: " << (options_.log_access ? "true" : "false") << "\n"
        << "admin:\n  listen: 127.0.0.1:0\n  token: '" << options_.admin_token << "'\n";

@@ -74,6 +74,11 @@ struct GatewayOptions {
   std::string api_key = "sk-test-integration-0123456789abcdef";
   std::string extra_plugins_yaml;  ///< appended to the plugin list
   std::string fragments_config_yaml = "{}";
+  /// Replaces `base_url: <upstream_base>` in the upstream section when set: "  targets: …\n".
+  std::string upstream_targets_yaml;
+  /// Failover lines of the upstream section. By default one attempt and no circuit breaker, so
+  /// that a test sees exactly the upstream failure it asked the fake for.
+  std::string failover_yaml = "  max_attempts: 1\n  circuit_failures: 0\n";
   int header_timeout_ms = 30000;
   int keepalive_timeout_ms = 75000;
   int write_timeout_ms = 120000;
