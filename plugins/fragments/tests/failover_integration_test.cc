@@ -116,7 +116,8 @@ TEST_F(FailoverTest, AnOverloadedTargetAnswering529MovesTheRequestOn) {
 }
 
 TEST_F(FailoverTest, AStalledTargetTimesOutAndTheOtherAnswers) {
-  start(target_yaml(first_.base_url(), "first_byte_ms=5000", 2) + target_yaml(second_.base_url()), kQuickBackoff, 300);
+  start(target_yaml(first_.base_url(), "first_byte_ms=5000", 2) + target_yaml(second_.base_url()),
+        kQuickBackoff, 300);
   expect_all_answered(2);
   EXPECT_GE(requests_at(first_), 1);
   EXPECT_EQ(requests_at(second_), 2);
@@ -198,7 +199,8 @@ TEST_F(FailoverTest, AClientLeavingDuringTheBackoffCancelsTheRetry) {
   const std::string id = new_request_id("backoff-leave");
   {
     Connection client(gateway_->port());
-    client.send_raw(chat_request_text(gateway_->key(), scenario_request("reply=x", true), {{"X-Request-ID", id}}));
+    client.send_raw(
+        chat_request_text(gateway_->key(), scenario_request("reply=x", true), {{"X-Request-ID", id}}));
     ASSERT_TRUE(eventually([&] { return requests_at(first_) == 1; }));
     client.abort();
   }
