@@ -99,9 +99,13 @@ int check_config(const std::filesystem::path& path) {
     auto config = load_config(path, executable_dir() / "plugins");
     auto chain = PluginChain::load(config, make_host(config));
     std::cout << "configuration " << path.string() << " is valid\n"
-              << "listen " << config.server.host << ":" << config.server.port << "\n"
-              << "upstream " << config.upstream.base_url << "\n"
-              << "models " << config.models.all().size() << "\n"
+              << "listen " << config.server.host << ":" << config.server.port << "\n";
+    const auto& targets = config.upstream.targets;
+    for (const auto& target : targets) {
+      std::cout << "upstream " << target.base_url
+                << (targets.size() > 1 ? " weight " + std::to_string(target.weight) : "") << "\n";
+    }
+    std::cout << "models " << config.models.all().size() << "\n"
               << "plugin chain:\n";
     int i = 1;
     for (const auto& line : chain.describe()) std::cout << "  " << i++ << ". " << line << "\n";
