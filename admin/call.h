@@ -24,16 +24,21 @@ using LimitStatus = std::function<nlohmann::json(const Principal&)>;
 /// GET /metrics); nullopt when nothing claims it. Called before the admin token check.
 using AdminFallback = std::function<std::optional<LocalResponse>(const HttpRequest&)>;
 
+/// Reloads config.yaml (POST /admin/v1/config/reload) and answers with the result; runs on the
+/// storage worker with its Storage.
+using ConfigReload = std::function<LocalResponse(Storage&)>;
+
 /// One authenticated admin request on its way through a route handler.
 struct AdminCall {
   Storage& store;
   const ModelCatalog& models;
   const LimitStatus& limit_status;
   const HttpRequest& request;
-  const nlohmann::json& body;  ///< the request body, a JSON object ({} when empty)
-  std::string id;              ///< the {id} path segment, if the route has one
-  std::string actor;           ///< label of the admin token used
-  std::string request_id;      ///< for the audit log
+  const nlohmann::json& body;            ///< the request body, a JSON object ({} when empty)
+  std::string id;                        ///< the {id} path segment, if the route has one
+  std::string actor;                     ///< label of the admin token used
+  std::string request_id;                ///< for the audit log
+  const ConfigReload* reload = nullptr;  ///< null or empty: this gateway cannot reload
 };
 
 /// The admin API's error answer {"error":{"message","type","code"}}; the type follows the status.

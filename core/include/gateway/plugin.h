@@ -25,7 +25,7 @@
 namespace gateway {
 
 /// Bumped whenever anything in this header (or the headers it includes) changes layout.
-inline constexpr int kPluginAbiVersion = 6;
+inline constexpr int kPluginAbiVersion = 7;
 
 /// Which gateway route a request was matched to.
 enum class Route { ChatCompletions, Models, Health, Metrics, Other };
@@ -261,6 +261,16 @@ class Plugin {
   virtual std::optional<LocalResponse> on_admin_request(const HttpRequest& /*request*/) {
     return std::nullopt;
   }
+
+  /// Configuration reload: called on the new instance with `previous`, the running instance of
+  /// the same plugin name (the n-th of that name in the old chain for the n-th in the new), on
+  /// the reloading thread, after both were created and before the new chain serves anything.
+  /// Take over (share, do not steal) the state that must outlive a reload, such as counters and
+  /// concurrency slots: requests of the old chain still run on `previous` until they end, and
+  /// `previous` is destroyed once the last of them is logged. Both instances come from the same
+  /// shared object (loaded libraries stay loaded for the process lifetime), so a dynamic_cast to
+  /// the plugin's own class works. The default keeps nothing.
+  virtual void take_over(Plugin& /*previous*/) {}
 };
 
 enum class LogLevel { Debug, Info, Warn, Error };
