@@ -36,13 +36,20 @@ struct RouteEntry {
   LocalResponse (*handler)(AdminCall&);
 };
 
-/// POST /admin/v1/config/reload: re-reads config.yaml and applies it, or says why not.
+/// POST /admin/v1/config/reload: re-reads config.yaml and applies it, or says why not; audited
+/// either way with the answer's status and generation or refusal code (never the file's text).
 LocalResponse reload_config(AdminCall& call) {
   only_fields(call.body, {});
   if (call.reload == nullptr || !*call.reload) {
     return admin_error(503, "reload_unavailable", "This gateway cannot reload its configuration");
   }
-  return (*call.reload)(call.store);
+  auto response = (*call.reload)(call.store);
+  const auto answer = json::parse(response.body, nullptr, false);
+  json details{{"status", response.status}};
+  if (answer.contains("generation")) details["generation"] = answer["generation"];
+  if (answer.contains("error")) details["code"] = answer["error"].value("code", "");
+  call.store.audit().audit("config.reload", "config", call.actor, call.request_id, details);
+  return response;
 }
 
 const std::vector<RouteEntry>& route_table() {

@@ -234,9 +234,13 @@ TEST_F(ReloadTest, AdminTokenRotatesAndReloadsAreCounted) {
   gateway.rewrite_config(options);
   ASSERT_EQ(reload(gateway, old_token).status, 200);
   EXPECT_EQ(reload(gateway, old_token).status, 401);
-  const auto tenants = http(gateway.admin_port(), "GET", "/admin/v1/tenants",
-                            {{"Authorization", "Bearer " + options.admin_token}});
-  EXPECT_EQ(tenants.status, 200) << tenants.body;
+  const auto audit = http(gateway.admin_port(), "GET", "/admin/v1/audit",
+                          {{"Authorization", "Bearer " + options.admin_token}});
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  const auto entry = json::parse(audit.body)["data"][0];
+  EXPECT_EQ(entry["action"], "config.reload") << audit.body;
+  EXPECT_EQ(entry["actor"], "admin");
+  EXPECT_EQ(entry["details"]["generation"], 2) << audit.body;
 
   options.port = 1;
   gateway.rewrite_config(options);
