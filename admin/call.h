@@ -27,6 +27,10 @@ using AdminFallback = std::function<std::optional<LocalResponse>(const HttpReque
 /// The upstream targets' state as GET /admin/v1/upstream answers it. Any thread.
 using UpstreamHealth = std::function<LocalResponse()>;
 
+/// Reloads config.yaml (POST /admin/v1/config/reload) and answers with the result; runs on the
+/// storage worker with its Storage.
+using ConfigReload = std::function<LocalResponse(Storage&)>;
+
 /// One authenticated admin request on its way through a route handler.
 struct AdminCall {
   Storage& store;
@@ -37,6 +41,7 @@ struct AdminCall {
   std::string id;                                   ///< the {id} path segment, if the route has one
   std::string actor;                                ///< label of the admin token used
   std::string request_id;                           ///< for the audit log
+  const ConfigReload* reload = nullptr;             ///< null or empty: this gateway cannot reload
   const UpstreamHealth* upstream_health = nullptr;  ///< null or empty: no upstream view
 };
 

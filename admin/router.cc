@@ -44,6 +44,22 @@ struct RouteEntry {
   LocalResponse (*handler)(AdminCall&);
 };
 
+/// POST /admin/v1/config/reload: re-reads config.yaml and applies it, or says why not; audited
+/// either way with the answer's status and generation or refusal code (never the file's text).
+LocalResponse reload_config(AdminCall& call) {
+  only_fields(call.body, {});
+  if (call.reload == nullptr || !*call.reload) {
+    return admin_error(503, "reload_unavailable", "This gateway cannot reload its configuration");
+  }
+  auto response = (*call.reload)(call.store);
+  const auto answer = json::parse(response.body, nullptr, false);
+  json details{{"status", response.status}};
+  if (answer.contains("generation")) details["generation"] = answer["generation"];
+  if (answer.contains("error")) details["code"] = answer["error"].value("code", "");
+  call.store.audit().audit("config.reload", "config", call.actor, call.request_id, details);
+  return response;
+}
+
 const std::vector<RouteEntry>& route_table() {
   static const std::vector<RouteEntry> table{
       {"GET", "/admin/v1/tenants", {"limit", "cursor", "include_deleted"}, list_tenants},
@@ -67,6 +83,7 @@ const std::vector<RouteEntry>& route_table() {
        requests},
       {"GET", "/admin/v1/audit", {"limit", "cursor"}, audit},
       {"GET", "/admin/v1/upstream", {}, upstream_targets},
+      {"POST", "/admin/v1/config/reload", {}, reload_config},
   };
   return table;
 }
@@ -110,15 +127,36 @@ RouteMatch match_route(const std::string& method, const std::string& path) {
 
 }  // namespace
 
-AdminApi::AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens, const ModelCatalog& models,
-                   LimitStatus limit_status, AdminFallback fallback, UpstreamHealth upstream_health)
+AdminApi::AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens,
+                   std::shared_ptr<const ModelCatalog> models, LimitStatus limit_status,
+                   AdminFallback fallback, ConfigReload reload, UpstreamHealth upstream_health)
     : storage_(storage),
-      models_(models),
+      settings_(make_settings(tokens, std::move(models))),
       limit_status_(std::move(limit_status)),
       fallback_(std::move(fallback)),
+      reload_(std::move(reload)),
       upstream_health_(std::move(upstream_health)) {
-  for (const auto& t : tokens) tokens_.push_back({t.label, key_digest(t.token)});
   openapi();  // parse the embedded document now, so a broken one fails at start-up
+}
+
+std::shared_ptr<const AdminApi::Settings> AdminApi::make_settings(
+    const std::vector<AdminToken>& tokens, std::shared_ptr<const ModelCatalog> models) {
+  auto settings = std::make_shared<Settings>();
+  for (const auto& t : tokens) settings->tokens.push_back({t.label, key_digest(t.token)});
+  settings->models = std::move(models);
+  return settings;
+}
+
+void AdminApi::reconfigure(const std::vector<AdminToken>& tokens,
+                           std::shared_ptr<const ModelCatalog> models) {
+  auto next = make_settings(tokens, std::move(models));
+  std::lock_guard lock(settings_mutex_);
+  settings_.swap(next);
+}
+
+std::shared_ptr<const AdminApi::Settings> AdminApi::settings() const {
+  std::lock_guard lock(settings_mutex_);
+  return settings_;
 }
 
 std::vector<std::string> AdminApi::routes() {
@@ -138,12 +176,12 @@ const nlohmann::json& AdminApi::openapi() {
   return document;
 }
 
-std::string AdminApi::authenticate(const HttpRequest& request) const {
+std::string AdminApi::authenticate(const HttpRequest& request, const Settings& settings) {
   const auto authorization = find_header(request.headers, "authorization").value_or("");
   if (authorization.size() <= 7 || to_lower(authorization.substr(0, 7)) != "bearer ") return "";
   const std::string digest = key_digest(authorization.substr(7));
   std::string label;
-  for (const auto& token : tokens_) {  // no early exit: every token costs the same
+  for (const auto& token : settings.tokens) {  // no early exit: every token costs the same
     if (CRYPTO_memcmp(digest.data(), token.digest.data(), digest.size()) == 0) label = token.label;
   }
   return label;
@@ -172,7 +210,8 @@ void AdminApi::handle(const std::shared_ptr<Connection>& connection, HttpRequest
       return;
     }
   }
-  const std::string actor = authenticate(request);
+  auto settings = this->settings();  // the whole request uses one configuration's tokens and catalog
+  const std::string actor = authenticate(request, *settings);
   if (actor.empty()) {
     answer(admin_error(401, "invalid_admin_token",
                        "A valid admin token is required: Authorization: Bearer <token>"));
@@ -195,20 +234,21 @@ void AdminApi::handle(const std::shared_ptr<Connection>& connection, HttpRequest
     answer(*error);
     return;
   }
-  const bool queued = storage_.post([this, connection, request = std::move(request),
-                                     body = std::get<json>(std::move(body)), route, id, actor, request_id,
-                                     answer](Storage& store) {
-    LocalResponse response;
-    try {
-      AdminCall call{store, models_, limit_status_, request, body, id, actor, request_id, &upstream_health_};
-      response = route->handler(call);
-    } catch (const std::invalid_argument& e) {
-      response = invalid_field(e.what());
-    } catch (const std::exception& e) {
-      response = admin_error(500, "internal_error", e.what());
-    }
-    connection->post([answer, response] { answer(response); });
-  });
+  const bool queued =
+      storage_.post([this, connection, request = std::move(request), body = std::get<json>(std::move(body)),
+                     route, id, actor, request_id, answer, settings = std::move(settings)](Storage& store) {
+        LocalResponse response;
+        try {
+          AdminCall call{store, *settings->models, limit_status_, request,          body, id,
+                         actor, request_id,        &reload_,      &upstream_health_};
+          response = route->handler(call);
+        } catch (const std::invalid_argument& e) {
+          response = invalid_field(e.what());
+        } catch (const std::exception& e) {
+          response = admin_error(500, "internal_error", e.what());
+        }
+        connection->post([answer, response] { answer(response); });
+      });
   if (!queued) answer(admin_error(503, "busy", "The storage worker is busy or stopping; retry shortly"));
 }
 

@@ -4,6 +4,8 @@
 // back to the connection's reactor.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
@@ -21,11 +23,17 @@ class AdminApi : public RequestHandler {
   /// `tokens` must not be empty; `models` checks the models a key may use; `limit_status`
   /// reports a key's limits; `fallback` may serve requests no admin route matches (method and
   /// path), before the admin token is checked; without an answer they get the usual 401, 404
-  /// or 405. `upstream_health` answers GET /admin/v1/upstream (404 without it).
-  AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens, const ModelCatalog& models,
-           LimitStatus limit_status, AdminFallback fallback = nullptr,
+  /// or 405. `reload` serves POST /admin/v1/config/reload (without it: 503); `upstream_health`
+  /// answers GET /admin/v1/upstream (404 without it).
+  AdminApi(StorageWorker& storage, const std::vector<AdminToken>& tokens,
+           std::shared_ptr<const ModelCatalog> models, LimitStatus limit_status,
+           AdminFallback fallback = nullptr, ConfigReload reload = nullptr,
            UpstreamHealth upstream_health = nullptr);
   void handle(const std::shared_ptr<Connection>& connection, HttpRequest request) override;
+
+  /// Switches to a reloaded configuration's tokens (not empty) and catalog; requests already
+  /// authenticated finish with the ones they started with. Any thread.
+  void reconfigure(const std::vector<AdminToken>& tokens, std::shared_ptr<const ModelCatalog> models);
 
   /// Every route as "METHOD /admin/v1/…/{id}", in the order they are matched.
   static std::vector<std::string> routes();
@@ -40,14 +48,23 @@ class AdminApi : public RequestHandler {
     std::string label;
     std::string digest;
   };
+  /// What a reload may change, swapped as a whole.
+  struct Settings {
+    std::vector<Token> tokens;
+    std::shared_ptr<const ModelCatalog> models;
+  };
+  static std::shared_ptr<const Settings> make_settings(const std::vector<AdminToken>& tokens,
+                                                       std::shared_ptr<const ModelCatalog> models);
+  std::shared_ptr<const Settings> settings() const;
   /// The label of the admin token `request` presents, or empty.
-  std::string authenticate(const HttpRequest& request) const;
+  static std::string authenticate(const HttpRequest& request, const Settings& settings);
 
   StorageWorker& storage_;
-  std::vector<Token> tokens_;
-  const ModelCatalog& models_;
+  mutable std::mutex settings_mutex_;
+  std::shared_ptr<const Settings> settings_;
   LimitStatus limit_status_;
   AdminFallback fallback_;
+  ConfigReload reload_;
   UpstreamHealth upstream_health_;
 };
 

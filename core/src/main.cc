@@ -12,6 +12,7 @@
 #include "admin/router.h"
 #include "admin/self_service.h"
 #include "config/config.h"
+#include "pipeline/config_reloader.h"
 #include "pipeline/gateway_app.h"
 #include "pipeline/gateway_monitor.h"
 #include "pipeline/log_worker.h"
@@ -43,22 +44,24 @@ std::filesystem::path default_config_path() {
   return "config.yaml";
 }
 
-PluginHost make_host(const GatewayConfig& config, const KeyDirectory* keys = nullptr,
-                     const UsageHistory* usage = nullptr, const GatewayMonitor* monitor = nullptr) {
-  PluginHost host;
-  host.models = &config.models;
-  host.keys = keys;
-  host.usage = usage;
-  host.monitor = monitor;
-  host.gateway_version = GATEWAY_VERSION;
-  host.upstream_defaults.url = config.upstream.base_url;
-  host.upstream_defaults.connect_timeout = config.upstream.connect_timeout;
-  host.upstream_defaults.first_byte_timeout = config.upstream.first_byte_timeout;
-  host.upstream_defaults.idle_timeout = config.upstream.idle_timeout;
-  host.upstream_targets = config.upstream.targets;
-  host.upstream_failover = config.upstream.failover;
-  host.log = [](LogLevel level, const std::string& message) { log_message(level, message); };
-  return host;
+/// The catalog of `generation`, keeping the generation alive as long as it is held.
+std::shared_ptr<const ModelCatalog> catalog_of(std::shared_ptr<const Generation> generation) {
+  const ModelCatalog* models = &generation->config.models;
+  return {std::move(generation), models};
+}
+
+/// Takes signals until SIGINT or SIGTERM, which it returns. A SIGHUP reloads the configuration
+/// on the storage worker (the plugins read stored keys and usage there); its result is logged.
+int wait_for_stop(const sigset_t& signals, StorageWorker& storage, ConfigReloader& reloader) {
+  for (;;) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number != SIGHUP) return signal_number;
+    log_message(LogLevel::Info, "received SIGHUP, reloading the configuration");
+    if (!storage.post([&reloader](Storage& store) { reloader.reload(store); })) {
+      log_message(LogLevel::Error, "configuration reload refused: the storage worker is busy or stopping");
+    }
+  }
 }
 
 /// Waits until no chat answer is in flight, the grace period ends, or another signal arrives.
@@ -97,7 +100,7 @@ void end_answers_in_flight(GatewayServices& services, const HttpServer& server) 
 int check_config(const std::filesystem::path& path) {
   try {
     auto config = load_config(path, executable_dir() / "plugins");
-    auto chain = PluginChain::load(config, make_host(config));
+    auto chain = PluginChain::load(config, make_plugin_host(config));
     std::cout << "configuration " << path.string() << " is valid\n"
               << "listen " << config.server.host << ":" << config.server.port << "\n";
     const auto& targets = config.upstream.targets;
@@ -122,12 +125,14 @@ int serve(const std::filesystem::path& path) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reloads the configuration
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  const auto default_plugin_dir = executable_dir() / "plugins";
   GatewayConfig config;
   try {
-    config = load_config(path, executable_dir() / "plugins");
+    config = load_config(path, default_plugin_dir);
   } catch (const ConfigError& e) {
     std::cerr << "invalid configuration " << path.string() << ": " << e.what() << "\n";
     return 2;
@@ -148,39 +153,42 @@ int serve(const std::filesystem::path& path) {
     // Declared before the chain, which holds it through its plugins; it reads the services, the
     // workers and the upstream loop from the moment they are attached below.
     LiveGatewayMonitor monitor;
-    std::optional<PluginChain> chain;
+    std::shared_ptr<Generation> first;
     try {
       const StoredUsageHistory usage(stores->database());
-      chain.emplace(PluginChain::load(config, make_host(config, &stores->index(), &usage, &monitor)));
+      first = std::make_shared<Generation>(config, [&](const GatewayConfig& c) {
+        return make_plugin_host(c, &stores->index(), &usage, &monitor);
+      });
     } catch (const ConfigError& e) {
       log_message(LogLevel::Error, "invalid configuration " + path.string() + ": " + e.what());
       shutdown_logging();
       return 2;
     }
+    // Requests pin the generation they start on; a reload makes a new one current.
+    CurrentGeneration generations(std::move(first));
     StorageWorker storage(*stores);
-    LogWorker log_worker([&chain, &storage, &config](const RequestRecord& record) {
-      if (config.log_access) log_access_line(record, config.log_format);
+    LogWorker log_worker([&generations, &storage](const RequestRecord& record, const Generation* ran_on) {
+      const auto current = ran_on ? nullptr : generations.get();  // a record no request pinned
+      const Generation& generation = ran_on ? *ran_on : *current;
+      if (generation.config.log_access) log_access_line(record, generation.config.log_format);
       if (record.route == Route::ChatCompletions) storage.submit(usage_row(record));
-      chain->on_log(record);
+      generation.chain.on_log(record);
     });
     UpstreamLoop upstream(config.upstream.max_connections);
     TaskWorker background;
-    const admin::LimitStatus limit_status = [&chain](const Principal& principal) {
-      return chain->limit_status(principal);
+    const admin::LimitStatus limit_status = [&generations](const Principal& principal) {
+      return generations.get()->chain.limit_status(principal);
     };
-    GatewayServices services{&config,
-                             &*chain,
-                             &upstream,
-                             &log_worker,
-                             &storage,
-                             GATEWAY_VERSION,
-                             admin::self_service_routes(&storage, limit_status),
+    GatewayServices services{&generations,    &upstream,
+                             &log_worker,     &storage,
+                             GATEWAY_VERSION, admin::self_service_routes(&storage, limit_status),
                              &background};
     // Declared after every part it reads, so it is detached before any of them goes.
     const LiveGatewayMonitor::Attachment monitor_attachment(monitor,
                                                             {&services, &upstream, &log_worker, &storage});
     GatewayApp app(services);
     HttpServer server(config.server, app);
+    ConfigReloader reloader(path, default_plugin_dir, services, &monitor);
     std::unique_ptr<admin::AdminApi> admin_api;
     std::unique_ptr<HttpServer> admin_server;
     if (config.admin_tokens.empty()) {
@@ -188,13 +196,21 @@ int serve(const std::filesystem::path& path) {
                   "admin API disabled: set admin.token in config.yaml or E2B_ADMIN_TOKEN (16+ characters) to "
                   "enable it");
     } else {
-      admin::AdminFallback plugin_admin_phase = [&chain](const HttpRequest& request) {
-        return chain->on_admin_request(request);
+      admin::AdminFallback plugin_admin_phase = [&generations](const HttpRequest& request) {
+        return generations.get()->chain.on_admin_request(request);
       };
-      admin::UpstreamHealth upstream_health = [&chain] { return chain->upstream_health(); };
-      admin_api =
-          std::make_unique<admin::AdminApi>(storage, config.admin_tokens, config.models, limit_status,
-                                            std::move(plugin_admin_phase), std::move(upstream_health));
+      admin::ConfigReload reload = [&reloader](Storage& store) {
+        return reload_response(reloader.reload(store));
+      };
+      admin::UpstreamHealth upstream_health = [&generations] {
+        return generations.get()->chain.upstream_health();
+      };
+      admin_api = std::make_unique<admin::AdminApi>(
+          storage, config.admin_tokens, catalog_of(generations.get()), limit_status,
+          std::move(plugin_admin_phase), std::move(reload), std::move(upstream_health));
+      reloader.on_applied([api = admin_api.get()](const std::shared_ptr<const Generation>& applied) {
+        api->reconfigure(applied->config.admin_tokens, catalog_of(applied));
+      });
       admin_server = std::make_unique<HttpServer>(config.admin_server, *admin_api);
     }
     try {
@@ -214,9 +230,9 @@ int serve(const std::filesystem::path& path) {
                                       config.server.host + ":" + std::to_string(server.port()) +
                                       ", upstream " + config.upstream.base_url + ", " +
                                       std::to_string(config.models.all().size()) + " models");
-      for (const auto& line : chain->describe()) log_message(LogLevel::Info, "plugin " + line);
-      int signal_number = 0;
-      sigwait(&signals, &signal_number);
+      for (const auto& line : generations.get()->chain.describe())
+        log_message(LogLevel::Info, "plugin " + line);
+      const int signal_number = wait_for_stop(signals, storage, reloader);
       services.draining = true;
       log_message(LogLevel::Info, std::string("received ") +
                                       (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") + ", finishing " +

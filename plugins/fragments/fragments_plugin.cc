@@ -61,6 +61,12 @@ class FragmentsPlugin : public Plugin {
 
   nlohmann::json upstream_status() const override { return upstreams_->pool().status(WallClock::now()); }
 
+  /// A reload keeps what is known of each target that stays (same base URL).
+  void take_over(Plugin& previous) override {
+    if (auto* old = dynamic_cast<FragmentsPlugin*>(&previous))
+      upstreams_->pool().adopt_health(old->upstreams_->pool());
+  }
+
  private:
   Settings settings_;
   /// Shared with every request in flight, which may outlive a reload of the plugin.

@@ -181,6 +181,24 @@ void TargetPool::cool_down(std::size_t index, WallClock::time_point until, const
                           ": it answered with its rate limit");
 }
 
+void TargetPool::adopt_health(const TargetPool& previous) {
+  if (&previous == this) return;
+  std::scoped_lock lock(mutex_, previous.mutex_);
+  for (auto& target : targets_) {
+    for (const auto& old : previous.targets_) {
+      if (old.base_url != target.base_url) continue;
+      target.cooling_until = old.cooling_until;
+      target.cooling_announced = old.cooling_announced;
+      target.circuit_open = old.circuit_open;
+      target.open_until = old.open_until;
+      target.consecutive_failures = old.consecutive_failures;
+      target.requests = old.requests;
+      target.failures = old.failures;
+      target.recent_errors = old.recent_errors;
+    }
+  }
+}
+
 nlohmann::json TargetPool::status(WallClock::time_point now) const {
   std::lock_guard lock(mutex_);
   nlohmann::json list = nlohmann::json::array();

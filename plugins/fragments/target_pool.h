@@ -63,6 +63,12 @@ class TargetPool {
   void cool_down(std::size_t target, WallClock::time_point until, const std::string& error,
                  WallClock::time_point now);
 
+  /// A reload: takes the health of `previous`'s targets with the same base URL (cool-downs, open
+  /// circuits, failure streaks, counts and recent errors), so that a reload neither sends traffic
+  /// to a target known to be down nor forgets what the health view showed. A half-open probe in
+  /// flight stays with `previous`; the open circuit it tests is taken over and probed again.
+  void adopt_health(const TargetPool& previous);
+
   /// Every target as GET /healthz/upstream shows it: {available, targets: [...]}, no secrets.
   nlohmann::json status(WallClock::time_point now) const;
 

@@ -16,8 +16,11 @@ std::vector<std::shared_ptr<const prometheus::Collectable>> sources(
   return out;
 }
 
-std::shared_ptr<prometheus::Registry> registry_with_build_info(const std::string& version) {
-  auto registry = std::make_shared<prometheus::Registry>();
+/// `registry` (a new one when null) with gateway_build_info set. Registering a family the registry
+/// already holds returns the existing one, so a taken-over registry keeps its series.
+std::shared_ptr<prometheus::Registry> registry_with_build_info(std::shared_ptr<prometheus::Registry> registry,
+                                                               const std::string& version) {
+  if (!registry) registry = std::make_shared<prometheus::Registry>();
   prometheus::BuildGauge()
       .Name("gateway_build_info")
       .Help("Always 1; the label names the running gateway's version.")
@@ -29,8 +32,9 @@ std::shared_ptr<prometheus::Registry> registry_with_build_info(const std::string
 
 }  // namespace
 
-GatewayMetrics::GatewayMetrics(const MetricsSettings& settings, const gateway::PluginHost& host)
-    : registry_(registry_with_build_info(host.gateway_version)),
+GatewayMetrics::GatewayMetrics(const MetricsSettings& settings, const gateway::PluginHost& host,
+                               std::shared_ptr<prometheus::Registry> registry)
+    : registry_(registry_with_build_info(std::move(registry), host.gateway_version)),
       requests_(*registry_, host.models, settings.tenant_labels),
       endpoint_(settings.token, sources(registry_, host)) {}
 

@@ -64,6 +64,10 @@ nlohmann::json to_json(const std::vector<LimitState>& states, TimePoint now) {
 
 Limiter::Limiter(LimiterSettings settings) : settings_(std::move(settings)), calendar_(settings_.zone) {}
 
+void Limiter::share_counters_of(const Limiter& previous) {
+  state_ = previous.state_;
+}
+
 Limiter::Periods Limiter::periods(TimePoint now) const {
   const auto inside = [now](const Period& p) { return now >= p.start && now < p.end; };
   if (cached_periods_ && inside(cached_periods_->day) && inside(cached_periods_->month))
@@ -219,13 +223,13 @@ Meters Limiter::meters(const std::array<Subject, 2>& subjects, const Periods& p,
 Admission Limiter::admit(const gateway::Principal& principal, std::int64_t tokens, TimePoint now) {
   const LimitValues key_limits = effective(principal.key_limits, settings_.key_defaults);
   const LimitValues tenant_limits = effective(principal.tenant_limits, settings_.tenant_defaults);
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(state_->mutex);
   const Periods p = periods(now);
-  Counters& key = keys_[principal.key_id];
+  Counters& key = state_->keys[principal.key_id];
   bring_up_to_date(key, key_limits, p, now);
   Counters* tenant = nullptr;
   if (!principal.tenant_id.empty()) {
-    tenant = &tenants_[principal.tenant_id];
+    tenant = &state_->tenants[principal.tenant_id];
     bring_up_to_date(*tenant, tenant_limits, p, now);
   }
   const std::array<Subject, 2> subjects{{{&key, &key_limits, Level::Key, &principal.key_id},
@@ -256,7 +260,7 @@ Admission Limiter::admit(const gateway::Principal& principal, std::int64_t token
 
 void Limiter::settle(const Ticket& ticket, std::int64_t used_tokens, bool rejected, TimePoint now) {
   const std::int64_t delta = used_tokens - ticket.tokens;
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(state_->mutex);
   const Periods p = periods(now);
   const auto release = [&](std::unordered_map<std::string, Counters>& map, const std::string& id,
                            std::int64_t token_limit) {
@@ -279,14 +283,14 @@ void Limiter::settle(const Ticket& ticket, std::int64_t used_tokens, bool reject
     }
     if (c.month == ticket.month) c.month_tokens += delta;
   };
-  release(keys_, ticket.key_id, ticket.key_token_limit);
-  if (!ticket.tenant_id.empty()) release(tenants_, ticket.tenant_id, ticket.tenant_token_limit);
+  release(state_->keys, ticket.key_id, ticket.key_token_limit);
+  if (!ticket.tenant_id.empty()) release(state_->tenants, ticket.tenant_id, ticket.tenant_token_limit);
 }
 
 std::vector<LimitState> Limiter::status(const gateway::Principal& principal, TimePoint now) const {
   const LimitValues key_limits = effective(principal.key_limits, settings_.key_defaults);
   const LimitValues tenant_limits = effective(principal.tenant_limits, settings_.tenant_defaults);
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(state_->mutex);
   const Periods p = periods(now);
   // Copies brought up to date, so that looking never changes what the next request sees.
   const auto current = [&](const std::unordered_map<std::string, Counters>& map, const std::string& id,
@@ -296,8 +300,8 @@ std::vector<LimitState> Limiter::status(const gateway::Principal& principal, Tim
     bring_up_to_date(c, limits, p, now);
     return c;
   };
-  const Counters key = current(keys_, principal.key_id, key_limits);
-  const Counters tenant = current(tenants_, principal.tenant_id, tenant_limits);
+  const Counters key = current(state_->keys, principal.key_id, key_limits);
+  const Counters tenant = current(state_->tenants, principal.tenant_id, tenant_limits);
   std::vector<LimitState> out;
   for (const Limit limit : kAllLimits) {
     if (auto s = state_of(limit, key, key_limits, Level::Key, p, now)) out.push_back(*s);
@@ -309,7 +313,7 @@ std::vector<LimitState> Limiter::status(const gateway::Principal& principal, Tim
 
 void Limiter::restore(const std::vector<gateway::KeyUsage>& today,
                       const std::vector<gateway::KeyUsage>& month, TimePoint now) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(state_->mutex);
   const Periods p = periods(now);
   const auto counters = [&](std::unordered_map<std::string, Counters>& map,
                             const std::string& id) -> Counters& {
@@ -318,16 +322,16 @@ void Limiter::restore(const std::vector<gateway::KeyUsage>& today,
     return c;
   };
   for (const auto& u : today) {
-    for (Counters* c :
-         {&counters(keys_, u.key_id), u.tenant_id.empty() ? nullptr : &counters(tenants_, u.tenant_id)}) {
+    for (Counters* c : {&counters(state_->keys, u.key_id),
+                        u.tenant_id.empty() ? nullptr : &counters(state_->tenants, u.tenant_id)}) {
       if (c == nullptr) continue;
       c->day_requests += u.requests;
       c->day_tokens += u.tokens;
     }
   }
   for (const auto& u : month) {
-    counters(keys_, u.key_id).month_tokens += u.tokens;
-    if (!u.tenant_id.empty()) counters(tenants_, u.tenant_id).month_tokens += u.tokens;
+    counters(state_->keys, u.key_id).month_tokens += u.tokens;
+    if (!u.tenant_id.empty()) counters(state_->tenants, u.tenant_id).month_tokens += u.tokens;
   }
 }
 

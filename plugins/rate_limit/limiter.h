@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -137,6 +138,11 @@ class Limiter {
 
   const QuotaCalendar& calendar() const { return calendar_; }
 
+  /// Shares `previous`'s counters from now on (a configuration reload): both limiters count into
+  /// the same ones, so the requests `previous` admitted still settle there and count against
+  /// this limiter's limits. Call before this limiter admits anything.
+  void share_counters_of(const Limiter& previous);
+
  private:
   /// The counters of one key or tenant.
   struct Counters {
@@ -173,12 +179,17 @@ class Limiter {
   static std::optional<LimitState> state_of(Limit limit, const Counters& c, const LimitValues& limits,
                                             Level level, const Periods& p, TimePoint now);
 
+  /// Every key's and tenant's counters, and the lock over them (and over cached_periods_).
+  struct CounterState {
+    std::mutex mutex;
+    std::unordered_map<std::string, Counters> keys;
+    std::unordered_map<std::string, Counters> tenants;
+  };
+
   LimiterSettings settings_;
   QuotaCalendar calendar_;
-  mutable std::mutex mutex_;
   mutable std::optional<Periods> cached_periods_;  // the periods of the last call, reused while current
-  std::unordered_map<std::string, Counters> keys_;
-  std::unordered_map<std::string, Counters> tenants_;
+  std::shared_ptr<CounterState> state_ = std::make_shared<CounterState>();
 };
 
 }  // namespace e2b::rate_limit

@@ -60,6 +60,13 @@ class RateLimitPlugin : public Plugin {
     for (const auto& [name, value] : found->get<Headers>()) set_header(headers, name, value);
   }
 
+  /// A reload keeps every counter and concurrency slot: the new settings apply to them at once,
+  /// and requests admitted before the reload still release what they hold.
+  void take_over(Plugin& previous) override {
+    if (auto* running = dynamic_cast<RateLimitPlugin*>(&previous))
+      limiter_->share_counters_of(*running->limiter_);
+  }
+
   nlohmann::json limit_status(const Principal& principal) const override {
     const auto now = Clock::now();
     if (principal.key_id.empty()) return nlohmann::json::array();

@@ -91,6 +91,8 @@ changed=$(diff "$source_dir/config.yaml" "$config" | grep -c '^>' || true)
 [ "$changed" = 2 ] || { diff "$source_dir/config.yaml" "$config" >&2 || true; fail "the packaged config differs from config.yaml in $changed lines, not 2"; }
 grep -q '^ExecStart=/usr/bin/e2b-gateway serve --config /etc/e2b-gateway/config.yaml$' \
   "$work/root/lib/systemd/system/e2b-gateway.service" || fail "the unit does not start /usr/bin/e2b-gateway"
+grep -q '^ExecReload=/bin/kill -HUP $MAINPID$' "$work/root/lib/systemd/system/e2b-gateway.service" \
+  || fail "the unit does not reload with SIGHUP"
 echo "config: rendered from config.yaml (plugin_dir and storage.path only)"
 
 # --- installing it ---------------------------------------------------------------------------

@@ -140,44 +140,53 @@ void FakeUpstream::reset() const {
   http(port_, "POST", "/_reset");
 }
 
-Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
+namespace {
+
+/// The config.yaml the harness writes for `options`, with its database at `storage_path`.
+std::string config_yaml(const GatewayOptions& options, const std::string& storage_path) {
   std::ostringstream yaml;
-  yaml << "listen:\n  host: 127.0.0.1\n  port: 0\n  threads: " << options_.threads
-       << "\n  max_request_bytes: " << options_.max_request_bytes
-       << "\n  header_timeout_ms: " << options_.header_timeout_ms
-       << "\n  keepalive_timeout_ms: " << options_.keepalive_timeout_ms
-       << "\n  write_timeout_ms: " << options_.write_timeout_ms
-       << "\n  shutdown_grace_ms: " << options_.shutdown_grace_ms << "\n"
+  yaml << "listen:\n  host: 127.0.0.1\n  port: " << options.port << "\n  threads: " << options.threads
+       << "\n  max_request_bytes: " << options.max_request_bytes
+       << "\n  header_timeout_ms: " << options.header_timeout_ms
+       << "\n  keepalive_timeout_ms: " << options.keepalive_timeout_ms
+       << "\n  write_timeout_ms: " << options.write_timeout_ms
+       << "\n  shutdown_grace_ms: " << options.shutdown_grace_ms << "\n"
        << "upstream:\n"
-       << (options_.upstream_targets_yaml.empty() ? "  base_url: " + options_.upstream_base + "\n"
-                                                  : options_.upstream_targets_yaml)
-       << "  connect_timeout_ms: 2000\n  first_byte_timeout_ms: " << options_.first_byte_timeout_ms
-       << "\n  idle_timeout_ms: " << options_.idle_timeout_ms << "\n"
-       << options_.failover_yaml
-       << "log:\n  level: info\n  format: " << options_.log_format
-       << "\n  access: " << (options_.log_access ? "true" : "false") << "\n"
-       << "admin:\n  listen: 127.0.0.1:0\n  token: '" << options_.admin_token << "'\n";
-  if (!options_.labelled_admin_tokens.empty()) {
+       << (options.upstream_targets_yaml.empty() ? "  base_url: " + options.upstream_base + "\n"
+                                                 : options.upstream_targets_yaml)
+       << "  connect_timeout_ms: 2000\n  first_byte_timeout_ms: " << options.first_byte_timeout_ms
+       << "\n  idle_timeout_ms: " << options.idle_timeout_ms << "\n"
+       << options.failover_yaml << "log:\n  level: info\n  format: " << options.log_format
+       << "\n  access: " << (options.log_access ? "true" : "false") << "\n"
+       << "admin:\n  listen: 127.0.0.1:0\n  token: '" << options.admin_token << "'\n";
+  if (!options.labelled_admin_tokens.empty()) {
     yaml << "  tokens:\n";
-    for (const auto& [label, token] : options_.labelled_admin_tokens)
+    for (const auto& [label, token] : options.labelled_admin_tokens)
       yaml << "    - {label: '" << label << "', token: '" << token << "'}\n";
   }
-  yaml << "storage:\n  path: " << storage_path() << "\n"
+  yaml << "storage:\n  path: " << storage_path << "\n"
        << "plugin_dir: " << GATEWAY_PLUGIN_DIR << "\n"
        << "plugins:\n"
        << "  - name: cors\n"
-       << "  - name: auth\n    config:\n      env_key: ''\n      keys: ['" << options_.api_key
+       << "  - name: auth\n    config:\n      env_key: ''\n      keys: ['" << options.api_key
        << "', {key: sk-test-limited-0123456789, user: limited@example.com, models: [gpt-4o-mini]}]\n"
-       << "  - name: fragments\n    config: " << options_.fragments_config_yaml << "\n"
-       << options_.extra_plugins_yaml << "providers:\n  openai: {name: OpenAI}\n  ollama: {name: Ollama}\n"
+       << "  - name: fragments\n    config: " << options.fragments_config_yaml << "\n"
+       << options.extra_plugins_yaml << "providers:\n  openai: {name: OpenAI}\n  ollama: {name: Ollama}\n"
        << "models:\n"
        << "  - {id: gpt-4o, provider_id: openai, name: GPT-4o, multimodal: true, instructions: Be brief.}\n"
        << "  - {id: gpt-4o-mini, provider_id: openai, name: GPT-4o Mini}\n"
        << "  - {id: claude-sonnet-4-5-20250929, provider_id: openai, name: Claude, aliases: "
           "[claude-3-7-sonnet-latest]}\n"
-       << "  - {id: llama3.1, provider_id: ollama, name: Llama}\n";
+       << "  - {id: llama3.1, provider_id: ollama, name: Llama}\n"
+       << options.extra_models_yaml;
+  return yaml.str();
+}
+
+}  // namespace
+
+Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
+  write_config_text(config_yaml(options_, storage_path()));
   const auto config = dir_.path() / "config.yaml";
-  std::ofstream(config) << yaml.str();
   process_.emplace(std::vector<std::string>{GATEWAY_BINARY, "serve", "--config", config.string()},
                    std::map<std::string, std::string>{}, dir_.path() / "gateway.log");
   int early_exit = -1;
@@ -205,6 +214,20 @@ Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
     throw std::runtime_error("gateway exited with status " + std::to_string(early_exit) +
                              " before listening: " + log());
   }
+}
+
+void Gateway::rewrite_config(GatewayOptions options) {
+  if (options.storage_path.empty()) options.storage_path = storage_path();
+  options_ = std::move(options);
+  write_config_text(config_yaml(options_, storage_path()));
+}
+
+void Gateway::write_config_text(const std::string& yaml) const {
+  // Written beside it and renamed: the gateway never reads half a file.
+  const auto config = dir_.path() / "config.yaml";
+  const auto partial = dir_.path() / "config.yaml.partial";
+  std::ofstream(partial) << yaml;
+  std::filesystem::rename(partial, config);
 }
 
 namespace {

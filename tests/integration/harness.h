@@ -73,6 +73,8 @@ struct GatewayOptions {
   std::string upstream_base;
   std::string api_key = "sk-test-integration-0123456789abcdef";
   std::string extra_plugins_yaml;  ///< appended to the plugin list
+  std::string extra_models_yaml;   ///< appended to the model list
+  int port = 0;                    ///< listen.port; 0 = an ephemeral one
   std::string fragments_config_yaml = "{}";
   /// Replaces `base_url: <upstream_base>` in the upstream section when set: "  targets: …\n".
   std::string upstream_targets_yaml;
@@ -114,6 +116,11 @@ class Gateway {
   std::string storage_path() const;
   /// Everything the gateway has logged so far.
   std::string log() const;
+  /// Rewrites the gateway's config.yaml in place from `options` (same storage file unless
+  /// `options` names one); the running gateway reads it on its next reload.
+  void rewrite_config(GatewayOptions options);
+  /// Replaces the gateway's config.yaml with `yaml` as it is.
+  void write_config_text(const std::string& yaml) const;
   /// SIGTERM and wait; returns the exit status, or -1 when the gateway did not exit in time (it
   /// is then killed).
   int stop();

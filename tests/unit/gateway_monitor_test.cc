@@ -24,7 +24,7 @@ class HeldLogWorker {
  public:
   HeldLogWorker()
       : worker_(
-            [this](const RequestRecord&) {
+            [this](const RequestRecord&, const Generation*) {
               if (first_) {
                 first_ = false;
                 entered_.set_value();

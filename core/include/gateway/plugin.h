@@ -290,6 +290,15 @@ class Plugin {
   /// /admin/v1/upstream: an object whose boolean `available` tells whether some target may take
   /// a request now (the routes answer 503 when not). No secrets. Null when it has none. Any thread.
   virtual nlohmann::json upstream_status() const { return nullptr; }
+  /// Configuration reload: called on the new instance with `previous`, the running instance of
+  /// the same plugin name (the n-th of that name in the old chain for the n-th in the new), on
+  /// the reloading thread, after both were created and before the new chain serves anything.
+  /// Take over (share, do not steal) the state that must outlive a reload, such as counters and
+  /// concurrency slots: requests of the old chain still run on `previous` until they end, and
+  /// `previous` is destroyed once the last of them is logged. Both instances come from the same
+  /// shared object (loaded libraries stay loaded for the process lifetime), so a dynamic_cast to
+  /// the plugin's own class works. The default keeps nothing.
+  virtual void take_over(Plugin& /*previous*/) {}
 };
 
 enum class LogLevel { Debug, Info, Warn, Error };

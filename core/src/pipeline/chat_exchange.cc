@@ -159,7 +159,7 @@ void ChatExchange::delta(Delta delta) {
 
 void ChatExchange::deliver(Delta delta) {
   if (delta.content.empty() && delta.reasoning.empty()) return;
-  services_.chain->on_delta(*this, delta);
+  chain().on_delta(*this, delta);
   if (delta.content.empty() && delta.reasoning.empty()) return;
   std::lock_guard lock(mutex_);
   if (state_ == State::Done) return;
@@ -362,7 +362,7 @@ void ChatExchange::emit_log() {
   }
   rec.bytes_sent = bytes_sent_;
   run_end_hooks(rec);
-  services_.log->submit(std::move(rec));
+  submit_log(std::move(rec));
 }
 
 }  // namespace gateway

@@ -64,7 +64,7 @@ void GatewayApp::handle(const std::shared_ptr<Connection>& connection, HttpReque
 
 std::optional<LocalResponse> GatewayApp::request_headers_phase(RequestState& ctx) {
   try {
-    return services_.chain->on_request_headers(ctx);
+    return ctx.chain().on_request_headers(ctx);
   } catch (const std::exception& e) {
     return openai_error(500, "server_error", "internal_error", e.what());
   }
@@ -110,11 +110,11 @@ void GatewayApp::serve_local(RequestState& ctx) {
         ctx.respond(json_response(200, {{"status", "ok"}}));
       } else if (request.path == "/healthz/upstream") {
         // A 503 here answers the probe too: no target can take a request now.
-        ctx.respond(services_.chain->upstream_health(), Outcome::Completed);
+        ctx.respond(ctx.chain().upstream_health(), Outcome::Completed);
       } else if (request.path == "/healthz/ready") {
-        const char* problem = services_.draining                       ? "shutting down"
-                              : services_.chain->upstream() == nullptr ? "no upstream plugin configured"
-                                                                       : nullptr;
+        const char* problem = services_.draining                  ? "shutting down"
+                              : ctx.chain().upstream() == nullptr ? "no upstream plugin configured"
+                                                                  : nullptr;
         // A 503 here answers the probe: the request itself completed.
         ctx.respond(json_response(problem ? 503 : 200, {{"status", problem ? problem : "ready"}}),
                     Outcome::Completed);
@@ -127,7 +127,7 @@ void GatewayApp::serve_local(RequestState& ctx) {
         ctx.respond(method_not_allowed("GET", "GET"));
         return;
       }
-      const auto& catalog = services_.config->models;
+      const auto& catalog = ctx.generation().config.models;
       const std::string prefix = "/v1/models/";
       if (request.path.starts_with(prefix)) {
         const std::string id = request.path.substr(prefix.size());
@@ -166,7 +166,7 @@ void GatewayApp::serve_chat(const std::shared_ptr<Connection>& connection, HttpR
       std::make_shared<ChatExchange>(services_, connection, std::move(request), std::move(request_id));
   try {
     // Before the body is parsed: a caller the headers phase refuses costs no parse.
-    if (auto answer = services_.chain->on_request_headers(*exchange)) {
+    if (auto answer = exchange->chain().on_request_headers(*exchange)) {
       exchange->respond(std::move(*answer));
       return;
     }
@@ -176,17 +176,17 @@ void GatewayApp::serve_chat(const std::shared_ptr<Connection>& connection, HttpR
     }
     nlohmann::json parsed;
     auto validation =
-        openai::validate_chat_request(exchange->request().body, parsed, services_.config->models);
+        openai::validate_chat_request(exchange->request().body, parsed, exchange->generation().config.models);
     if (auto* error = std::get_if<LocalResponse>(&validation)) {
       exchange->respond(std::move(*error));
       return;
     }
     exchange->set_chat(std::move(parsed), std::get<openai::ChatRequestInfo>(validation));
-    if (auto answer = services_.chain->on_request_body(*exchange)) {
+    if (auto answer = exchange->chain().on_request_body(*exchange)) {
       exchange->respond(std::move(*answer));
       return;
     }
-    Plugin* upstream = services_.chain->upstream();
+    Plugin* upstream = exchange->chain().upstream();
     if (upstream == nullptr) {
       exchange->respond(openai_error(503, "server_error", "no_upstream", "No upstream plugin is configured"));
       return;

@@ -13,7 +13,7 @@ LogWorker::~LogWorker() {
   stop();
 }
 
-void LogWorker::submit(RequestRecord record) {
+void LogWorker::submit(RequestRecord record, std::shared_ptr<const Generation> generation) {
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= capacity_ || stopped_) {
@@ -25,7 +25,7 @@ void LogWorker::submit(RequestRecord record) {
       }
       return;
     }
-    queue_.push_back(std::move(record));
+    queue_.push_back({std::move(record), std::move(generation)});
     queued_.fetch_add(1, std::memory_order_relaxed);
   }
   wake_.notify_one();
@@ -49,14 +49,15 @@ void LogWorker::run() {
       stopped_ = true;
       return;
     }
-    std::deque<RequestRecord> batch;
+    std::deque<Entry> batch;
     batch.swap(queue_);
     lock.unlock();
-    for (const auto& record : batch) {
+    for (const auto& entry : batch) {
       // Leaves the count before the sink runs: the usage row it submits is counted there.
       queued_.fetch_sub(1, std::memory_order_relaxed);
-      sink_(record);
+      sink_(entry.record, entry.generation.get());
     }
+    batch.clear();  // an old generation may end here, off the request path
     lock.lock();
   }
 }

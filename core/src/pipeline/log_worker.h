@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -14,14 +15,19 @@
 
 namespace gateway {
 
+struct Generation;
+
 class LogWorker {
  public:
-  using Sink = std::function<void(const RequestRecord&)>;
+  /// Runs the log phase of `record` on `generation`, the configuration its request ran on (null
+  /// when the submitter named none).
+  using Sink = std::function<void(const RequestRecord& record, const Generation* generation)>;
   /// `capacity` bounds the queue; records beyond it are counted and reported, never block.
   LogWorker(Sink sink, std::size_t capacity = 65536);
   ~LogWorker();
   /// Queues `record` without blocking; a full queue (or a stopped worker) drops it and counts it.
-  void submit(RequestRecord record);
+  /// The worker holds `generation` until the sink has run, and lets it go on its own thread.
+  void submit(RequestRecord record, std::shared_ptr<const Generation> generation = nullptr);
   /// Processes everything queued, then stops the thread.
   void stop();
   /// Records dropped, every route.
@@ -37,7 +43,11 @@ class LogWorker {
   std::size_t capacity_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<RequestRecord> queue_;
+  struct Entry {
+    RequestRecord record;
+    std::shared_ptr<const Generation> generation;
+  };
+  std::deque<Entry> queue_;
   bool stopping_ = false;
   bool stopped_ = false;  ///< the thread has exited: later records are dropped
   std::atomic<std::uint64_t> dropped_{0};

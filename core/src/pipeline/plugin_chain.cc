@@ -3,18 +3,34 @@
 
 #include <dlfcn.h>
 
+#include <map>
+#include <mutex>
+
 #include "util/log.h"
 
 namespace gateway {
 
-struct DlCloser {
-  void operator()(void* handle) const { dlclose(handle); }
-};
+namespace {
+
+/// Opens the shared object at `path` once per process and keeps it loaded until the process
+/// ends: a reload destroys plugin instances while code of theirs may still run elsewhere (an
+/// upstream observer, an end hook, the log worker's last record), so their library never goes.
+/// Null when it cannot be loaded (dlerror() tells why). Thread-safe.
+void* open_library(const std::filesystem::path& path) {
+  static std::mutex mutex;
+  static std::map<std::filesystem::path, void*> libraries;
+  std::lock_guard lock(mutex);
+  if (auto found = libraries.find(path); found != libraries.end()) return found->second;
+  void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (library != nullptr) libraries.emplace(path, library);
+  return library;
+}
+
+}  // namespace
 
 struct PluginChain::Loaded {
   std::string name;
   std::filesystem::path path;
-  std::unique_ptr<void, DlCloser> library;  // declared first: the plugin is destroyed before it
   std::unique_ptr<Plugin> plugin;
 };
 
@@ -30,10 +46,9 @@ PluginChain PluginChain::load(const GatewayConfig& config, const PluginHost& hos
     auto loaded = std::make_unique<Loaded>();
     loaded->name = spec.name;
     loaded->path = spec.path;
-    loaded->library.reset(dlopen(spec.path.c_str(), RTLD_NOW | RTLD_LOCAL));
-    if (!loaded->library) throw ConfigError(where + ".path", std::string("cannot load: ") + dlerror());
-    auto entry =
-        reinterpret_cast<const PluginDescriptor* (*)()>(dlsym(loaded->library.get(), GATEWAY_PLUGIN_ENTRY));
+    void* library = open_library(spec.path);
+    if (library == nullptr) throw ConfigError(where + ".path", std::string("cannot load: ") + dlerror());
+    auto entry = reinterpret_cast<const PluginDescriptor* (*)()>(dlsym(library, GATEWAY_PLUGIN_ENTRY));
     if (entry == nullptr)
       throw ConfigError(where + ".path", "is not a gateway plugin (no " GATEWAY_PLUGIN_ENTRY ")");
     const PluginDescriptor* descriptor = entry();
@@ -63,29 +78,41 @@ PluginChain PluginChain::load(const GatewayConfig& config, const PluginHost& hos
   return chain;
 }
 
-std::optional<LocalResponse> PluginChain::on_request_headers(RequestContext& ctx) {
+void PluginChain::take_over(const PluginChain& previous) const {
+  std::map<std::string, std::size_t> seen;  // how many of each name came before, here
+  for (const auto& p : plugins_) {
+    std::size_t skip = seen[p->name]++;
+    for (const auto& old : previous.plugins_) {
+      if (old->name != p->name || skip-- > 0) continue;
+      p->plugin->take_over(*old->plugin);
+      break;
+    }
+  }
+}
+
+std::optional<LocalResponse> PluginChain::on_request_headers(RequestContext& ctx) const {
   for (const auto& p : plugins_) {
     if (auto answer = p->plugin->on_request_headers(ctx)) return answer;
   }
   return std::nullopt;
 }
 
-std::optional<LocalResponse> PluginChain::on_request_body(RequestContext& ctx) {
+std::optional<LocalResponse> PluginChain::on_request_body(RequestContext& ctx) const {
   for (const auto& p : plugins_) {
     if (auto answer = p->plugin->on_request_body(ctx)) return answer;
   }
   return std::nullopt;
 }
 
-void PluginChain::on_response_head(RequestContext& ctx, int status, Headers& headers) {
+void PluginChain::on_response_head(RequestContext& ctx, int status, Headers& headers) const {
   for (const auto& p : plugins_) p->plugin->on_response_head(ctx, status, headers);
 }
 
-void PluginChain::on_delta(RequestContext& ctx, Delta& delta) {
+void PluginChain::on_delta(RequestContext& ctx, Delta& delta) const {
   for (const auto& p : plugins_) p->plugin->on_delta(ctx, delta);
 }
 
-void PluginChain::on_log(const RequestRecord& record) {
+void PluginChain::on_log(const RequestRecord& record) const {
   for (const auto& p : plugins_) {
     try {
       p->plugin->on_log(record);
@@ -124,7 +151,7 @@ LocalResponse PluginChain::upstream_health() const {
   return json_response(available ? 200 : 503, status);
 }
 
-std::optional<LocalResponse> PluginChain::on_admin_request(const HttpRequest& request) {
+std::optional<LocalResponse> PluginChain::on_admin_request(const HttpRequest& request) const {
   for (const auto& p : plugins_) {
     try {
       if (auto answer = p->plugin->on_admin_request(request)) return answer;
@@ -142,6 +169,12 @@ std::vector<std::string> PluginChain::describe() const {
   for (const auto& p : plugins_) {
     out.push_back(p->name + (p->plugin->is_upstream() ? " [upstream]" : "") + "  (" + p->path.string() + ")");
   }
+  return out;
+}
+
+std::vector<std::string> PluginChain::names() const {
+  std::vector<std::string> out;
+  for (const auto& p : plugins_) out.push_back(p->name);
   return out;
 }
 

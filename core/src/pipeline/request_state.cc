@@ -15,6 +15,7 @@ namespace gateway {
 RequestState::RequestState(GatewayServices& services, std::shared_ptr<Connection> connection,
                            HttpRequest request, std::string request_id, Route route)
     : services_(services),
+      generation_(services.generations->get()),
       connection_(std::move(connection)),
       request_(std::move(request)),
       request_id_(std::move(request_id)),
@@ -106,7 +107,7 @@ bool RequestState::keep_alive() const {
 
 std::string RequestState::head(int status, Headers headers, long long content_length) {
   set_header(headers, "X-Request-ID", request_id_);
-  services_.chain->on_response_head(*this, status, headers);
+  generation_->chain.on_response_head(*this, status, headers);
   return response_head(status, headers, content_length, keep_alive());
 }
 
@@ -127,7 +128,7 @@ void RequestState::respond(LocalResponse response, Outcome outcome) {
   auto rec = record(response.status, outcome, error_code_of(response));
   rec.bytes_sent = bytes.size();
   run_end_hooks(rec);
-  services_.log->submit(std::move(rec));
+  submit_log(std::move(rec));
 }
 
 RequestRecord RequestState::record(int status, Outcome outcome, const std::string& error_code) const {

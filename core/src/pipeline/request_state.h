@@ -11,8 +11,8 @@
 
 #include "config/config.h"
 #include "gateway/plugin.h"
+#include "pipeline/generation.h"
 #include "pipeline/log_worker.h"
-#include "pipeline/plugin_chain.h"
 #include "server/connection.h"
 #include "server/route_hook.h"
 #include "storage/storage_worker.h"
@@ -48,8 +48,8 @@ class LiveExchanges {
 
 /// Long-lived parts every request uses.
 struct GatewayServices {
-  const GatewayConfig* config = nullptr;
-  PluginChain* chain = nullptr;
+  /// The configuration new requests start on (each request pins it: RequestState::generation).
+  CurrentGeneration* generations = nullptr;
   UpstreamLoop* upstream = nullptr;
   LogWorker* log = nullptr;
   StorageWorker* storage = nullptr;  ///< null: no database (self-service usage answers 503)
@@ -103,6 +103,9 @@ class RequestState : public RequestContext {
   void respond(LocalResponse response, Outcome outcome);
   /// Runs `task` on this request's reactor thread (callable from any thread).
   void post(std::function<void()> task) { connection_->post(std::move(task)); }
+  /// The configuration this request started on; it keeps it to the end of its log phase.
+  const Generation& generation() const { return *generation_; }
+  const PluginChain& chain() const { return generation_->chain; }
 
  protected:
   /// The response head with the gateway's own headers and the plugins' head phase applied.
@@ -119,7 +122,11 @@ class RequestState : public RequestContext {
   /// Any thread.
   void mark_upstream_ended();
 
+  /// Submits `record` to the log phase, which runs on this request's generation.
+  void submit_log(RequestRecord record) { services_.log->submit(std::move(record), generation_); }
+
   GatewayServices& services_;
+  const std::shared_ptr<const Generation> generation_;  // pinned at the start, never swapped
   std::shared_ptr<Connection> connection_;
   HttpRequest request_;
   std::string request_id_;

@@ -144,6 +144,23 @@ TEST_F(FailoverTest, ADailyLimitCoolsTheTargetDownUntilItsReset) {
   EXPECT_NE(gateway_->log().find("is cooling down until"), std::string::npos);
 }
 
+TEST_F(FailoverTest, AReloadKeepsWhatIsKnownOfTheTargetsThatStay) {
+  start(target_yaml(first_.base_url(), "status=429,ratelimit,reset_in_ms=600000") +
+        target_yaml(second_.base_url()));
+  expect_all_answered(2);
+  ASSERT_EQ(target_view(health(*gateway_), 0)["state"], "cooling_down");
+
+  const auto reloaded = http(gateway_->admin_port(), "POST", "/admin/v1/config/reload",
+                             {{"Authorization", "Bearer " + gateway_->admin_token()}});
+  ASSERT_EQ(reloaded.status, 200) << reloaded.body;
+  const auto view = health(*gateway_);
+  EXPECT_EQ(target_view(view, 0)["state"], "cooling_down") << view.body;
+  EXPECT_EQ(target_view(view, 0)["requests"], 1) << view.body;
+  expect_all_answered(4);
+  EXPECT_EQ(requests_at(first_), 1) << "the reloaded gateway still knows the target is at its limit";
+  EXPECT_EQ(requests_at(second_), 6);
+}
+
 TEST_F(FailoverTest, WhenEveryTargetFailsTheClientGetsTheLastError) {
   // The first target's weight makes it every request's first choice.
   start(target_yaml(first_.base_url(), "status=529", 1000) + target_yaml(second_.base_url(), "status=500"),

@@ -185,6 +185,29 @@ TEST(TargetPool, StatusCountsAndKeepsTheLastFewErrors) {
   EXPECT_EQ(status["targets"][0]["requests"], 1);
 }
 
+TEST(TargetPool, AReloadedPoolTakesTheHealthOfTargetsThatStay) {
+  Fixture old_pool({1, 1, 1});
+  old_pool.pool.cool_down(0, kStart + 60s, "http_429", kStart);
+  for (int i = 0; i < 3; ++i) old_pool.pool.failed(1, "http_529", kStart);
+  old_pool.pool.failed(2, "connect_failed", kStart);
+  ASSERT_EQ(old_pool.state(1, kStart), "circuit_open");
+
+  // The new file keeps "a" and "b", drops "c" and adds "d".
+  TargetPool reloaded({"a", "b", "d"}, {1, 1, 1}, settings());
+  reloaded.adopt_health(old_pool.pool);
+  const auto status = reloaded.status(kStart + 1s);
+  EXPECT_EQ(status["targets"][0]["state"], "cooling_down");
+  EXPECT_EQ(status["targets"][0]["cooling_down_until"], rfc3339(kStart + 60s));
+  EXPECT_EQ(status["targets"][1]["state"], "circuit_open");
+  EXPECT_EQ(status["targets"][1]["consecutive_failures"], 3);
+  EXPECT_EQ(status["targets"][1]["failures"], 3);
+  EXPECT_EQ(status["targets"][2]["state"], "healthy");
+  EXPECT_EQ(status["targets"][2]["failures"], 0) << "a new target starts clean";
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(reloaded.pick(kNoneTried, kStart + 1s), 2u);
+  EXPECT_EQ(reloaded.status(kStart + 31s)["targets"][1]["state"], "half_open")
+      << "the taken-over circuit is probed when its open period ends";
+}
+
 TEST(Backoff, DoublesUpToTheCapWithJitterBetweenHalfAndWhole) {
   UpstreamFailover failover;
   failover.backoff_initial = 100ms;

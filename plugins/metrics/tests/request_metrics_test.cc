@@ -76,6 +76,32 @@ TEST_F(RequestMetricsTest, CountsRequestsByRouteModelAndStatus) {
   EXPECT_EQ(text.find("evil-model-xyz"), std::string::npos);
 }
 
+TEST_F(RequestMetricsTest, AReloadedInstanceGoesOnCountingInTheSameSeries) {
+  GatewayMetrics running(MetricsSettings{}, host_);
+  running.observe(chat("gpt-4o", 200));
+  running.observe(chat("gpt-4o", 200));
+
+  // The reloaded configuration adds a model; a request of the old one is still finishing.
+  const auto reloaded_catalog = testing::catalog_of({"gpt-4o", "claude-sonnet-4-5", "new-model"});
+  auto reloaded_host = host_;
+  reloaded_host.models = &reloaded_catalog;
+  GatewayMetrics reloaded(MetricsSettings{}, reloaded_host, running.registry());
+  reloaded.observe(chat("gpt-4o", 200));
+  reloaded.observe(chat("new-model", 200));
+  running.observe(chat("gpt-4o", 200));
+
+  const auto text = reloaded.endpoint().render();
+  EXPECT_TRUE(
+      has_line(text, R"(gateway_requests_total{model="gpt-4o",route="chat_completions",status="200"} 4)"))
+      << text;
+  EXPECT_TRUE(
+      has_line(text, R"(gateway_requests_total{model="new-model",route="chat_completions",status="200"} 1)"));
+  EXPECT_EQ(sample_value(text, R"(gateway_build_info{version="1.2.3"})"), 1);
+  EXPECT_EQ(text.find("# TYPE gateway_requests_total counter"),
+            text.rfind("# TYPE gateway_requests_total counter"))
+      << "one family, not two";
+}
+
 TEST_F(RequestMetricsTest, ObservesDurationsAndTheGatewaysOwnTime) {
   auto streamed = chat("gpt-4o", 200);
   streamed.stream = true;
