@@ -13,19 +13,26 @@ jobs="$(nproc)"
 # purpose.
 min_tests=944
 
+# The ThreadSanitizer tree builds and runs only the tests whose code runs on several threads (see
+# the stage below); the fewest it must hold, like min_tests.
+min_tsan_tests=0
+
 # Runs every test of the tree in $1 (with the environment assignments that follow, if any) and
 # fails unless ctest ran as many tests as the tree lists, at least min_tests, and skipped none.
+# TREE_SELECT (ctest arguments such as `-R regex`) and TREE_MIN narrow that to part of the tree.
 run_tree() {
   local tree="$1"
   shift
-  local listed ran log
-  listed="$(ctest --test-dir "$tree" -N | sed -n 's/^Total Tests: \([0-9]*\)$/\1/p')"
-  if [ -z "$listed" ] || [ "$listed" -lt "$min_tests" ]; then
-    echo "error: $tree lists ${listed:-no} tests, fewer than the $min_tests it must hold" >&2
+  local listed ran log floor="${TREE_MIN:-$min_tests}"
+  local select=()
+  if [ -n "${TREE_SELECT:-}" ]; then read -r -a select <<<"$TREE_SELECT"; fi
+  listed="$(ctest --test-dir "$tree" -N "${select[@]}" | sed -n 's/^Total Tests: \([0-9]*\)$/\1/p')"
+  if [ -z "$listed" ] || [ "$listed" -lt "$floor" ]; then
+    echo "error: $tree lists ${listed:-no} tests, fewer than the $floor it must hold" >&2
     return 1
   fi
   log="$(mktemp)"
-  env "$@" ctest --test-dir "$tree" --output-on-failure --no-tests=error -j"$jobs" | tee "$log"
+  env "$@" ctest --test-dir "$tree" "${select[@]}" --output-on-failure --no-tests=error -j"$jobs" | tee "$log"
   ran="$(sed -n 's/.* tests failed out of \([0-9]*\)$/\1/p' "$log" | tail -n 1)"
   if grep -q "The following tests did not run" "$log"; then
     echo "error: $tree skipped tests (see above); every listed test must run" >&2
