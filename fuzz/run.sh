@@ -2,7 +2,8 @@
 # Builds the libFuzzer targets (in build-fuzz/, with clang) if needed and runs each for the given
 # seconds (default 30) on a scratch copy of its seed corpus, so fuzz/corpus is never written.
 # Prints executions, executions per second, coverage and corpus (inputs/bytes) per target. Exits
-# non-zero when any target found a crash, a leak, a timeout or an out-of-memory; the reproducer's path is printed.
+# non-zero when any target found a crash, a leak, a timeout or an out-of-memory; the reproducer's
+# path is printed.
 # Targets named after the seconds run alone, in that order (a long run gives each its own time).
 #   fuzz/run.sh [seconds-per-target] [target...]
 set -euo pipefail
