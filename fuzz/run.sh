@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (in build-fuzz/, with clang) if needed and runs each for the given
 # seconds (default 30) on a scratch copy of its seed corpus, so fuzz/corpus is never written.
-# Prints executions, executions per second and coverage per target. Exits non-zero when any
-# target found a crash, a leak, a timeout or an out-of-memory; the reproducer's path is printed.
-#   fuzz/run.sh [seconds-per-target]
+# Prints executions, executions per second, coverage and corpus (inputs/bytes) per target. Exits
+# non-zero when any target found a crash, a leak, a timeout or an out-of-memory; the reproducer's
+# path is printed.
+# Targets named after the seconds run alone, in that order (a long run gives each its own time).
+#   fuzz/run.sh [seconds-per-target] [target...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 tree="${GATEWAY_FUZZ_TREE:-build-fuzz}"
 targets=(fragments_stream chat_request admin_input config http_request)
+if [ "$#" -gt 1 ]; then
+  shift
+  for target in "$@"; do
+    [[ " ${targets[*]} " == *" $target "* ]] || { echo "fuzz/run.sh: no target $target (${targets[*]})" >&2; exit 2; }
+  done
+  targets=("$@")
+fi
 
 if [ ! -f "$tree/CMakeCache.txt" ]; then
   launcher=()
@@ -35,7 +44,7 @@ seed() {
 }
 
 failed=0
-printf '%-18s %12s %10s %8s %8s  %s\n' target executions exec/s cov ft result
+printf '%-18s %12s %10s %8s %8s %12s  %s\n' target executions exec/s cov ft corpus result
 for target in "${targets[@]}"; do
   seed "$target"
   log="$scratch/$target/log"
@@ -47,6 +56,7 @@ for target in "${targets[@]}"; do
   speed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")"
   cov="$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)"
   ft="$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)"
+  corpus="$(grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' "$log" | tail -n 1 | cut -d' ' -f2)"
   result=ok
   if [ "$status" -ne 0 ]; then
     result="FAILED (exit $status)"
@@ -60,6 +70,7 @@ for target in "${targets[@]}"; do
     done
     grep -E -A30 '^==[0-9]+==|FUZZ_CHECK failed|runtime error|deadly signal' "$log" | head -n 60 >&2 || true
   fi
-  printf '%-18s %12s %10s %8s %8s  %s\n' "$target" "${runs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" "$result"
+  printf '%-18s %12s %10s %8s %8s %12s  %s\n' "$target" "${runs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" \
+    "${corpus:-?}" "$result"
 done
 exit "$failed"

@@ -594,7 +594,8 @@ CommandResult run_command(const std::string& shell_command, std::chrono::millise
 }
 
 std::string sanitizer_report(const std::string& text) {
-  for (const char* report : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"}) {
+  for (const char* report :
+       {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer"}) {
     const auto at = text.find(report);
     if (at == std::string::npos) continue;
     const auto line_start = text.rfind('\n', at);

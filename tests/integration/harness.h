@@ -235,7 +235,8 @@ struct CommandResult {
 /// Runs `shell_command` with /bin/sh; kills it if it runs longer than `timeout`.
 CommandResult run_command(const std::string& shell_command, std::chrono::milliseconds timeout = 60s);
 
-/// The first line of an AddressSanitizer, LeakSanitizer or UBSan report in `text`, or "".
+/// The first line of an AddressSanitizer, LeakSanitizer, UBSan or ThreadSanitizer report in `text`,
+/// or "".
 std::string sanitizer_report(const std::string& text);
 
 /// Passes when `result` exited with `status` (any failure status 1-127 for kAnyFailure) and

@@ -162,6 +162,21 @@ TEST(RequestParserTest, RequestLineLimit) {
   EXPECT_FALSE(run(at_limit + "\r", 1).error);
 }
 
+TEST(RequestParserTest, OverlongRequestLineIs414HoweverItArrives) {
+  // Empty lines before the request line use up head budget, so the head limit is nearer than the
+  // line limit; an over-long line must still be 414 whole and byte by byte, a short one 431.
+  RequestLimits limits;
+  limits.max_request_line_bytes = 64;
+  limits.max_head_bytes = 64;
+  const ParseRun over = both_ways("\r\n\r\n" + request_line_of_length(65) + "\r\n\r\n", limits);
+  ASSERT_TRUE(over.error);
+  EXPECT_EQ(over.error->status, 414);
+  const ParseRun endless = run("\r\n\r\n" + request_line_of_length(65), 1, limits);
+  ASSERT_TRUE(endless.error);
+  EXPECT_EQ(endless.error->status, 414);
+  EXPECT_EQ(error_status("\r\n\r\n" + request_line_of_length(62) + "\r\n\r\n", limits), 431);
+}
+
 TEST(RequestParserTest, HeaderLineLimit) {
   RequestLimits limits;
   const std::string line = "X-Long: ";

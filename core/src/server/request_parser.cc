@@ -247,7 +247,9 @@ bool RequestParser::parse_request_line() {
   std::size_t line_bytes = 0;
   switch (next_line(limits_.max_request_line_bytes, line, line_bytes)) {
     case Line::NeedMore:
-      return head_bytes_ + pending_line_bytes() > limits_.max_head_bytes ? fail_head_too_large() : false;
+      // No head check while the line is still arriving (next_line bounds it): whether it ends up
+      // 414 (too long) or 431 (head too large) must not depend on where the bytes were cut.
+      return false;
     case Line::TooLong:
       return fail(414, "uri_too_long",
                   limit_message("The request line is longer than", limits_.max_request_line_bytes,

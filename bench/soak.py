@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""Soak test of e2b-gateway: a bounded mixed load for a fixed time, watching for leaks.
+
+Starts the fake Fragments upstream and the given gateway binary on 127.0.0.1 with the shipped
+config.yaml (its plugin chain; only addresses and the upstream timeouts changed, so stalls end in
+seconds) and a fresh SQLite file, then runs --connections workers for --duration seconds, each
+sending requests of the mix in bench/soak_load.py one after the other. It samples the gateway's
+RSS, open fds and threads every --sample-every seconds, and
+
+  baseline  after the warm-up, once the load has paused and idle connections have settled;
+  middle    the sample nearest the middle of the timed load;
+  end       the last sample under load;
+  after     once the load has stopped and idle connections have settled again.
+
+It fails (exit 1) when any answer was wrong or hung, RSS grew more than --rss-growth (default
+10 %) from middle to end, fds after the load are above the baseline, or the thread count ever
+differed from the baseline, or the gateway did not exit 0 on SIGTERM. It writes a Markdown
+report and a CSV of the samples (plus a PNG when gnuplot is installed) under --results.
+"""
+
+import argparse
+import asyncio
+import collections
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from loadgen import read_proc  # noqa: E402
+from soak_load import KINDS, Target, worker  # noqa: E402
+import soak_report  # noqa: E402
+
+# The shipped config.yaml, with these lines replaced (each must be found, so a changed config.yaml
+# fails loudly instead of soaking something else).
+CONFIG_EDITS = [
+    ("  host: 0.0.0.0 ", "  host: 127.0.0.1 "),
+    ("  listen: 127.0.0.1:8081 ", "  listen: 127.0.0.1:{admin_port} "),
+    ("  first_byte_timeout_ms: 300000 ", "  first_byte_timeout_ms: 5000 "),
+    ("  idle_timeout_ms: 120000 ", "  idle_timeout_ms: 2000 "),
+]
+SETTLE_SECONDS = 3.0  # the fake closes idle keep-alive connections after 1 s
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(path, admin_port):
+    with open(os.path.join(ROOT, "config.yaml")) as f:
+        text = f.read()
+    for old, new in CONFIG_EDITS:
+        if old not in text:
+            raise SystemExit("soak: config.yaml has no line %r any more; update bench/soak.py" % old.strip())
+        text = text.replace(old, new.format(admin_port=admin_port), 1)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def wait_until(predicate, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise SystemExit("soak: %s" % what)
+
+
+def http_ok(url, token=None, body=None):
+    headers = {"Authorization": "Bearer " + token} if token else {}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+class Processes:
+    """The fake upstream and the gateway, stopped on exit whatever happens."""
+
+    def __init__(self, args, work):
+        self.args, self.work = args, work
+        self.fake = self.gateway = None
+
+    def start(self):
+        port_file = os.path.join(self.work, "fake.port")
+        self.fake = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "tests/fake_fragments/fake_fragments.py"), "--host", "127.0.0.1",
+             "--port", "0", "--fixtures", os.path.join(ROOT, "tests/fixtures/fragments-wire"), "--port-file",
+             port_file, "--keepalive-timeout", "1"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.work, "fake.log"), "w"))
+        wait_until(lambda: os.path.exists(port_file), 10, "the fake upstream did not start")
+        with open(port_file) as f:
+            fake_port = int(f.read())
+        port, admin_port = free_port(), free_port()
+        config = os.path.join(self.work, "config.yaml")
+        write_config(config, admin_port)
+        secrets_env = {"E2B_API_KEY": "sk-soak-" + secrets.token_hex(12),
+                       "E2B_ADMIN_TOKEN": secrets.token_hex(16), "E2B_METRICS_TOKEN": secrets.token_hex(16)}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("E2B_")}
+        env.update(secrets_env, E2B_PORT=str(port), E2B_BASE_URL="http://127.0.0.1:%d" % fake_port,
+                   E2B_CONFIG=config, E2B_DB_PATH=os.path.join(self.work, "gateway.db"),
+                   E2B_LOG_LEVEL=self.args.log_level)
+        # From the work directory, so no .env of the checkout is read.
+        self.gateway = subprocess.Popen([self.args.gateway, "serve", "--config", config], cwd=self.work, env=env,
+                                        stdout=subprocess.DEVNULL,
+                                        stderr=open(os.path.join(self.work, "gateway.log"), "w"))
+        health = "http://127.0.0.1:%d/health" % port
+        wait_until(lambda: self.gateway.poll() is not None or http_ok(health), 30, "the gateway did not start")
+        if self.gateway.poll() is not None:
+            raise SystemExit("soak: the gateway exited with %d (log: %s/gateway.log)" % (self.gateway.returncode,
+                                                                                       self.work))
+        return Target("127.0.0.1", port, admin_port, secrets_env["E2B_API_KEY"], secrets_env["E2B_ADMIN_TOKEN"],
+                      secrets_env["E2B_METRICS_TOKEN"], self.args.timeout)
+
+    def stop_gateway(self):
+        """SIGTERM; returns (exit status, seconds to exit), or (None, …) when it had to be killed."""
+        started = time.monotonic()
+        self.gateway.send_signal(signal.SIGTERM)
+        try:
+            status = self.gateway.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.gateway.kill()
+            self.gateway.wait()
+            status = None
+        return status, time.monotonic() - started
+
+    def stop(self):
+        for process in (self.gateway, self.fake):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+class Soak:
+    def __init__(self, args, target, pid):
+        self.args, self.target, self.pid = args, target, pid
+        self.counts = collections.Counter()
+        self.errors = collections.Counter()
+        self.error_samples = []
+        self.samples = []  # (phase, seconds into the timed load, rss kB, fds, threads, requests so far)
+        self.index = 0
+        self.load_start = None
+
+    def next_index(self):
+        self.index += 1
+        return self.index
+
+    def tally(self, kind, problem, i):
+        self.counts[kind] += 1
+        if problem:
+            self.errors["%s/%s" % (kind, problem)] += 1
+            if len(self.error_samples) < 10:
+                self.error_samples.append("request %d (%s): %s" % (i, kind, problem))
+
+    def sample(self, phase):
+        s = read_proc(self.pid)
+        at = time.monotonic() - self.load_start if self.load_start else 0.0
+        row = (phase, round(at, 1), s["VmRSS"], s["fds"], s["Threads"], sum(self.counts.values()))
+        self.samples.append(row)
+        print("soak: %-8s t=%6.1fs rss=%d kB fds=%d threads=%d requests=%d" % row, file=sys.stderr)
+        return row
+
+    async def load(self, seconds, phase):
+        """Runs the workers for `seconds`, sampling as it goes; then waits for them to finish."""
+        stop = asyncio.Event()
+        workers = [asyncio.create_task(worker(self.target, self.args.seed * 1000 + n, self.next_index, stop,
+                                              self.tally, self.args.pause_ms))
+                   for n in range(self.args.connections)]
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            await asyncio.sleep(min(self.args.sample_every, max(0.0, deadline - time.monotonic())))
+            if phase:
+                self.sample(phase)
+        stop.set()
+        # Every request is bounded by --timeout, so the workers end within it.
+        await asyncio.wait_for(asyncio.gather(*workers), self.args.timeout + 10)
+
+    async def settled(self, phase):
+        """Waits for idle connections to close, then makes the gateway reuse its upstream pool once
+        (curl closes connections the fake dropped when it next looks at its pool), and samples."""
+        await asyncio.sleep(SETTLE_SECONDS)
+        url = "http://127.0.0.1:%d/v1/chat/completions" % self.target.port
+        body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"settle"}]}'
+        for _ in range(2):
+            if not await asyncio.to_thread(http_ok, url, self.target.key, body):
+                self.tally("settle", "failed", 0)
+            await asyncio.sleep(1.1)
+        return self.sample(phase)
+
+    async def run(self):
+        print("soak: warm-up %d s" % self.args.warmup, file=sys.stderr)
+        await self.load(self.args.warmup, None)
+        baseline = await self.settled("baseline")
+        self.load_start = time.monotonic()
+        await self.load(self.args.duration, "load")
+        self.samples[-1] = ("end",) + self.samples[-1][1:]
+        after = await self.settled("after")
+        # The upstream pool may still hold connections the fake closed; give curl a few looks.
+        for _ in range(5):
+            if after[3] <= baseline[3]:
+                break
+            after = await self.settled("after")
+        return baseline, after
+
+
+def verdict(soak, baseline, after, shutdown, rss_growth):
+    """The list of failed checks (empty: the soak passed), and the figures behind them."""
+    load = [s for s in soak.samples if s[0] in ("load", "end")]
+    end = load[-1]
+    middle = min(load, key=lambda s: abs(s[1] - end[1] / 2))
+    growth = (end[2] - middle[2]) / middle[2]
+    threads = sorted({s[4] for s in soak.samples})
+    failures = []
+    if soak.errors:
+        failures.append("%d requests had wrong or missing answers" % sum(soak.errors.values()))
+    if growth > rss_growth:
+        failures.append("RSS grew %.1f %% from the middle to the end (limit %.0f %%)" % (100 * growth,
+                                                                                       100 * rss_growth))
+    if after[3] > baseline[3]:
+        failures.append("open fds after the load: %d, above the baseline %d" % (after[3], baseline[3]))
+    if threads != [baseline[4]]:
+        failures.append("the thread count changed: %s" % threads)
+    if shutdown[0] != 0:
+        failures.append("on SIGTERM the gateway exited with %s" % shutdown[0])
+    figures = {"middle": middle, "end": end, "growth": growth, "threads": threads}
+    return failures, figures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--gateway", required=True, help="the e2b-gateway binary (plugins beside it)")
+    parser.add_argument("--duration", type=float, default=600, help="seconds of timed load (default 600)")
+    parser.add_argument("--warmup", type=float, default=30, help="seconds of load before the baseline")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent client connections")
+    parser.add_argument("--pause-ms", type=float, default=100, help="random pause up to this between requests")
+    parser.add_argument("--sample-every", type=float, default=10, help="seconds between samples")
+    parser.add_argument("--timeout", type=float, default=30, help="longest wait for one answer")
+    parser.add_argument("--rss-growth", type=float, default=0.10, help="allowed RSS growth, middle to end")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--log-level", default="info", help="the gateway's log level (access lines at info)")
+    parser.add_argument("--results", default=os.path.join(HERE, "results"), help="directory for the report")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
+    args = parser.parse_args()
+    if args.duration <= 0 or args.connections <= 0 or args.sample_every <= 0:
+        parser.error("--duration, --connections and --sample-every must be positive")
+
+    work = tempfile.mkdtemp(prefix="e2b-soak.")
+    processes = Processes(args, work)
+    started = time.time()
+    try:
+        target = processes.start()
+        soak = Soak(args, target, processes.gateway.pid)
+        baseline, after = asyncio.run(soak.run())
+        shutdown = processes.stop_gateway()
+    finally:
+        processes.stop()
+        if args.keep:
+            print("soak: work directory kept: %s" % work, file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    failures, figures = verdict(soak, baseline, after, shutdown, args.rss_growth)
+    report = soak_report.write(args, started, soak, baseline, after, shutdown, failures, figures,
+                               [k for k, _ in KINDS])
+    print("soak: report %s" % report, file=sys.stderr)
+    for failure in failures:
+        print("soak: FAILED: %s" % failure, file=sys.stderr)
+    for line in soak.error_samples:
+        print("soak:   %s" % line, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
