@@ -49,15 +49,20 @@ run_tree() {
 
 deploy/install-deps.sh --package --tests
 
+# Three trees compile the same sources: where ccache is installed, repeated runs reuse its
+# objects (a changed file is still compiled; ccache checks the preprocessed source and flags).
+compiler_launcher=()
+if command -v ccache >/dev/null; then compiler_launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+
 # GATEWAY_BUILD_TESTS is set explicitly: deploy/quickstart.sh caches it OFF in build/.
 echo "== Release build" >&2
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGATEWAY_BUILD_TESTS=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGATEWAY_BUILD_TESTS=ON "${compiler_launcher[@]}" >/dev/null
 cmake --build build -j"$jobs"
 run_tree build
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build" >&2
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DGATEWAY_SANITIZE=ON \
-  -DGATEWAY_BUILD_TESTS=ON >/dev/null
+  -DGATEWAY_BUILD_TESTS=ON "${compiler_launcher[@]}" >/dev/null
 cmake --build build-asan -j"$jobs"
 run_tree build-asan ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" \
   UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -81,7 +86,7 @@ tsan_skip+='|UsageRollups|ConfigTest|BadValues/ConfigRejects|ValidateChatRequest
 tsan_skip+='|^StreamingTest\.StalledReaderPausesItsUpstream|_NOT_BUILT|^deploy_'
 echo "== ThreadSanitizer build (${tsan_targets[*]})" >&2
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DGATEWAY_TSAN=ON \
-  -DGATEWAY_BUILD_TESTS=ON >/dev/null
+  -DGATEWAY_BUILD_TESTS=ON "${compiler_launcher[@]}" >/dev/null
 cmake --build build-tsan -j"$jobs" --target "${tsan_targets[@]}"
 TREE_SELECT="-E $tsan_skip" TREE_MIN="$min_tsan_tests" run_tree build-tsan \
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
