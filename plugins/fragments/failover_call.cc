@@ -79,7 +79,7 @@ void FailoverCall::attempt_failed(std::size_t target, int status, UpstreamEnd en
   if (limited_until) {
     pool.cool_down(target, *limited_until, name, now);
   } else {
-    pool.failed(target, name, now);
+    pool.failed(target, name, now, target_fault(status, end));
   }
   if (!output_sent && retryable(status, end) && retry()) return;
   sink_->fail(std::move(error));  // the last attempt's error, as one attempt would have it

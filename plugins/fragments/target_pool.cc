@@ -148,10 +148,12 @@ void TargetPool::succeeded(std::size_t index, WallClock::time_point /*now*/) {
       "upstream " + target.base_url + " recovered: its probe request succeeded, circuit closed");
 }
 
-void TargetPool::failed(std::size_t index, const std::string& error, WallClock::time_point now) {
+void TargetPool::failed(std::size_t index, const std::string& error, WallClock::time_point now,
+                        bool target_fault) {
   std::lock_guard lock(mutex_);
   Target& target = targets_.at(index);
   note_error_locked(target, error, now);
+  if (!target_fault) return;
   ++target.consecutive_failures;
   const bool probe_failed = target.circuit_open && target.open_until <= now;
   const bool streak_full = circuit_failures_ > 0 && target.consecutive_failures >= circuit_failures_;
@@ -219,6 +221,11 @@ nlohmann::json TargetPool::status(WallClock::time_point now) const {
                     {"recent_errors", std::move(errors)}});
   }
   return {{"available", available}, {"targets", std::move(list)}};
+}
+
+bool target_fault(int status, UpstreamEnd end) {
+  if (end != UpstreamEnd::Complete) return true;
+  return status == 502 || status == 503 || status == 504;
 }
 
 bool retryable(int status, UpstreamEnd end) {

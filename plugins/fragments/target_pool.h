@@ -54,9 +54,12 @@ class TargetPool {
   /// The attempt on `target` got an answer: its failure streak ends and an open circuit closes.
   void succeeded(std::size_t target, WallClock::time_point now);
 
-  /// The attempt on `target` failed with `error` (such as "http_529" or "connect_failed"): one more
-  /// consecutive failure; the circuit opens at circuit_failures, and a failed probe reopens it.
-  void failed(std::size_t target, const std::string& error, WallClock::time_point now);
+  /// The attempt on `target` failed with `error` (such as "http_503" or "connect_failed"). A
+  /// `target_fault` (see target_fault()) is one more consecutive failure: the circuit opens at
+  /// circuit_failures, and a failed probe reopens it. Any other failure is only recorded: the
+  /// target answered, so its streak and circuit stay as they are.
+  void failed(std::size_t target, const std::string& error, WallClock::time_point now,
+              bool target_fault = true);
 
   /// `target` answered with its own rate limit until `until`: out of rotation until then. The
   /// failure streak is left alone: the target works, it is only full.
@@ -105,6 +108,13 @@ class TargetPool {
 /// failure is the target's (no connection, a timeout before the first byte, a cut or garbled
 /// answer, 5xx, 529 or 429). `status` is 0 when no response head came.
 bool retryable(int status, gateway::UpstreamEnd end);
+
+/// Whether a failure is the target's own rather than the model provider's or the request's: no
+/// answer or a cut one (connection refused, timeouts, resets, garbage), or 502/503/504 from the
+/// deployment's front. Fragments answers 500, 529 and 429 for errors of one provider or of one
+/// request (an over-long prompt is a 429), so those never open a circuit: a few users' bad
+/// requests, or one provider's overload, must not take a deployment out for every model.
+bool target_fault(int status, gateway::UpstreamEnd end);
 
 /// A short name of an attempt's failure for the health view: "http_<status>" or the end's name.
 std::string failure_name(int status, gateway::UpstreamEnd end);

@@ -257,6 +257,31 @@ TEST(Failover, RetriesOnlyTargetFaultsBeforeOutput) {
   EXPECT_EQ(failure_name(200, UpstreamEnd::Reset), "reset");
 }
 
+TEST(Failover, OnlyTheTargetsOwnFaultsCountTowardsItsCircuit) {
+  for (auto end : {UpstreamEnd::ConnectFailed, UpstreamEnd::ConnectTimeout, UpstreamEnd::FirstByteTimeout,
+                   UpstreamEnd::IdleTimeout, UpstreamEnd::Reset, UpstreamEnd::Protocol}) {
+    EXPECT_TRUE(target_fault(0, end)) << failure_name(0, end);
+  }
+  EXPECT_TRUE(target_fault(200, UpstreamEnd::Reset)) << "a stream cut mid-way";
+  for (int status : {502, 503, 504}) EXPECT_TRUE(target_fault(status, UpstreamEnd::Complete)) << status;
+  for (int status : {429, 500, 529, 400, 403})
+    EXPECT_FALSE(target_fault(status, UpstreamEnd::Complete))
+        << "a provider's or a request's fault: " << status;
+}
+
+TEST(TargetPool, ProviderErrorsAreRecordedButLeaveTheCircuitAlone) {
+  Fixture f({1}, settings(2));
+  f.pool.failed(0, "connect_failed", kStart);
+  for (int i = 0; i < 10; ++i) f.pool.failed(0, "http_529", kStart, false);
+  EXPECT_EQ(f.state(0, kStart), "healthy");
+  const auto status = f.pool.status(kStart)["targets"][0];
+  EXPECT_EQ(status["consecutive_failures"], 1) << "neither counted nor ending the streak";
+  EXPECT_EQ(status["failures"], 11);
+  EXPECT_EQ(status["recent_errors"].back()["error"], "http_529") << status.dump();
+  f.pool.failed(0, "connect_failed", kStart);
+  EXPECT_EQ(f.state(0, kStart), "circuit_open");
+}
+
 TEST(Failover, RateLimitEndReadsTheResetOrRetryAfter) {
   const auto reset =
       std::to_string(std::chrono::duration_cast<milliseconds>((kStart + 90s).time_since_epoch()).count());
