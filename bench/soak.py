@@ -12,9 +12,14 @@ RSS, open fds and threads every --sample-every seconds, and
   end       the last sample under load;
   after     once the load has stopped and idle connections have settled again.
 
+Every --reload-every seconds of the timed load it sends the gateway a SIGHUP: the configuration
+is reloaded under traffic, each reload replacing the whole plugin chain while requests of the old
+one finish, so a leak of replaced configurations shows as RSS or fds growth.
+
 It fails (exit 1) when any answer was wrong or hung, RSS grew more than --rss-growth (default
 10 %) from middle to end, fds after the load are above the baseline, or the thread count ever
-differed from the baseline, or the gateway did not exit 0 on SIGTERM. It writes a Markdown
+differed from the baseline, the gateway did not count every SIGHUP as a successful reload
+(gateway_config_reloads_total), or it did not exit 0 on SIGTERM. It writes a Markdown
 report and a CSV of the samples (plus a PNG when gnuplot is installed) under --results.
 """
 
@@ -158,6 +163,8 @@ class Soak:
         self.samples = []  # (phase, seconds into the timed load, rss kB, fds, threads, requests so far)
         self.index = 0
         self.load_start = None
+        self.reloads_sent = 0
+        self.reloads = {"success": 0, "failure": 0}
 
     def next_index(self):
         self.index += 1
@@ -185,13 +192,39 @@ class Soak:
                                               self.tally, self.args.pause_ms))
                    for n in range(self.args.connections)]
         deadline = time.monotonic() + seconds
+        reloads = asyncio.create_task(self.reload_now_and_then(stop)) if phase else None
         while time.monotonic() < deadline:
             await asyncio.sleep(min(self.args.sample_every, max(0.0, deadline - time.monotonic())))
             if phase:
                 self.sample(phase)
         stop.set()
+        if reloads:
+            await reloads
         # Every request is bounded by --timeout, so the workers end within it.
         await asyncio.wait_for(asyncio.gather(*workers), self.args.timeout + 10)
+
+    async def reload_now_and_then(self, stop):
+        """Sends SIGHUP every --reload-every seconds until `stop` (none when it is 0)."""
+        while self.args.reload_every > 0:
+            try:
+                await asyncio.wait_for(stop.wait(), self.args.reload_every)
+                return
+            except asyncio.TimeoutError:
+                os.kill(self.pid, signal.SIGHUP)
+                self.reloads_sent += 1
+
+    def reloads_counted(self):
+        """The gateway's reload counters by result, from its /metrics."""
+        request = urllib.request.Request("http://127.0.0.1:%d/metrics" % self.target.port,
+                                         headers={"Authorization": "Bearer " + self.target.metrics_token})
+        counted = {"success": 0, "failure": 0}
+        with urllib.request.urlopen(request, timeout=10) as r:
+            for line in r.read().decode().splitlines():
+                for result in counted:
+                    series = 'gateway_config_reloads_total{result="%s"} ' % result
+                    if line.startswith(series):
+                        counted[result] = int(float(line[len(series):]))
+        return counted
 
     async def settled(self, phase):
         """Waits for idle connections to close, then makes the gateway reuse its upstream pool once
@@ -218,6 +251,7 @@ class Soak:
             if after[3] <= baseline[3]:
                 break
             after = await self.settled("after")
+        self.reloads = await asyncio.to_thread(self.reloads_counted)
         return baseline, after
 
 
@@ -238,6 +272,9 @@ def verdict(soak, baseline, after, shutdown, rss_growth):
         failures.append("open fds after the load: %d, above the baseline %d" % (after[3], baseline[3]))
     if threads != [baseline[4]]:
         failures.append("the thread count changed: %s" % threads)
+    if soak.reloads["success"] != soak.reloads_sent or soak.reloads["failure"]:
+        failures.append("reloads: %d SIGHUPs sent, %d counted as successful, %d as failed" % (
+            soak.reloads_sent, soak.reloads["success"], soak.reloads["failure"]))
     if shutdown[0] != 0:
         failures.append("on SIGTERM the gateway exited with %s" % shutdown[0])
     figures = {"middle": middle, "end": end, "growth": growth, "threads": threads}
@@ -254,6 +291,8 @@ def main():
     parser.add_argument("--sample-every", type=float, default=10, help="seconds between samples")
     parser.add_argument("--timeout", type=float, default=30, help="longest wait for one answer")
     parser.add_argument("--rss-growth", type=float, default=0.10, help="allowed RSS growth, middle to end")
+    parser.add_argument("--reload-every", type=float, default=30,
+                        help="seconds between configuration reloads (SIGHUP) under load; 0 = none")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--log-level", default="info", help="the gateway's log level (access lines at info)")
     parser.add_argument("--results", default=os.path.join(HERE, "results"), help="directory for the report")

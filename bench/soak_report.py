@@ -77,6 +77,9 @@ def write(args, started, soak, baseline, after, shutdown, failures, figures, kin
                                                               args.pause_ms, args.timeout, args.log_level),
         "- Requests: %d in all, %.1f/s over the timed load; wrong or missing answers: %d." % (
             total, (end[5] - baseline[5]) / max(1.0, end[1]), sum(soak.errors.values())),
+        "- Configuration reloads under load (SIGHUP every %g s): %d sent, %d counted as successful, "
+        "%d as failed." % (args.reload_every, soak.reloads_sent, soak.reloads["success"],
+                           soak.reloads["failure"]),
         "",
         "| kind | requests |",
         "|---|---:|",

@@ -45,16 +45,6 @@ gateway::LocalResponse rate_limit_refusal(Clock::time_point until, Clock::time_p
   return response;
 }
 
-gateway::LocalResponse no_target_refusal(Clock::time_point until, Clock::time_point now) {
-  const auto seconds = retry_after_seconds(until, now);
-  auto response =
-      gateway::openai_error(503, "server_error", "upstream_unavailable",
-                            "Every upstream failed repeatedly and is resting; the gateway tries again in " +
-                                std::to_string(seconds) + " s");
-  response.headers.emplace_back("Retry-After", std::to_string(seconds));
-  return response;
-}
-
 gateway::LocalResponse map_upstream_status(int status, const gateway::Headers& headers,
                                            const std::string& body,
                                            std::chrono::system_clock::time_point now) {

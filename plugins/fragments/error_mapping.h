@@ -27,11 +27,6 @@ long long retry_after_seconds(std::chrono::system_clock::time_point reset,
 gateway::LocalResponse rate_limit_refusal(std::chrono::system_clock::time_point until,
                                           std::chrono::system_clock::time_point now);
 
-/// The 503 (with Retry-After) a request gets without reaching the upstream while no target may
-/// take it (circuits open after repeated failures), the soonest one again at `until`.
-gateway::LocalResponse no_target_refusal(std::chrono::system_clock::time_point until,
-                                         std::chrono::system_clock::time_point now);
-
 /// Maps a transport failure (no usable HTTP answer) to an OpenAI error.
 gateway::LocalResponse map_transport_failure(gateway::UpstreamEnd end, const std::string& detail);
 

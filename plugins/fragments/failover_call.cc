@@ -41,12 +41,13 @@ FailoverCall::FailoverCall(std::shared_ptr<Upstreams> upstreams, RequestContext&
 
 void FailoverCall::start() {
   const auto now = WallClock::now();
-  const auto target = upstreams_->pool().pick(tried_, now);
+  auto& pool = upstreams_->pool();
+  auto target = pool.pick(tried_, now);
+  if (!target) target = pool.pick_past_open_circuits(now);
   if (!target) {
-    // Every target is resting: answer at once rather than hold the client (OpenAI clients retry
-    // on a 429 or 503 with Retry-After).
-    const auto none = upstreams_->pool().unavailable(now);
-    sink_->fail(none.rate_limited ? rate_limit_refusal(none.until, now) : no_target_refusal(none.until, now));
+    // Every target waits for its own daily limit to reset: answer at once rather than hold the
+    // client (OpenAI clients retry on a 429 with Retry-After).
+    sink_->fail(rate_limit_refusal(pool.unavailable(now).until, now));
     return;
   }
   launch(*target, std::chrono::milliseconds(0));

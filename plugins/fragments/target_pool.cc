@@ -115,6 +115,17 @@ std::optional<std::size_t> TargetPool::pick(const std::vector<bool>& tried, Wall
   return best;
 }
 
+std::optional<std::size_t> TargetPool::pick_past_open_circuits(WallClock::time_point now) {
+  std::lock_guard lock(mutex_);
+  std::optional<std::size_t> best;
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    if (targets_[i].cooling_until > now || !targets_[i].circuit_open) continue;
+    if (!best || targets_[i].open_until < targets_[*best].open_until) best = i;
+  }
+  if (best) ++targets_[*best].requests;
+  return best;
+}
+
 NoTarget TargetPool::unavailable(WallClock::time_point now) const {
   std::lock_guard lock(mutex_);
   NoTarget answer{WallClock::time_point::max(), true};

@@ -48,6 +48,13 @@ class TargetPool {
   /// probe request at a time. nullopt when none is usable. Counts the attempt.
   std::optional<std::size_t> pick(const std::vector<bool>& tried, WallClock::time_point now);
 
+  /// The last resort when pick() found none and not every target is cooling down: the target
+  /// whose open circuit ends first, probe in flight or not. A request still gets a real attempt
+  /// (and the error it ends with) rather than a refusal made up by the gateway, and a deployment
+  /// that is the only one, or whose peers are all out too, is never cut off entirely. nullopt when
+  /// every target is cooling down. Counts the attempt.
+  std::optional<std::size_t> pick_past_open_circuits(WallClock::time_point now);
+
   /// When the first target becomes usable again (for Retry-After) once pick() found none.
   NoTarget unavailable(WallClock::time_point now) const;
 

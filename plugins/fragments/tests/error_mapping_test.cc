@@ -146,13 +146,6 @@ TEST(RateLimitRefusal, TellsTheWaitUntilTheResetInRetryAfter) {
       << "at most a day";
 }
 
-TEST(NoTargetRefusal, Is503UpstreamUnavailableWithRetryAfter) {
-  const long long now = 1'795'800'000'000;
-  const auto refusal = no_target_refusal(at_ms(now + 29'200), at_ms(now));
-  expect_openai_error(refusal, 503, "server_error", "upstream_unavailable");
-  EXPECT_EQ(retry_after(refusal), "30");
-}
-
 TEST(MapUpstreamStatus, OverloadedProviderGives503) {
   // Fragments answers 529 for both an LLM 503 and an LLM 529.
   for (const char* name : {"err-ollama-http529.raw", "err-ollama-http503.raw", "err-openai-http503.raw"}) {

@@ -183,30 +183,43 @@ TEST_F(FailoverTest, AStreamCutMidwayIsNotRetried) {
   EXPECT_EQ(requests_at(second_), 0) << "output had started: no second target";
 }
 
-TEST_F(FailoverTest, TheCircuitOpensAfterRepeatedFailuresAndAProbeClosesIt) {
+TEST_F(FailoverTest, AnOpenCircuitKeepsTrafficOnTheHealthyTargetUntilItsProbe) {
+  start(target_yaml(first_.base_url(), "status=503") + target_yaml(second_.base_url()),
+        kQuickBackoff + "  max_attempts: 2\n  circuit_failures: 2\n  circuit_open_ms: 1500\n");
+  expect_all_answered(8);
+  EXPECT_EQ(requests_at(first_), 2) << "two failures open its circuit; then it gets nothing";
+  EXPECT_EQ(requests_at(second_), 8);
+  auto view = health(*gateway_);
+  EXPECT_EQ(view.status, 200) << "the other target is usable: " << view.body;
+  EXPECT_EQ(target_view(view, 0)["state"], "circuit_open") << view.body;
+  EXPECT_EQ(target_view(view, 0)["consecutive_failures"], 2);
+  EXPECT_NE(gateway_->log().find("circuit open"), std::string::npos);
+
+  ASSERT_TRUE(eventually([&] { return target_view(health(*gateway_), 0)["state"] == "half_open"; }, 5s));
+  expect_all_answered(4);
+  EXPECT_EQ(requests_at(first_), 3) << "one probe, which failed and reopened the circuit";
+  EXPECT_EQ(target_view(health(*gateway_), 0)["state"], "circuit_open");
+}
+
+TEST_F(FailoverTest, TheLastTargetWithAnOpenCircuitStillGetsTheRequestAndItsSuccessClosesIt) {
   start(target_yaml(first_.base_url()),
-        kQuickBackoff + "  max_attempts: 1\n  circuit_failures: 2\n  circuit_open_ms: 1000\n");
+        kQuickBackoff + "  max_attempts: 1\n  circuit_failures: 2\n  circuit_open_ms: 600000\n");
   for (int i = 0; i < 2; ++i) {
     EXPECT_EQ(chat(gateway_->port(), gateway_->key(), scenario_request("status=503", false)).status, 503);
   }
-  auto view = health(*gateway_);
-  EXPECT_EQ(view.status, 503) << "no target usable: " << view.body;
+  const auto view = health(*gateway_);
+  EXPECT_EQ(view.status, 503) << "no target is healthy: " << view.body;
   EXPECT_EQ(target_view(view, 0)["state"], "circuit_open");
-  EXPECT_EQ(target_view(view, 0)["consecutive_failures"], 2);
 
-  const auto refused = chat(gateway_->port(), gateway_->key(), scenario_request("reply=fine", false));
-  EXPECT_EQ(refused.status, 503);
-  EXPECT_EQ(openai_error_code(refused), "upstream_unavailable");
-  EXPECT_TRUE(refused.headers.count("retry-after"));
-  EXPECT_EQ(requests_at(first_), 2) << "an open circuit sends nothing upstream";
-
-  ASSERT_TRUE(eventually([&] { return target_view(health(*gateway_), 0)["state"] == "half_open"; }, 5s));
-  EXPECT_EQ(health(*gateway_).status, 200) << "a half-open target takes a probe";
-  const auto probe = chat(gateway_->port(), gateway_->key(), scenario_request("reply=fine", false));
-  EXPECT_EQ(probe.status, 200) << probe.body;
+  // Its peers (none) are no better: the request is sent, and its real error or answer returned.
+  const auto failed = chat(gateway_->port(), gateway_->key(), scenario_request("status=503", false));
+  EXPECT_EQ(failed.status, 503) << "the upstream's own error, mapped as ever: " << failed.body;
+  EXPECT_NE(openai_error_code(failed), "upstream_unavailable");
   EXPECT_EQ(requests_at(first_), 3);
-  EXPECT_EQ(target_view(health(*gateway_), 0)["state"], "healthy");
-  EXPECT_NE(gateway_->log().find("circuit open"), std::string::npos);
+  const auto answered = chat(gateway_->port(), gateway_->key(), scenario_request("reply=fine", false));
+  EXPECT_EQ(answered.status, 200) << answered.body;
+  EXPECT_EQ(requests_at(first_), 4);
+  EXPECT_EQ(target_view(health(*gateway_), 0)["state"], "healthy") << "a success closes the circuit";
   EXPECT_NE(gateway_->log().find("recovered"), std::string::npos);
 }
 

@@ -208,6 +208,23 @@ TEST(TargetPool, AReloadedPoolTakesTheHealthOfTargetsThatStay) {
       << "the taken-over circuit is probed when its open period ends";
 }
 
+TEST(TargetPool, PastOpenCircuitsTheOneEndingFirstIsTheLastResortButNeverACooledDownOne) {
+  Fixture f({1, 1, 1}, settings(1, 30s));
+  f.pool.cool_down(0, kStart + 60s, "http_429", kStart);
+  EXPECT_EQ(f.pool.pick_past_open_circuits(kStart), std::nullopt) << "no circuit is open";
+  f.pool.failed(1, "connect_failed", kStart + 5s);
+  f.pool.failed(2, "connect_failed", kStart);
+  ASSERT_EQ(f.pool.pick(kNoneTried, kStart + 6s), std::nullopt);
+  EXPECT_EQ(f.pool.pick_past_open_circuits(kStart + 6s), 2u) << "its circuit ends first";
+  EXPECT_EQ(f.pool.status(kStart + 6s)["targets"][2]["requests"], 1);
+
+  Fixture cooling({1, 1});
+  cooling.pool.cool_down(0, kStart + 60s, "http_429", kStart);
+  cooling.pool.cool_down(1, kStart + 90s, "http_429", kStart);
+  EXPECT_EQ(cooling.pool.pick_past_open_circuits(kStart), std::nullopt)
+      << "a daily limit is known to refuse until its reset";
+}
+
 TEST(Backoff, DoublesUpToTheCapWithJitterBetweenHalfAndWhole) {
   UpstreamFailover failover;
   failover.backoff_initial = 100ms;
