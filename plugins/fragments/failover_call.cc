@@ -82,14 +82,16 @@ void FailoverCall::attempt_failed(std::size_t target, int status, UpstreamEnd en
   } else {
     pool.failed(target, name, now, target_fault(status, end));
   }
-  if (!output_sent && retryable(status, end) && retry()) return;
+  // A provider's or a request's fault (500, 529, a 429 without a reset) would repeat on the same
+  // deployment; another one may have other provider keys.
+  if (!output_sent && retryable(status, end) && retry(!target_fault(status, end))) return;
   sink_->fail(std::move(error));  // the last attempt's error, as one attempt would have it
 }
 
-bool FailoverCall::retry() {
+bool FailoverCall::retry(bool elsewhere) {
   const auto pause = next_retry(upstreams_->failover(), attempts_, backoff_spent_, upstreams_->unit_random());
   if (!pause) return false;
-  const auto target = upstreams_->pool().pick(tried_, WallClock::now());
+  const auto target = upstreams_->pool().pick(tried_, WallClock::now(), elsewhere);
   if (!target) return false;
   backoff_spent_ += *pause;
   try {

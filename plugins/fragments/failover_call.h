@@ -80,8 +80,8 @@ class FailoverCall : public std::enable_shared_from_this<FailoverCall> {
  private:
   /// Starts an attempt on `target` after `delay`.
   void launch(std::size_t target, std::chrono::milliseconds delay);
-  /// Whether another attempt was started.
-  bool retry();
+  /// Whether another attempt was started; with `elsewhere`, only on a target not tried yet.
+  bool retry(bool elsewhere);
 
   const std::shared_ptr<Upstreams> upstreams_;
   gateway::RequestContext& ctx_;  // valid while an attempt's observer runs (the context holds it)

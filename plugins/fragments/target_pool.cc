@@ -88,7 +88,8 @@ void TargetPool::announce_returns_locked(WallClock::time_point now) {
   }
 }
 
-std::optional<std::size_t> TargetPool::pick(const std::vector<bool>& tried, WallClock::time_point now) {
+std::optional<std::size_t> TargetPool::pick(const std::vector<bool>& tried, WallClock::time_point now,
+                                            bool untried_only) {
   std::lock_guard lock(mutex_);
   announce_returns_locked(now);
   std::vector<std::size_t> candidates;
@@ -98,7 +99,7 @@ std::optional<std::size_t> TargetPool::pick(const std::vector<bool>& tried, Wall
       if (fresh_only == was_tried) continue;
       if (usable_locked(targets_[i], now)) candidates.push_back(i);
     }
-    if (!candidates.empty()) break;
+    if (!candidates.empty() || untried_only) break;
   }
   if (candidates.empty()) return std::nullopt;
   std::int64_t total = 0;

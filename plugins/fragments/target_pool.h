@@ -45,8 +45,10 @@ class TargetPool {
 
   /// The target for the next attempt, by smooth weighted round robin among the usable ones, those
   /// not `tried` yet in this request first; a target whose circuit's open period is over takes one
-  /// probe request at a time. nullopt when none is usable. Counts the attempt.
-  std::optional<std::size_t> pick(const std::vector<bool>& tried, WallClock::time_point now);
+  /// probe request at a time; with `untried_only`, only those. nullopt when none is usable.
+  /// Counts the attempt.
+  std::optional<std::size_t> pick(const std::vector<bool>& tried, WallClock::time_point now,
+                                  bool untried_only = false);
 
   /// The last resort when pick() found none and not every target is cooling down: the target
   /// whose open circuit ends first, probe in flight or not. A request still gets a real attempt

@@ -174,6 +174,19 @@ TEST_F(FailoverTest, WhenEveryTargetFailsTheClientGetsTheLastError) {
   EXPECT_GE(requests_at(second_), 1);
 }
 
+TEST_F(FailoverTest, OneTargetIsTriedAgainAfterItsOwnFaultsOnlyNotAfterAProvidersError) {
+  start(target_yaml(first_.base_url()));
+  const auto limited = chat(gateway_->port(), gateway_->key(), scenario_request("status=429", false));
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(requests_at(first_), 1) << "a provider's 429 (no reset) would repeat on the same deployment";
+  const auto overloaded = chat(gateway_->port(), gateway_->key(), scenario_request("status=529", false));
+  EXPECT_EQ(overloaded.status, 503) << overloaded.body;
+  EXPECT_EQ(requests_at(first_), 2);
+  const auto unavailable = chat(gateway_->port(), gateway_->key(), scenario_request("status=503", false));
+  EXPECT_EQ(unavailable.status, 503) << unavailable.body;
+  EXPECT_EQ(requests_at(first_), 5) << "the deployment's own 503 may pass: max_attempts (3) in all";
+}
+
 TEST_F(FailoverTest, AStreamCutMidwayIsNotRetried) {
   start(target_yaml(first_.base_url(), "long=3000,die_after=5") + target_yaml(second_.base_url()));
   const auto r = chat(gateway_->port(), gateway_->key(), scenario_request("long=3000", true));

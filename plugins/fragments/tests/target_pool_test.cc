@@ -74,6 +74,7 @@ TEST(TargetPool, PrefersATargetNotTriedYetThenFallsBackToATriedOne) {
   f.pool.cool_down(1, kStart + 60s, "http_429", kStart);
   EXPECT_EQ(f.pool.pick({true, true}, kStart), 0u) << "only a tried target is left: it may be retried";
   EXPECT_EQ(f.pool.pick({true, false}, kStart), 0u) << "the untried one is cooling down";
+  EXPECT_EQ(f.pool.pick({true, false}, kStart, true), std::nullopt) << "untried only: none is left";
 }
 
 TEST(TargetPool, ACooledDownTargetGetsNoTrafficUntilItsReset) {
