@@ -237,7 +237,7 @@ def main():
         def scraped_up():
             try:
                 result = prometheus.vector('up{job="e2b-gateway"}')
-            except OSError:
+            except (OSError, ValueError):  # not listening yet, or its plain-text 503 while starting
                 return False
             return bool(result) and result[0]["value"][1] == "1"
         wait_until("Prometheus to scrape the gateway (up == 1)", scraped_up, 60)
