@@ -182,7 +182,8 @@ class RequestContext {
   virtual void fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) = 0;
   /// Runs `hook` exactly once when this request ends, however it ends (answered, refused,
   /// failed, timed out, its client gone), with the record the log phase gets, on the thread that
-  /// ended it and before the log phase: release what the request held (concurrency slots,
+  /// ended it, before the log phase and before the end of the answer reaches the client (so a
+  /// client's next request finds it done): release what the request held (concurrency slots,
   /// reservations). Keep it short; it runs on the request path.
   virtual void on_request_end(std::function<void(const RequestRecord&)> hook) = 0;
   /// Adds `event` to the request's record (RequestRecord::events). Any phase, any thread that

@@ -320,12 +320,15 @@ void ChatExchange::drain() {
     return;
   }
   bytes_sent_ += bytes.size();
-  connection_->send(bytes);
   if (terminal) {
+    // Logged, end hooks included, before the client sees the end of its answer: a client that
+    // sends its next request at once finds what this one held (concurrency slots, token
+    // reservations) released and settled.
     terminal_written_ = true;
-    connection_->end_response(keep_alive());
     emit_log();
   }
+  connection_->send(bytes);
+  if (terminal) connection_->end_response(keep_alive());
 }
 
 void ChatExchange::client_left() {

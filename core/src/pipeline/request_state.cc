@@ -123,11 +123,13 @@ void RequestState::respond(LocalResponse response, Outcome outcome) {
   const bool is_head = request_.method == "HEAD";
   std::string bytes = head(response.status, response.headers, static_cast<long long>(response.body.size()));
   if (!is_head) bytes += response.body;
-  connection_->send(bytes);
-  connection_->end_response(keep_alive());
   auto rec = record(response.status, outcome, error_code_of(response));
   rec.bytes_sent = bytes.size();
+  // Before the client sees the answer: a client that sends its next request at once finds what
+  // this one held (concurrency slots, token reservations) released.
   run_end_hooks(rec);
+  connection_->send(bytes);
+  connection_->end_response(keep_alive());
   submit_log(std::move(rec));
 }
 
