@@ -51,7 +51,16 @@ struct HeldScrapeSettings {
   }
 };
 
+/// The probe gives every chat request an end hook that takes 300 ms.
+struct SlowEndHookSettings {
+  static void apply(GatewayOptions& options) {
+    options.extra_plugins_yaml = std::string("  - name: monitor_probe\n    path: ") + MONITOR_PROBE_PLUGIN +
+                                 "\n    config: {slow_end_hooks_ms: 300}\n";
+  }
+};
+
 using MonitorTest = GatewaySuite<ProbeSettings>;
+using SlowEndHookTest = GatewaySuite<SlowEndHookSettings>;
 using HeldScrapeTest = GatewaySuite<HeldScrapeSettings>;
 using EventsTest = GatewaySuite<EventSettings>;
 using AdminFallbackTest = GatewaySuite<DefaultSettings>;
@@ -221,4 +230,21 @@ TEST_F(HeldScrapeTest, AScrapeInProgressHoldsUpNoOtherRequestOfItsReactor) {
   EXPECT_EQ(answer.status, 200) << answer.body;
   EXPECT_NE(answer.body.find("held"), std::string::npos) << answer.body;
   std::filesystem::remove(held);
+}
+
+TEST_F(SlowEndHookTest, EndHooksHaveRunWhenTheClientSeesItsAnswerEnd) {
+  // Each hook sleeps 300 ms before it counts: a hook still running after the answer ended would
+  // show as a count behind the answers read (what the next request of that client would see).
+  const auto ended = [&] { return json::parse(admin_get(*gateway_, "/probe/ended", false).body)["ended"]; };
+  Connection client(gateway_->port());
+  const json bodies[] = {scenario_request("reply=plain", false),
+                         scenario_request("reply=streamed", true),
+                         {{"model", "no-such-model"}, {"messages", {{{"role", "user"}, {"content", "hi"}}}}}};
+  int answered = 0;
+  for (const auto& body : bodies) {
+    client.send_raw(chat_request_text(gateway_->key(), body));
+    const auto r = client.read_response();
+    ASSERT_TRUE(r.complete) << r.body;
+    EXPECT_EQ(ended(), ++answered) << "answer " << answered << " (status " << r.status << ")";
+  }
 }
