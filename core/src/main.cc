@@ -167,13 +167,16 @@ int serve(const std::filesystem::path& path) {
     // Requests pin the generation they start on; a reload makes a new one current.
     CurrentGeneration generations(std::move(first));
     StorageWorker storage(*stores);
-    LogWorker log_worker([&generations, &storage](const RequestRecord& record, const Generation* ran_on) {
-      const auto current = ran_on ? nullptr : generations.get();  // a record no request pinned
-      const Generation& generation = ran_on ? *ran_on : *current;
-      if (generation.config.log_access) log_access_line(record, generation.config.log_format);
-      if (record.route == Route::ChatCompletions) storage.submit(usage_row(record));
-      generation.chain.on_log(record);
-    });
+    AccessLogBatch access_log;  // log worker thread only
+    LogWorker log_worker(
+        [&generations, &storage, &access_log](const RequestRecord& record, const Generation* ran_on) {
+          const auto current = ran_on ? nullptr : generations.get();  // a record no request pinned
+          const Generation& generation = ran_on ? *ran_on : *current;
+          if (generation.config.log_access) access_log.add(record, generation.config.log_format);
+          if (record.route == Route::ChatCompletions) storage.submit(usage_row(record));
+          generation.chain.on_log(record);
+        },
+        65536, [&access_log] { access_log.flush(); });
     UpstreamLoop upstream(config.upstream.max_connections);
     TaskWorker background;
     const admin::LimitStatus limit_status = [&generations](const Principal& principal) {

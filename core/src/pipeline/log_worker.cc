@@ -6,8 +6,11 @@
 
 namespace gateway {
 
-LogWorker::LogWorker(Sink sink, std::size_t capacity)
-    : sink_(std::move(sink)), capacity_(capacity), thread_([this] { run(); }) {}
+LogWorker::LogWorker(Sink sink, std::size_t capacity, BatchEnd batch_end)
+    : sink_(std::move(sink)),
+      batch_end_(std::move(batch_end)),
+      capacity_(capacity),
+      thread_([this] { run(); }) {}
 
 LogWorker::~LogWorker() {
   stop();
@@ -27,6 +30,7 @@ void LogWorker::submit(RequestRecord record, std::shared_ptr<const Generation> g
     }
     queue_.push_back({std::move(record), std::move(generation)});
     queued_.fetch_add(1, std::memory_order_relaxed);
+    if (queue_.size() > 1) return;  // the thread is awake or already woken for this batch
   }
   wake_.notify_one();
 }
@@ -57,8 +61,11 @@ void LogWorker::run() {
       queued_.fetch_sub(1, std::memory_order_relaxed);
       sink_(entry.record, entry.generation.get());
     }
+    if (batch_end_) batch_end_();
     batch.clear();  // an old generation may end here, off the request path
     lock.lock();
+    // Lets the next batch gather: one wake-up per period however many requests end in it.
+    wake_.wait_for(lock, kLinger, [this] { return stopping_; });
   }
 }
 
@@ -108,12 +115,23 @@ std::string access_json_line(const RequestRecord& r) {
   return line;
 }
 
-void log_access_line(const RequestRecord& record, LogFormat format) {
+void AccessLogBatch::add(const RequestRecord& record, LogFormat format) {
+  if (!log_enabled(LogLevel::Info)) return;
+  if (!block_.empty()) block_ += '\n';
   if (format == LogFormat::Json) {
-    log_formatted_line(LogLevel::Info, access_json_line(record));
+    block_ += access_json_line(record);
   } else {
-    log_message(LogLevel::Info, access_line(record));
+    const auto ended =
+        record.started_at + std::chrono::duration_cast<std::chrono::system_clock::duration>(record.elapsed);
+    append_text_line_prefix(block_, ended, LogLevel::Info);
+    block_ += access_line(record);
   }
+}
+
+void AccessLogBatch::flush() {
+  if (block_.empty()) return;
+  log_line_block(std::move(block_));
+  block_.clear();
 }
 
 }  // namespace gateway

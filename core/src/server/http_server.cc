@@ -168,12 +168,16 @@ class GatewayTransport : public Tcp::Transport {
     return std::make_shared<GatewayTransport>(std::static_pointer_cast<ConnectionHandler>(handler_->clone()));
   }
 
-  /// Queues `task` for this reactor (any thread).
+  /// Queues `task` for this reactor (any thread). Only the task that finds the queue empty
+  /// writes the eventfd; run_tasks() reads it before taking the queue, so the others ride along.
   void post(std::function<void()> task) {
+    bool first = false;
     {
       std::lock_guard lock(tasks_mutex_);
+      first = tasks_.empty();
       tasks_.push_back(std::move(task));
     }
+    if (!first) return;
     const std::uint64_t one = 1;
     [[maybe_unused]] auto w = ::write(tasks_wakeup_.get(), &one, sizeof one);
   }

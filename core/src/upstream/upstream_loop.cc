@@ -187,11 +187,16 @@ void UpstreamLoop::resume(TransferId id) {
   push(Command{CommandKind::Resume, id});
 }
 
+// Only the command that finds the queue empty writes the eventfd: the loop reads the eventfd
+// before it takes the whole queue, so later commands ride on that wakeup (one syscall per batch).
 void UpstreamLoop::push(Command command) {
+  bool first = false;
   {
     std::lock_guard lock(commands_mutex_);
+    first = commands_.empty();
     commands_.push_back(std::move(command));
   }
+  if (!first) return;
   const std::uint64_t one = 1;
   [[maybe_unused]] auto written = ::write(wakeup_.get(), &one, sizeof one);
 }

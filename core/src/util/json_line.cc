@@ -96,6 +96,12 @@ void append_json_string(std::string& out, std::string_view text) {
 }
 
 void append_json_time(std::string& out, std::chrono::system_clock::time_point time) {
+  out += '"';
+  append_utc_time(out, time);
+  out += '"';
+}
+
+void append_utc_time(std::string& out, std::chrono::system_clock::time_point time) {
   using namespace std::chrono;
   const auto since_epoch = duration_cast<milliseconds>(time.time_since_epoch()).count();
   auto seconds = static_cast<std::time_t>(since_epoch / 1000);
@@ -107,7 +113,7 @@ void append_json_time(std::string& out, std::chrono::system_clock::time_point ti
   std::tm utc{};
   gmtime_r(&seconds, &utc);
   char text[40];
-  const int length = std::snprintf(text, sizeof text, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"",
+  const int length = std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
                                    utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
                                    utc.tm_sec, static_cast<int>(millis));
   out.append(text, static_cast<std::size_t>(length));

@@ -15,6 +15,9 @@ namespace gateway {
 /// error_handler_t::replace), so the result always parses.
 void append_json_string(std::string& out, std::string_view text);
 
+/// Appends `time` as an RFC 3339 UTC timestamp with milliseconds: 2026-12-01T09:58:27.123Z.
+void append_utc_time(std::string& out, std::chrono::system_clock::time_point time);
+
 /// Appends `time` as a quoted RFC 3339 UTC timestamp with milliseconds: "2026-12-01T09:58:27.123Z".
 void append_json_time(std::string& out, std::chrono::system_clock::time_point time);
 

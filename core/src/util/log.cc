@@ -19,11 +19,18 @@ std::shared_ptr<spdlog::logger>& logger() {
   return instance;
 }
 
-/// In the JSON format only: the logger of lines that are already JSON objects (access lines).
-/// It shares the thread pool, so lines of both loggers reach stderr in the order they came.
+/// The logger of lines that are already whole (JSON access lines, blocks of access lines): it
+/// writes them as they are. It shares the thread pool, so lines of both loggers reach stderr in
+/// the order they came.
 std::shared_ptr<spdlog::logger>& formatted_logger() {
   static std::shared_ptr<spdlog::logger> instance;
   return instance;
+}
+
+/// The format init_logging chose.
+LogFormat& log_format() {
+  static LogFormat format = LogFormat::Text;
+  return format;
 }
 
 spdlog::level::level_enum to_spdlog(LogLevel level) {
@@ -115,14 +122,14 @@ std::string json_log_line(std::chrono::system_clock::time_point time, LogLevel l
 void init_logging(const std::string& level, LogFormat format) {
   if (!logger()) {
     spdlog::init_thread_pool(8192, 1);  // 8192 slots of ~400 bytes; a full queue drops the oldest line
+    log_format() = format;
     if (format == LogFormat::Json) {
       logger() = make_logger("gateway", std::make_unique<JsonLineFormatter>());
-      formatted_logger() =
-          make_logger("gateway-formatted", std::make_unique<spdlog::pattern_formatter>("%v"));
     } else {
       logger() = make_logger("gateway", std::make_unique<spdlog::pattern_formatter>(
                                             kTextPattern, spdlog::pattern_time_type::utc));
     }
+    formatted_logger() = make_logger("gateway-formatted", std::make_unique<spdlog::pattern_formatter>("%v"));
   }
   const auto threshold = spdlog::level::from_str(level == "warn" ? "warning" : level);
   logger()->set_level(threshold);
@@ -136,10 +143,30 @@ void log_message(LogLevel level, const std::string& message) {
 }
 
 void log_formatted_line(LogLevel level, const std::string& line) {
-  if (auto& formatted = formatted_logger()) {
+  auto& formatted = formatted_logger();
+  if (formatted && log_format() == LogFormat::Json) {
     formatted->log(to_spdlog(level), line);
   } else {
     log_message(level, line);
+  }
+}
+
+bool log_enabled(LogLevel level) {
+  const auto& l = logger();
+  return l && l->should_log(to_spdlog(level));
+}
+
+void append_text_line_prefix(std::string& out, std::chrono::system_clock::time_point time, LogLevel level) {
+  append_utc_time(out, time);
+  out += ' ';
+  const auto name = spdlog::level::to_string_view(to_spdlog(level));
+  out.append(name.data(), name.size());
+  out += ' ';
+}
+
+void log_line_block(std::string block) {
+  if (auto& formatted = formatted_logger(); formatted && !block.empty()) {
+    formatted->log(spdlog::level::info, block);
   }
 }
 

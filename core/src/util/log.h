@@ -27,6 +27,14 @@ void log_message(LogLevel level, const std::string& message);
 /// carries its own time and level: in the JSON format it is written as it is; in the text format
 /// it gets the time and level prefix like any message. Same queue and guarantees as log_message.
 void log_formatted_line(LogLevel level, const std::string& line);
+/// True when lines of `level` pass the configured threshold.
+bool log_enabled(LogLevel level);
+/// Appends the text format's line prefix, `2026-12-01T09:58:27.123Z info `, as the logger writes it.
+void append_text_line_prefix(std::string& out, std::chrono::system_clock::time_point time, LogLevel level);
+/// Writes `block`, whole lines that already carry their time and level in the configured format
+/// (separated by '\n', without the last newline), as one queue entry and one write. For many
+/// lines from one thread, such as a batch of access lines. Same queue and guarantees as log_message.
+void log_line_block(std::string block);
 /// Flushes and stops the logger.
 void shutdown_logging();
 
