@@ -245,7 +245,7 @@ def report(args):
             rows, chats, "" if rows >= chats else " — **%d missing**" % (chats - rows)),
         "",
         "Gateway at the end: RSS %.1f MB, %s threads; %s access lines for chat requests in its log, "
-        "%d lines of level warning or above%s" % (int(meta["gateway_rss_kb"]) / 1024, meta["gateway_threads"],
+        "lines of level warning or above: %d%s" % (int(meta["gateway_rss_kb"]) / 1024, meta["gateway_threads"],
                                                   meta["gateway_access_lines"], len(warnings),
                                                   ":" if warnings else "."),
         "",
