@@ -19,7 +19,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench=$root/bench
 build=$root/build-bench
-bin=$build/e2b-gateway
+# shellcheck source=bench/lib.sh
+. "$bench/lib.sh"
 rebuild=0
 clean=0
 div=1
@@ -33,21 +34,13 @@ for arg in "$@"; do
   esac
 done
 
-say() { printf '\n== %s\n' "$*" >&2; }
+say() { bench_say "$@"; }
 
 # ---------------------------------------------------------------------------- build
-if [ "$clean" = 1 ]; then rm -rf "$build"; fi
-if [ ! -x "$bin" ] || [ ! -f "$build/plugins/fragments.so" ] || [ ! -f "$build/plugins/constraints.so" ] \
-  || [ "$rebuild" = 1 ]; then
-  if [ ! -f "$build/CMakeCache.txt" ]; then
-    say "configuring $build (Release, no tests)"
-    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGATEWAY_BUILD_TESTS=OFF >/dev/null
-  fi
-  say "building $build"
-  cmake --build "$build" -j"$(nproc)" >"$build/bench-build.log" 2>&1 \
-    || { tail -20 "$build/bench-build.log" >&2; echo "run.sh: build failed (log: $build/bench-build.log)" >&2; exit 1; }
-fi
-[ -x "$bin" ] && [ -f "$build/plugins/fragments.so" ] || { echo "run.sh: no gateway build in $build" >&2; exit 1; }
+mode=missing
+if [ "$clean" = 1 ]; then mode=clean; elif [ "$rebuild" = 1 ]; then mode=rebuild; fi
+bench_build run.sh "$mode"
+bin=$build/e2b-gateway
 
 # ---------------------------------------------------------------------------- processes
 work=$(mktemp -d /tmp/e2b-bench.XXXXXX)
@@ -57,14 +50,7 @@ lg_pid=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  for pid in $lg_pid $gw_pid $fake_pid; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
+  bench_stop $lg_pid $gw_pid $fake_pid
   if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
   exit $rc
 }
@@ -84,7 +70,7 @@ for _ in $(seq 100); do [ -s "$work/fake.port" ] && break; sleep 0.1; done
 fake_port=$(tr -d '\n' <"$work/fake.port")
 
 # A free high port for the gateway (it logs its port only at info level; we run it at warn).
-gw_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+gw_port=$(bench_free_port)
 key="sk-bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 threads=${BENCH_THREADS:-2}
 # The shipped config.yaml's listen/upstream values and plugin chain (cors -> auth -> constraints
@@ -172,25 +158,8 @@ version=$(curl -fsS --max-time 2 "http://127.0.0.1:$gw_port/health" | python3 -c
 idle_rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$gw_pid/status")
 thread_names=$(for t in /proc/"$gw_pid"/task/*; do cat "$t/comm"; done | sort | uniq -c | awk '{printf "%s%s x%s", sep, $2, $1; sep=", "}')
 
-# Other processes (builds, tests) distort every number on a 2-core machine: wait a little for quiet.
-busy_pct() {  # % of the whole machine busy over 2 s
-  python3 - <<'PY'
-import time
-def r():
-    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-    return sum(v[:8]) - v[3] - v[4], sum(v[:8])
-a = r(); time.sleep(2); b = r()
-print(int(100 * (b[0] - a[0]) / max(1, b[1] - a[1])))
-PY
-}
-waited=0
-background=$(busy_pct)
-while [ "$background" -gt 25 ] && [ "$waited" -lt "${BENCH_IDLE_WAIT:-60}" ]; do
-  [ "$waited" = 0 ] && echo "machine is ${background}% busy with other work; waiting up to ${BENCH_IDLE_WAIT:-60} s for quiet" >&2
-  sleep 3; waited=$((waited + 5))
-  background=$(busy_pct)
-done
-[ "$background" -le 25 ] || echo "WARNING: the machine is ${background}% busy with other processes; results will be low and noisy" >&2
+bench_wait_idle "${BENCH_IDLE_WAIT:-60}"
+background=$bench_background
 
 # ---------------------------------------------------------------------------- scenarios
 out=$work/results

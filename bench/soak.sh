@@ -15,14 +15,9 @@ build=$root/build-bench
 seconds=${1:-600}
 shift || true
 
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  launcher=()
-  if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGATEWAY_BUILD_TESTS=OFF "${launcher[@]}" >/dev/null
-fi
-cmake --build "$build" -j"$(nproc)" --target e2b-gateway plugin_metrics plugin_cors plugin_auth \
-  plugin_constraints plugin_rate_limit plugin_fragments >"$build/soak-build.log" 2>&1 \
-  || { tail -20 "$build/soak-build.log" >&2; echo "soak.sh: build failed (log: $build/soak-build.log)" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+bench_build soak.sh rebuild "${BENCH_GATEWAY_TARGETS[@]}"
 
 # Client streams plus as many upstream connections.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
