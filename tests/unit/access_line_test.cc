@@ -2,6 +2,8 @@
 // its fixed field set.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -167,6 +169,41 @@ TEST(AccessLineTest, JsonLineWithoutAFirstTokenHasANullTtft) {
   const auto parsed = json::parse(access_json_line(r));
   EXPECT_EQ(parsed["stream"], false);
   EXPECT_TRUE(parsed["ttft_ms"].is_null());
+}
+
+TEST(AccessLineTest, TextPrefixIsTheLoggersTimeAndLevel) {
+  const auto time = system_clock::time_point(milliseconds(1796144006144));  // 2026-12-01T16:53:26.144Z
+  std::string prefix;
+  append_text_line_prefix(prefix, time, LogLevel::Info);
+  EXPECT_EQ(prefix, "2026-12-01T16:53:26.144Z info ");
+  prefix.clear();
+  append_text_line_prefix(prefix, time, LogLevel::Warn);
+  EXPECT_EQ(prefix, "2026-12-01T16:53:26.144Z warning ") << "spdlog's level names, as the logger writes them";
+}
+
+TEST(LogWorkerBatchTest, BatchEndRunsAfterTheRecordsOfEachBatch) {
+  std::mutex mutex;
+  std::vector<std::string> seen;  // "r" per record, "end" per batch end
+  {
+    LogWorker worker(
+        [&](const RequestRecord&, const Generation*) {
+          std::lock_guard lock(mutex);
+          seen.push_back("r");
+        },
+        1000,
+        [&] {
+          std::lock_guard lock(mutex);
+          seen.push_back("end");
+        });
+    for (int i = 0; i < 200; ++i) worker.submit(RequestRecord{});
+    worker.stop();
+  }
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "r"), 200);
+  EXPECT_EQ(seen.back(), "end") << "the last records' batch was closed";
+  EXPECT_EQ(seen.front(), "r") << "no empty batch";
+  for (std::size_t i = 1; i < seen.size(); ++i)
+    EXPECT_FALSE(seen[i] == "end" && seen[i - 1] == "end") << "no empty batch at " << i;
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ ChatExchange::ChatExchange(GatewayServices& services, std::shared_ptr<Connection
                            HttpRequest request, std::string request_id)
     : RequestState(services, std::move(connection), std::move(request), std::move(request_id),
                    Route::ChatCompletions),
-      completion_id_("chatcmpl-" + random_hex(12)),
+      completion_id_("chatcmpl-" + random_id_hex(12)),
       created_(std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count()) {}

@@ -21,7 +21,7 @@ bool is_sane_id(const std::string& id) {
 std::string choose_request_id(const Headers& headers) {
   if (auto incoming = find_header(headers, "x-request-id"); incoming && is_sane_id(*incoming))
     return *incoming;
-  return "req_" + random_hex(12);
+  return "req_" + random_id_hex(12);
 }
 
 }  // namespace gateway

@@ -18,9 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct EasyDeleter {
-  void operator()(CURL* easy) const { curl_easy_cleanup(easy); }
-};
 struct SlistDeleter {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
@@ -67,7 +64,7 @@ int close_counted_socket(void* count, curl_socket_t fd) {
 
 struct UpstreamLoop::Transfer {
   TransferId id = 0;
-  std::unique_ptr<CURL, EasyDeleter> easy;
+  std::unique_ptr<CURL, UpstreamLoop::EasyDeleter> easy;
   std::unique_ptr<curl_slist, SlistDeleter> header_list;
   UpstreamRequest request;
   std::shared_ptr<UpstreamObserver> observer;
@@ -133,6 +130,10 @@ struct UpstreamLoop::Transfer {
 
 void UpstreamLoop::MultiDeleter::operator()(void* multi) const {
   curl_multi_cleanup(static_cast<CURLM*>(multi));
+}
+
+void UpstreamLoop::EasyDeleter::operator()(void* easy) const {
+  curl_easy_cleanup(static_cast<CURL*>(easy));
 }
 
 UpstreamLoop::UpstreamLoop(long max_connections)
@@ -205,16 +206,20 @@ int UpstreamLoop::on_socket(void* /*easy*/, int fd, int what, void* self, void* 
   auto* loop = static_cast<UpstreamLoop*>(self);
   if (what == CURL_POLL_REMOVE) {
     epoll_ctl(loop->epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    loop->watched_.erase(fd);
     return 0;
   }
   epoll_event ev{};
   ev.data.fd = fd;
   if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
   if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
-  // Whatever curl remembers about the socket, make epoll agree: modify, or add if unknown.
+  // Whatever curl remembers about the socket, make epoll agree: add a socket not watched yet,
+  // modify a watched one, and fall back to the other call when an fd was closed and reused.
   (void)socket_data;
-  if (epoll_ctl(loop->epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT) {
-    epoll_ctl(loop->epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+  const bool watched = !loop->watched_.insert(fd).second;
+  const int first = watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (epoll_ctl(loop->epoll_.get(), first, fd, &ev) != 0 && (errno == ENOENT || errno == EEXIST)) {
+    epoll_ctl(loop->epoll_.get(), watched ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
   }
   return 0;
 }
@@ -341,13 +346,18 @@ int UpstreamLoop::until_next_start(int longest) const {
 }
 
 void UpstreamLoop::add_transfer(std::unique_ptr<Transfer> transfer) {
-  CURL* easy = curl_easy_init();
+  if (!idle_easy_.empty()) {
+    transfer->easy = std::move(idle_easy_.back());
+    idle_easy_.pop_back();
+  } else {
+    transfer->easy.reset(curl_easy_init());
+  }
+  CURL* easy = transfer->easy.get();
   if (easy == nullptr) {
     transfer->observer->on_end(UpstreamEnd::ConnectFailed, "cannot create a transfer");
     active_.fetch_sub(1);
     return;
   }
-  transfer->easy.reset(easy);
   const auto& req = transfer->request;
   curl_slist* list = nullptr;
   for (const auto& [name, value] : req.headers) list = curl_slist_append(list, (name + ": " + value).c_str());
@@ -414,8 +424,15 @@ void UpstreamLoop::remove(TransferId id) {
   auto it = transfers_.find(id);
   if (it == transfers_.end()) return;
   curl_multi_remove_handle(static_cast<CURLM*>(multi_.get()), it->second->easy.get());
+  auto easy = std::move(it->second->easy);
   transfers_.erase(it);
   active_.fetch_sub(1);
+  // Kept for the next transfer: curl_easy_reset clears every option but keeps the handle's
+  // buffers, so a busy gateway does not allocate and free them per request.
+  if (easy && idle_easy_.size() < kIdleEasyHandles) {
+    curl_easy_reset(easy.get());
+    idle_easy_.push_back(std::move(easy));
+  }
 }
 
 void UpstreamLoop::check_deadlines() {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "gateway/plugin.h"
@@ -88,6 +89,9 @@ class UpstreamLoop {
   struct MultiDeleter {
     void operator()(void* multi) const;
   };
+  struct EasyDeleter {
+    void operator()(void* easy) const;
+  };
   std::unique_ptr<void, MultiDeleter> multi_;
   UniqueFd epoll_;
   UniqueFd wakeup_;
@@ -100,6 +104,10 @@ class UpstreamLoop {
   std::atomic<std::size_t> active_{0};
 
   std::unordered_map<TransferId, std::unique_ptr<Transfer>> transfers_;  // loop thread only
+  /// Easy handles of finished transfers, reset and ready for the next ones (loop thread only).
+  static constexpr std::size_t kIdleEasyHandles = 64;
+  std::vector<std::unique_ptr<void, EasyDeleter>> idle_easy_;
+  std::unordered_set<int> watched_;                 // sockets registered with epoll_ (loop thread only)
   std::vector<std::unique_ptr<Transfer>> delayed_;  // loop thread only: waiting for their start time
   std::thread thread_;
 };
