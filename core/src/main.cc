@@ -1,5 +1,6 @@
 // e2b-gateway: an OpenAI-compatible gateway in front of E2B Fragments.
 #include <curl/curl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -119,7 +120,18 @@ int check_config(const std::filesystem::path& path) {
   }
 }
 
+/// glibc gives the free memory at the top of a thread's heap back to the kernel (madvise) once
+/// it passes 128 KB, and maps blocks over 128 KB with mmap of their own. Under load every request
+/// made it return and fault in the same pages again (madvise, page faults and heap consolidation
+/// were about a fifth of the gateway's CPU under wrk). Keeping up to 32 MB of free heap per arena
+/// and mapping only blocks over 4 MB stops that churn; memory stays bounded by the peak in use.
+void tune_allocator() {
+  mallopt(M_TRIM_THRESHOLD, 32 << 20);
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
+}
+
 int serve(const std::filesystem::path& path) {
+  tune_allocator();
   // Signals are taken synchronously by the main thread only; every other thread inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
