@@ -194,6 +194,7 @@ LocalResponse shutting_down_error() {
 }
 
 std::string error_code_of(const LocalResponse& response) {
+  if (response.status < 400) return {};  // a success names no error; its body may be large
   const auto body = parse_bounded_json(response.body).value;  // a plugin's body may be anything
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
     const auto& error = body["error"];

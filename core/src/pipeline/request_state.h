@@ -153,7 +153,7 @@ class RequestState : public RequestContext {
 /// The 503 `server_shutting_down` a chat gets while the gateway stops, with Retry-After.
 LocalResponse shutting_down_error();
 
-/// The OpenAI error code inside an error response body, if any.
+/// The OpenAI error code inside an error response body (status 400 and above), if any.
 std::string error_code_of(const LocalResponse& response);
 
 }  // namespace gateway
