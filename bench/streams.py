@@ -299,7 +299,8 @@ def report(args, r, exit_status, path):
         "- date: %s; machine: %d cores, Linux %s; binary: %s" % (
             datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), os.cpu_count(),
             os.uname().release, os.path.relpath(args.gateway, ROOT)),
-        "- config: the shipped config.yaml (listen/admin on 127.0.0.1 only; nothing raised)",
+        "- config: the shipped config.yaml, listen and admin on 127.0.0.1; no limit raised (no cap on client "
+        "connections; upstream.max_connections only sizes the idle cache; rate_limit sets no max_concurrent)",
         "- streams: %d, opened %d every %.1f s (ramp %.0f s), upstream scenario `%s`: %d bytes per %d ms" % (
             args.streams, args.batch, args.batch_interval, r["ramp"], s.scenario, args.chunk, args.delay_ms),
         "- completed with the exact text, stop and [DONE]: **%d / %d**; most open at once: %d; wall %.0f s" % (
