@@ -21,8 +21,10 @@ AnswerStream::AnswerStream(std::shared_ptr<FailoverCall> call, std::size_t targe
 
 void AnswerStream::on_head(int status, const Headers& headers) {
   status_ = status;
-  headers_ = headers;
-  if (status_ != 200) return;
+  if (status_ != 200) {
+    headers_ = headers;  // for the error mapping (Retry-After, rate limit reset)
+    return;
+  }
   call_->answered(target_);
   sink_->start();
 }

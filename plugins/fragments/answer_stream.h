@@ -36,7 +36,7 @@ class AnswerStream : public gateway::UpstreamObserver {
   const std::shared_ptr<gateway::ResponseSink> sink_;
   const AnswerOptions options_;
   int status_ = 0;
-  gateway::Headers headers_;
+  gateway::Headers headers_;  ///< a non-200 answer's headers, for its error mapping
   std::string error_body_;
   FragmentStreamParser parser_;
   std::string commentary_;

@@ -68,7 +68,8 @@ class FailoverCall : public std::enable_shared_from_this<FailoverCall> {
   /// Sends the first attempt, or fails the sink at once when no target may take it.
   void start();
 
-  /// The attempt on `target` got an answer head that starts output (its upstream works).
+  /// The attempt on `target` got an answer head that starts output (its upstream works): no
+  /// retry can follow, so the request body is released.
   void answered(std::size_t target);
 
   /// The attempt on `target` ended as (`status`, `end`): records it and, when it is retryable and

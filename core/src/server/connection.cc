@@ -50,7 +50,9 @@ void Connection::flush() {
   }
   if (out_offset_ == out_.size()) {
     blocked_ = false;
-    out_.clear();
+    // Released, not just cleared: a stream idles between events for most of its life, and
+    // thousands of open streams would each hold their largest event's buffer.
+    std::string().swap(out_);
     out_offset_ = 0;
     if (close_after_flush_ && !gone_) {
       ::shutdown(fd_, SHUT_WR);  // let the client read everything, then see EOF
