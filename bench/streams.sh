@@ -24,13 +24,9 @@ for arg in "$@"; do
   esac
 done
 
-if [ ! -x "$build/e2b-gateway" ] || [ ! -f "$build/plugins/fragments.so" ] || [ "$rebuild" = 1 ]; then
-  [ -f "$build/CMakeCache.txt" ] \
-    || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGATEWAY_BUILD_TESTS=OFF >/dev/null
-  echo "== building $build" >&2
-  cmake --build "$build" -j"$(nproc)" >"$build/bench-build.log" 2>&1 \
-    || { tail -20 "$build/bench-build.log" >&2; echo "streams.sh: build failed" >&2; exit 1; }
-fi
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+bench_build streams.sh "$([ "$rebuild" = 1 ] && echo rebuild || echo missing)" "${BENCH_GATEWAY_TARGETS[@]}"
 
 # 9,000 streams: as many client and upstream sockets in the gateway, plus the client's own.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
