@@ -30,7 +30,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+from benchlib import free_port, wait_until, write_shipped_config  # noqa: E402
 from loadgen import read_proc  # noqa: E402
 from soak_load import KINDS, Target, worker  # noqa: E402
 import soak_report  # noqa: E402
@@ -55,30 +55,10 @@ CONFIG_EDITS = [
 SETTLE_SECONDS = 3.0  # the fake closes idle keep-alive connections after 1 s
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def write_config(path, admin_port):
-    with open(os.path.join(ROOT, "config.yaml")) as f:
-        text = f.read()
-    for old, new in CONFIG_EDITS:
-        if old not in text:
-            raise SystemExit("soak: config.yaml has no line %r any more; update bench/soak.py" % old.strip())
-        text = text.replace(old, new.format(admin_port=admin_port), 1)
-    with open(path, "w") as f:
-        f.write(text)
 
 
-def wait_until(predicate, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise SystemExit("soak: %s" % what)
 
 
 def http_ok(url, token=None, body=None):
@@ -107,12 +87,12 @@ class Processes:
              "--port", "0", "--fixtures", os.path.join(ROOT, "tests/fixtures/fragments-wire"), "--port-file",
              port_file, "--keepalive-timeout", "1"],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.work, "fake.log"), "w"))
-        wait_until(lambda: os.path.exists(port_file), 10, "the fake upstream did not start")
+        wait_until(lambda: os.path.exists(port_file), 10, "the fake upstream did not start", "soak")
         with open(port_file) as f:
             fake_port = int(f.read())
         port, admin_port = free_port(), free_port()
         config = os.path.join(self.work, "config.yaml")
-        write_config(config, admin_port)
+        write_shipped_config(config, CONFIG_EDITS, "soak", admin_port=admin_port)
         secrets_env = {"E2B_API_KEY": "sk-soak-" + secrets.token_hex(12),
                        "E2B_ADMIN_TOKEN": secrets.token_hex(16), "E2B_METRICS_TOKEN": secrets.token_hex(16)}
         env = {k: v for k, v in os.environ.items() if not k.startswith("E2B_")}
@@ -124,7 +104,7 @@ class Processes:
                                         stdout=subprocess.DEVNULL,
                                         stderr=open(os.path.join(self.work, "gateway.log"), "w"))
         health = "http://127.0.0.1:%d/health" % port
-        wait_until(lambda: self.gateway.poll() is not None or http_ok(health), 30, "the gateway did not start")
+        wait_until(lambda: self.gateway.poll() is not None or http_ok(health), 30, "the gateway did not start", "soak")
         if self.gateway.poll() is not None:
             raise SystemExit("soak: the gateway exited with %d (log: %s/gateway.log)" % (self.gateway.returncode,
                                                                                        self.work))

@@ -24,7 +24,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+from benchlib import free_port, wait_until, write_shipped_config  # noqa: E402
 from loadgen import Client, Response, SseCollector, check, expected_reply, openai_body, read_proc  # noqa: E402
 
 # The shipped config.yaml with these lines replaced (each must be found).
@@ -46,30 +46,10 @@ ENVELOPE_BYTES = 315  # the Fragments JSON object around the reply (fake_fragmen
 SOURCE_ADDRESSES = ["127.0.0.%d" % i for i in range(2, 10)]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def write_config(path, admin_port):
-    with open(os.path.join(ROOT, "config.yaml")) as f:
-        text = f.read()
-    for old, new in CONFIG_EDITS:
-        if old not in text:
-            raise SystemExit("streams: config.yaml has no line %r any more; update bench/streams.py" % old.strip())
-        text = text.replace(old, new.format(admin_port=admin_port), 1)
-    with open(path, "w") as f:
-        f.write(text)
 
 
-def wait_until(predicate, seconds, what):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise SystemExit("streams: %s" % what)
 
 
 def healthy(url):
@@ -110,12 +90,12 @@ class Processes:
              "--port", "0", "--fixtures", os.path.join(ROOT, "tests/fixtures/fragments-wire"), "--port-file",
              port_file, "--keepalive-timeout", "2"],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.work, "fake.log"), "w"))
-        wait_until(lambda: os.path.exists(port_file), 10, "the fake upstream did not start")
+        wait_until(lambda: os.path.exists(port_file), 10, "the fake upstream did not start", "streams")
         with open(port_file) as f:
             fake_port = int(f.read())
         self.port, admin_port = free_port(), free_port()
         config = os.path.join(self.work, "config.yaml")
-        write_config(config, admin_port)
+        write_shipped_config(config, CONFIG_EDITS, "streams", admin_port=admin_port)
         self.key = "sk-streams-" + secrets.token_hex(12)
         env = {k: v for k, v in os.environ.items() if not k.startswith("E2B_")}
         env.update(E2B_API_KEY=self.key, E2B_METRICS_TOKEN=secrets.token_hex(16), E2B_PORT=str(self.port),
@@ -126,7 +106,7 @@ class Processes:
                                         stdout=subprocess.DEVNULL,
                                         stderr=open(os.path.join(self.work, "gateway.log"), "w"))
         health = "http://127.0.0.1:%d/health" % self.port
-        wait_until(lambda: self.gateway.poll() is not None or healthy(health), 30, "the gateway did not start")
+        wait_until(lambda: self.gateway.poll() is not None or healthy(health), 30, "the gateway did not start", "streams")
         if self.gateway.poll() is not None:
             raise SystemExit("streams: the gateway exited with %d" % self.gateway.returncode)
 
