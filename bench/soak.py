@@ -30,7 +30,6 @@ import os
 import secrets
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from benchlib import free_port, wait_until, write_shipped_config  # noqa: E402
+from benchlib import BenchProcesses, free_port, write_shipped_config  # noqa: E402
 from loadgen import read_proc  # noqa: E402
 from soak_load import KINDS, Target, worker  # noqa: E402
 import soak_report  # noqa: E402
@@ -73,65 +72,23 @@ def http_ok(url, token=None, body=None):
         return False
 
 
-class Processes:
-    """The fake upstream and the gateway, stopped on exit whatever happens."""
-
+class Processes(BenchProcesses):
     def __init__(self, args, work):
-        self.args, self.work = args, work
-        self.fake = self.gateway = None
+        super().__init__(work, "soak")
+        self.args = args
 
     def start(self):
-        port_file = os.path.join(self.work, "fake.port")
-        self.fake = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests/fake_fragments/fake_fragments.py"), "--host", "127.0.0.1",
-             "--port", "0", "--fixtures", os.path.join(ROOT, "tests/fixtures/fragments-wire"), "--port-file",
-             port_file, "--keepalive-timeout", "1"],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.work, "fake.log"), "w"))
-        wait_until(lambda: os.path.exists(port_file), 10, "the fake upstream did not start", "soak")
-        with open(port_file) as f:
-            fake_port = int(f.read())
+        fake_port = self.start_fake(keepalive_timeout=1)
         port, admin_port = free_port(), free_port()
         config = os.path.join(self.work, "config.yaml")
         write_shipped_config(config, CONFIG_EDITS, "soak", admin_port=admin_port)
         secrets_env = {"E2B_API_KEY": "sk-soak-" + secrets.token_hex(12),
                        "E2B_ADMIN_TOKEN": secrets.token_hex(16), "E2B_METRICS_TOKEN": secrets.token_hex(16)}
-        env = {k: v for k, v in os.environ.items() if not k.startswith("E2B_")}
-        env.update(secrets_env, E2B_PORT=str(port), E2B_BASE_URL="http://127.0.0.1:%d" % fake_port,
-                   E2B_CONFIG=config, E2B_DB_PATH=os.path.join(self.work, "gateway.db"),
-                   E2B_LOG_LEVEL=self.args.log_level)
-        # From the work directory, so no .env of the checkout is read.
-        self.gateway = subprocess.Popen([self.args.gateway, "serve", "--config", config], cwd=self.work, env=env,
-                                        stdout=subprocess.DEVNULL,
-                                        stderr=open(os.path.join(self.work, "gateway.log"), "w"))
-        health = "http://127.0.0.1:%d/health" % port
-        wait_until(lambda: self.gateway.poll() is not None or http_ok(health), 30, "the gateway did not start", "soak")
-        if self.gateway.poll() is not None:
-            raise SystemExit("soak: the gateway exited with %d (log: %s/gateway.log)" % (self.gateway.returncode,
-                                                                                       self.work))
+        self.start_gateway(self.args.gateway, config, port, dict(
+            secrets_env, E2B_PORT=str(port), E2B_BASE_URL="http://127.0.0.1:%d" % fake_port, E2B_CONFIG=config,
+            E2B_DB_PATH=os.path.join(self.work, "gateway.db"), E2B_LOG_LEVEL=self.args.log_level))
         return Target("127.0.0.1", port, admin_port, secrets_env["E2B_API_KEY"], secrets_env["E2B_ADMIN_TOKEN"],
                       secrets_env["E2B_METRICS_TOKEN"], self.args.timeout)
-
-    def stop_gateway(self):
-        """SIGTERM; returns (exit status, seconds to exit), or (None, …) when it had to be killed."""
-        started = time.monotonic()
-        self.gateway.send_signal(signal.SIGTERM)
-        try:
-            status = self.gateway.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.gateway.kill()
-            self.gateway.wait()
-            status = None
-        return status, time.monotonic() - started
-
-    def stop(self):
-        for process in (self.gateway, self.fake):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
 
 
 class Soak:

@@ -23,18 +23,16 @@ import datetime
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 import types
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from benchlib import free_port, wait_until, write_shipped_config  # noqa: E402
+from benchlib import BenchProcesses, free_port, write_shipped_config  # noqa: E402
 from loadgen import Client, Response, SseCollector, check, expected_reply, openai_body, read_proc  # noqa: E402
 
 # The shipped config.yaml with these lines replaced (each must be found).
@@ -52,12 +50,6 @@ SOURCE_ADDRESSES = ["127.0.0.%d" % i for i in range(2, 10)]
 
 
 
-def healthy(url):
-    try:
-        with urllib.request.urlopen(url, timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
 
 
 def smaps_rollup(pid):
@@ -75,60 +67,22 @@ def smaps_rollup(pid):
     return out
 
 
-class Processes:
-    """The fake upstream and the gateway, stopped on exit whatever happens."""
-
+class Processes(BenchProcesses):
     def __init__(self, args, work):
-        self.args, self.work = args, work
-        self.fake = self.gateway = None
+        super().__init__(work, "streams")
+        self.args = args
         self.port = None
 
     def start(self):
-        port_file = os.path.join(self.work, "fake.port")
-        self.fake = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, "tests/fake_fragments/fake_fragments.py"), "--host", "127.0.0.1",
-             "--port", "0", "--fixtures", os.path.join(ROOT, "tests/fixtures/fragments-wire"), "--port-file",
-             port_file, "--keepalive-timeout", "2"],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.work, "fake.log"), "w"))
-        wait_until(lambda: os.path.exists(port_file), 10, "the fake upstream did not start", "streams")
-        with open(port_file) as f:
-            fake_port = int(f.read())
+        fake_port = self.start_fake(keepalive_timeout=2)
         self.port, admin_port = free_port(), free_port()
         config = os.path.join(self.work, "config.yaml")
         write_shipped_config(config, CONFIG_EDITS, "streams", admin_port=admin_port)
         self.key = "sk-streams-" + secrets.token_hex(12)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("E2B_")}
-        env.update(E2B_API_KEY=self.key, E2B_METRICS_TOKEN=secrets.token_hex(16), E2B_PORT=str(self.port),
-                   E2B_BASE_URL="http://127.0.0.1:%d" % fake_port, E2B_CONFIG=config,
-                   E2B_DB_PATH=os.path.join(self.work, "gateway.db"), E2B_LOG_LEVEL="warn")
-        # From the work directory, so no .env of the checkout is read.
-        self.gateway = subprocess.Popen([self.args.gateway, "serve", "--config", config], cwd=self.work, env=env,
-                                        stdout=subprocess.DEVNULL,
-                                        stderr=open(os.path.join(self.work, "gateway.log"), "w"))
-        health = "http://127.0.0.1:%d/health" % self.port
-        wait_until(lambda: self.gateway.poll() is not None or healthy(health), 30, "the gateway did not start", "streams")
-        if self.gateway.poll() is not None:
-            raise SystemExit("streams: the gateway exited with %d" % self.gateway.returncode)
-
-    def stop_gateway(self):
-        """SIGTERM; returns the exit status, or None when it had to be killed."""
-        self.gateway.send_signal(signal.SIGTERM)
-        try:
-            return self.gateway.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            self.gateway.kill()
-            self.gateway.wait()
-            return None
-
-    def stop(self):
-        for p in (self.gateway, self.fake):
-            if p is not None and p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        self.start_gateway(self.args.gateway, config, self.port, dict(
+            E2B_API_KEY=self.key, E2B_METRICS_TOKEN=secrets.token_hex(16), E2B_PORT=str(self.port),
+            E2B_BASE_URL="http://127.0.0.1:%d" % fake_port, E2B_CONFIG=config,
+            E2B_DB_PATH=os.path.join(self.work, "gateway.db"), E2B_LOG_LEVEL="warn"))
 
 
 class Streams:
@@ -344,7 +298,7 @@ def main():
     try:
         procs.start()
         result = asyncio.run(measure(args, procs))
-        exit_status = procs.stop_gateway()
+        exit_status, _ = procs.stop_gateway()
         ok = report(args, result, exit_status, args.report)
     finally:
         procs.stop()
