@@ -1,5 +1,5 @@
-// One-line JSON objects for the JSON log format.
-#include "util/json_line.h"
+// JSON text written straight into a string: escaping, timestamps, objects.
+#include "gateway/json_writer.h"
 
 #include <cstdio>
 #include <ctime>
@@ -124,6 +124,11 @@ void JsonObjectWriter::name(std::string_view name) {
   first_ = false;
   append_json_string(out_, name);
   out_ += ':';
+}
+
+std::string& JsonObjectWriter::field(std::string_view name) {
+  this->name(name);
+  return out_;
 }
 
 JsonObjectWriter& JsonObjectWriter::string(std::string_view name, std::string_view value) {
