@@ -128,7 +128,7 @@ std::variant<CallParameters, LocalResponse> map_parameters(const json& chat, std
     const char* openai;
     std::string_view fragments;
   };
-  // In the order of the Fragments names, the order in which they are written.
+  // Sorted by their Fragments names, as CallParameters::numbers promises.
   static const Numeric numeric[] = {{"frequency_penalty", "frequencyPenalty"},
                                     {"presence_penalty", "presencePenalty"},
                                     {"seed", "seed"},
