@@ -66,8 +66,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (const auto* refusal = std::get_if<gateway::LocalResponse>(&built)) {
     check_refusal(*refusal);
   } else {
-    // The upstream body is sent as text: serialising it must not fail.
-    (void)std::get<nlohmann::json>(built).dump();
+    // The upstream body is sent as text: it must always parse.
+    const auto sent = std::get<e2b::fragments::FragmentsBody>(built).with_provider_key(
+        nlohmann::json{{info.model->provider_id, "sk-\xff"}}, info.model->provider_id);
+    FUZZ_CHECK(!nlohmann::json::parse(sent, nullptr, false).is_discarded());
   }
   return 0;
 }

@@ -3,7 +3,6 @@
 
 #include "answer_stream.h"
 #include "error_mapping.h"
-#include "request_builder.h"
 
 namespace e2b::fragments {
 
@@ -28,7 +27,7 @@ double Upstreams::unit_random() {
 }
 
 FailoverCall::FailoverCall(std::shared_ptr<Upstreams> upstreams, RequestContext& ctx,
-                           std::shared_ptr<ResponseSink> sink, nlohmann::json body, std::string provider_id,
+                           std::shared_ptr<ResponseSink> sink, FragmentsBody body, std::string provider_id,
                            AnswerOptions options)
     : upstreams_(std::move(upstreams)),
       ctx_(ctx),
@@ -61,8 +60,7 @@ void FailoverCall::launch(std::size_t target, std::chrono::milliseconds delay) {
   request.url = where.url;
   request.headers = where.headers;
   request.headers.emplace_back("X-Request-ID", request_id_);
-  set_provider_key(body_, where.provider_api_keys, provider_id_);
-  request.body = body_.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  request.body = body_.with_provider_key(where.provider_api_keys, provider_id_);
   request.start_delay = delay;
   ctx_.fetch(std::move(request), std::make_shared<AnswerStream>(shared_from_this(), target, sink_, options_));
 }

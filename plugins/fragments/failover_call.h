@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/plugin.h"
+#include "request_builder.h"
 #include "target_pool.h"
 
 namespace e2b::fragments {
@@ -62,7 +63,7 @@ class FailoverCall : public std::enable_shared_from_this<FailoverCall> {
  public:
   /// `body` is the Fragments request without its provider key; `provider_id` picks the key.
   FailoverCall(std::shared_ptr<Upstreams> upstreams, gateway::RequestContext& ctx,
-               std::shared_ptr<gateway::ResponseSink> sink, nlohmann::json body, std::string provider_id,
+               std::shared_ptr<gateway::ResponseSink> sink, FragmentsBody body, std::string provider_id,
                AnswerOptions options);
 
   /// Sends the first attempt, or fails the sink at once when no target may take it.
@@ -87,7 +88,7 @@ class FailoverCall : public std::enable_shared_from_this<FailoverCall> {
   const std::shared_ptr<Upstreams> upstreams_;
   gateway::RequestContext& ctx_;  // valid while an attempt's observer runs (the context holds it)
   const std::shared_ptr<gateway::ResponseSink> sink_;
-  nlohmann::json body_;
+  const FragmentsBody body_;
   const std::string provider_id_;
   const AnswerOptions options_;
   const std::string request_id_;

@@ -17,7 +17,7 @@ const char* const kDefaultChatInstructions =
     "reply in the `code` field, exactly as it should be shown to them.";
 
 struct Settings {
-  RequestSettings request;  ///< its provider_api_keys stay empty: each target has its own
+  RequestSettings request;
   AnswerOptions answer;
 };
 
@@ -49,11 +49,10 @@ class FragmentsPlugin : public Plugin {
       sink->fail(*error);
       return;
     }
-    auto& body = std::get<nlohmann::json>(built);
+    auto& body = std::get<FragmentsBody>(built);
     ctx.attributes()["upstream_model"] = model.upstream_id;
     AnswerOptions options = settings_.answer;
-    if (body["config"].contains("maxTokens"))
-      options.max_tokens = body["config"]["maxTokens"].get<long long>();
+    if (body.max_tokens) options.max_tokens = *body.max_tokens;
     std::make_shared<FailoverCall>(upstreams_, ctx, std::move(sink), std::move(body), model.provider_id,
                                    options)
         ->start();

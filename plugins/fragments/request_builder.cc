@@ -3,16 +3,20 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <limits>
 #include <span>
 #include <vector>
 
 #include "gateway/chat_params.h"
 #include "gateway/hex.h"
+#include "gateway/json_writer.h"
 
 namespace e2b::fragments {
 namespace {
 
+using gateway::JsonArrayWriter;
+using gateway::JsonObjectWriter;
 using gateway::LocalResponse;
 using nlohmann::json;
 
@@ -27,7 +31,7 @@ LocalResponse unsupported(const std::string& param, const std::string& message) 
 
 struct MappedContent {
   std::string text;
-  json images = json::array();
+  std::vector<std::string> images;  ///< their URLs
 };
 
 /// Text of a message's content with text parts joined by newlines, plus its image parts.
@@ -54,7 +58,7 @@ std::variant<MappedContent, LocalResponse> map_content(const json& content, cons
       if (image != part.end() && image->is_object() && image->contains("url") && (*image)["url"].is_string())
         url = (*image)["url"].get<std::string>();
       if (url.empty()) return bad_param(where + ".image_url.url", "An image part needs a url");
-      out.images.push_back({{"type", "image"}, {"image", url}});
+      out.images.push_back(std::move(url));
     } else if (type == "input_audio" || type == "file") {
       return unsupported(where, "Content parts of type '" + type + "' are not supported by this gateway");
     } else {
@@ -64,30 +68,13 @@ std::variant<MappedContent, LocalResponse> map_content(const json& content, cons
   return out;
 }
 
-/// One Fragments message being gathered from consecutive same-role messages.
-struct MergedMessage {
-  std::string role;
-  std::string text;  ///< their text, joined by newlines
-  json images;       ///< their image parts, in order
-};
-
-/// The Fragments form of a gathered message; its text and images are moved out.
-json to_fragments_message(MergedMessage& message) {
-  if (message.role == "system") {
-    return {{"role", message.role}, {"content", std::move(message.text)}};  // Fragments rejects parts here
-  }
-  json parts = json::array();
-  if (!message.text.empty()) parts.push_back({{"type", "text"}, {"text", std::move(message.text)}});
-  for (auto& image : message.images) parts.push_back(std::move(image));
-  return {{"role", message.role}, {"content", std::move(parts)}};
-}
-
 }  // namespace
 
-std::variant<json, LocalResponse> map_messages(const json& messages, bool multimodal) {
-  // Consecutive same-role messages are gathered first and turned into JSON once, so merging
+std::variant<std::vector<FragmentsMessage>, LocalResponse> map_messages(const json& messages,
+                                                                        bool multimodal) {
+  // Consecutive same-role messages are gathered first and written as JSON once, so merging
   // many of them costs time in proportion to their size.
-  std::vector<MergedMessage> merged;
+  std::vector<FragmentsMessage> merged;
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const auto& m = messages[i];
     const std::string at = "messages[" + std::to_string(i) + "]";
@@ -104,7 +91,7 @@ std::variant<json, LocalResponse> map_messages(const json& messages, bool multim
     if (m["role"] == "tool" || m["role"] == "function") content.text = "Tool result:\n" + content.text;
     if (content.text.empty() && content.images.empty()) continue;
 
-    if (merged.empty() || merged.back().role != role) merged.push_back({role, {}, json::array()});
+    if (merged.empty() || merged.back().role != role) merged.push_back({role, {}, {}});
     auto& message = merged.back();
     if (!content.text.empty()) {
       if (!message.text.empty()) message.text += '\n';
@@ -112,37 +99,56 @@ std::variant<json, LocalResponse> map_messages(const json& messages, bool multim
     }
     for (auto& image : content.images) message.images.push_back(std::move(image));
   }
-  json out = json::array();
-  for (auto& message : merged) out.push_back(to_fragments_message(message));
-  return out;
+  return merged;
 }
 
-std::variant<json, LocalResponse> map_parameters(const json& chat, std::int64_t envelope_tokens) {
-  json config = json::object();
+void append_messages(std::string& out, const std::vector<FragmentsMessage>& messages) {
+  JsonArrayWriter list(out);
+  for (const auto& message : messages) {
+    JsonObjectWriter fields(list.item());
+    if (message.role == "system") {
+      fields.string("content", message.text);  // Fragments rejects parts here
+    } else {
+      JsonArrayWriter parts(fields.field("content"));
+      if (!message.text.empty())
+        JsonObjectWriter(parts.item()).string("text", message.text).string("type", "text").close();
+      for (const auto& url : message.images)
+        JsonObjectWriter(parts.item()).string("image", url).string("type", "image").close();
+      parts.close();
+    }
+    fields.string("role", message.role);
+    fields.close();
+  }
+  list.close();
+}
+
+std::variant<CallParameters, LocalResponse> map_parameters(const json& chat, std::int64_t envelope_tokens) {
+  CallParameters parameters;
   struct Numeric {
     const char* openai;
-    const char* fragments;
+    std::string_view fragments;
   };
-  static const Numeric numeric[] = {{"temperature", "temperature"},
-                                    {"top_p", "topP"},
-                                    {"top_k", "topK"},
+  // Sorted by their Fragments names, as CallParameters::numbers promises.
+  static const Numeric numeric[] = {{"frequency_penalty", "frequencyPenalty"},
                                     {"presence_penalty", "presencePenalty"},
-                                    {"frequency_penalty", "frequencyPenalty"},
-                                    {"seed", "seed"}};
+                                    {"seed", "seed"},
+                                    {"temperature", "temperature"},
+                                    {"top_k", "topK"},
+                                    {"top_p", "topP"}};
   for (const auto& [openai, fragments] : numeric) {
     if (!chat.contains(openai) || chat[openai].is_null()) continue;
     if (!chat[openai].is_number())
       return bad_param(openai, std::string("'") + openai + "' must be a number", "invalid_type");
-    config[fragments] = chat[openai];
+    parameters.numbers.emplace_back(fragments, chat[openai]);
   }
   if (const auto budget = gateway::requested_max_tokens(chat)) {
     // The model spends tokens on the envelope around the answer before it writes the answer;
     // the gateway itself cuts the answer at the client's budget.
     const auto room = std::numeric_limits<std::int64_t>::max() - envelope_tokens;
-    config["maxTokens"] =
+    parameters.max_tokens =
         *budget > room ? std::numeric_limits<std::int64_t>::max() : *budget + envelope_tokens;
   }
-  return config;
+  return parameters;
 }
 
 std::optional<LocalResponse> reject_unsupported(const json& chat) {
@@ -195,48 +201,106 @@ std::string stable_user_id(const std::string& seed) {
   return out;
 }
 
-std::variant<json, LocalResponse> build_fragments_request(const json& chat, const gateway::ModelInfo& model,
-                                                          const RequestSettings& settings,
-                                                          const std::string& user_id) {
+namespace {
+
+/// Appends the fields of `config` after its apiKey: the call parameters and the model, in the
+/// order of their names (the order nlohmann::json, a std::map, has always sent them in).
+void append_config_fields(JsonObjectWriter& config, const CallParameters& parameters,
+                          const std::string& model_id) {
+  struct Field {
+    std::string_view name;
+    std::string value;  ///< as JSON text
+  };
+  std::vector<Field> fields;
+  fields.reserve(parameters.numbers.size() + 2);
+  // A client's number is written by nlohmann itself: its digits for a double are not always
+  // the ones std::to_chars gives.
+  for (const auto& [name, value] : parameters.numbers) fields.push_back({name, value.dump()});
+  if (parameters.max_tokens) fields.push_back({"maxTokens", std::to_string(*parameters.max_tokens)});
+  std::string model;
+  gateway::append_json_string(model, model_id);
+  fields.push_back({"model", std::move(model)});
+  std::sort(fields.begin(), fields.end(), [](const Field& a, const Field& b) { return a.name < b.name; });
+  for (const auto& field : fields) config.field(field.name) += field.value;
+}
+
+void append_model(std::string& out, const gateway::ModelInfo& model) {
+  JsonObjectWriter(out)
+      .string("id", model.upstream_id)
+      .boolean("multiModal", model.multimodal)
+      .string("name", model.name)
+      .string("provider", model.provider)
+      .string("providerId", model.provider_id)
+      .close();
+}
+
+void append_template(std::string& out, const RequestSettings& settings, const std::string& instructions) {
+  JsonObjectWriter by_id(out);
+  JsonObjectWriter chat(by_id.field(settings.template_id));
+  chat.string("file", settings.template_file).string("instructions", instructions);
+  chat.field("lib") += R"([""])";
+  chat.string("name", "Chat").null("port").close();
+  by_id.close();
+}
+
+/// Room for the body: its text, plus the fixed fields around it.
+std::size_t expected_size(const std::vector<FragmentsMessage>& messages, const std::string& instructions) {
+  std::size_t size = 512 + instructions.size();
+  for (const auto& message : messages) {
+    size += 64 + message.text.size();
+    for (const auto& url : message.images) size += 32 + url.size();
+  }
+  return size;
+}
+
+}  // namespace
+
+std::variant<FragmentsBody, LocalResponse> build_fragments_request(const json& chat,
+                                                                   const gateway::ModelInfo& model,
+                                                                   const RequestSettings& settings,
+                                                                   const std::string& user_id) {
   if (auto error = reject_unsupported(chat)) return *error;
   auto messages = map_messages(chat["messages"], model.multimodal);
   if (auto* error = std::get_if<LocalResponse>(&messages)) return *error;
-  auto parameters = map_parameters(chat, settings.envelope_tokens);
-  if (auto* error = std::get_if<LocalResponse>(&parameters)) return *error;
+  auto mapped = map_parameters(chat, settings.envelope_tokens);
+  if (auto* error = std::get_if<LocalResponse>(&mapped)) return *error;
+  const auto& parameters = std::get<CallParameters>(mapped);
+  const auto& fragments_messages = std::get<std::vector<FragmentsMessage>>(messages);
 
-  json config = std::get<json>(parameters);
-  config["model"] = model.upstream_id;
   std::string instructions = settings.chat_instructions;
   if (!model.instructions.empty()) {
     if (!instructions.empty()) instructions += "\n";
     instructions += model.instructions;
   }
-  json tmpl{{settings.template_id,
-             {{"name", "Chat"},
-              {"lib", json::array({""})},
-              {"file", settings.template_file},
-              {"instructions", instructions},
-              {"port", nullptr}}}};
-  json body{{"userID", user_id},
-            {"messages", std::get<json>(messages)},
-            {"template", tmpl},
-            {"model",
-             {{"id", model.upstream_id},
-              {"provider", model.provider},
-              {"providerId", model.provider_id},
-              {"name", model.name},
-              {"multiModal", model.multimodal}}},
-            {"config", config}};
-  set_provider_key(body, settings.provider_api_keys, model.provider_id);
+  FragmentsBody body;
+  body.max_tokens = parameters.max_tokens;
+  std::string& out = body.text;
+  out.reserve(expected_size(fragments_messages, instructions));
+  // The fields in the order of their names, as nlohmann::json (a std::map) has always sent them.
+  JsonObjectWriter fields(out);
+  JsonObjectWriter config(fields.field("config"));
+  body.key_at = out.size();
+  append_config_fields(config, parameters, model.upstream_id);
+  config.close();
+  append_messages(fields.field("messages"), fragments_messages);
+  append_model(fields.field("model"), model);
+  append_template(fields.field("template"), settings, instructions);
+  fields.string("userID", user_id).close();
   return body;
 }
 
-void set_provider_key(json& body, const json& keys, const std::string& provider_id) {
-  auto& config = body["config"];
-  config.erase("apiKey");
-  if (!keys.is_object() || !keys.contains(provider_id)) return;
-  const auto& key = keys[provider_id];
-  if (key.is_string() && !key.get<std::string>().empty()) config["apiKey"] = key;
+std::string FragmentsBody::with_provider_key(const json& keys, const std::string& provider_id) const {
+  const auto found = keys.find(provider_id);  // end() when keys is not an object
+  if (found == keys.end() || !found->is_string() || found->get_ref<const std::string&>().empty()) return text;
+  // "apiKey" sorts before every other config field, and config always has its model after it.
+  std::string out;
+  out.reserve(text.size() + found->get_ref<const std::string&>().size() + 16);
+  out.append(text, 0, key_at);
+  out += R"("apiKey":)";
+  gateway::append_json_string(out, found->get_ref<const std::string&>());
+  out += ',';
+  out.append(text, key_at);
+  return out;
 }
 
 }  // namespace e2b::fragments

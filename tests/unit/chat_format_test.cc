@@ -417,7 +417,7 @@ TEST(EstimatePromptTokens, NullOrMissingContentCountsOnlyOverhead) {
 // Response objects
 
 TEST(ResponseObjects, ChunkHasTheOpenAIShape) {
-  const json c = chunk("chatcmpl-1", 1700000000, "gpt-4o", {{"content", "Hi"}}, nullptr);
+  const json c = json::parse(chunk({"chatcmpl-1", 1700000000, "gpt-4o"}, {.text = "Hi"}, nullptr, false));
   EXPECT_EQ(c["id"], "chatcmpl-1");
   EXPECT_EQ(c["object"], "chat.completion.chunk");
   EXPECT_EQ(c["created"], 1700000000);
@@ -431,15 +431,38 @@ TEST(ResponseObjects, ChunkHasTheOpenAIShape) {
   EXPECT_FALSE(c.contains("usage"));
 }
 
+TEST(ResponseObjects, ChunkDeltas) {
+  const AnswerIdentity answer{"chatcmpl-1", 1, "gpt-4o"};
+  const auto delta_of = [&](const ChunkDelta& delta) {
+    return json::parse(chunk(answer, delta, nullptr, false))["choices"][0]["delta"];
+  };
+  EXPECT_EQ(delta_of({.opening = true}), (json{{"role", "assistant"}, {"content", ""}}));
+  EXPECT_EQ(delta_of({.reasoning = true, .text = "hm"}), (json{{"reasoning_content", "hm"}}));
+  EXPECT_EQ(delta_of({}), json::object());
+}
+
+TEST(ResponseObjects, ChunksSayUsageNullWhenUsageWasAskedFor) {
+  const json c = json::parse(chunk({"chatcmpl-1", 1, "gpt-4o"}, {.text = "Hi"}, nullptr, true));
+  ASSERT_TRUE(c.contains("usage"));
+  EXPECT_TRUE(c["usage"].is_null());
+}
+
 TEST(ResponseObjects, FinalChunkCarriesFinishReason) {
-  const json c = chunk("chatcmpl-1", 1, "gpt-4o", json::object(), "length");
+  const json c = json::parse(chunk({"chatcmpl-1", 1, "gpt-4o"}, {}, "length", false));
   EXPECT_EQ(c["choices"][0]["finish_reason"], "length");
   EXPECT_EQ(c["choices"][0]["delta"], json::object());
 }
 
+TEST(ResponseObjects, UsageChunkHasNoChoices) {
+  const json c = json::parse(usage_chunk({"chatcmpl-1", 1, "gpt-4o"}, Usage{3, 4, true}));
+  EXPECT_EQ(c["object"], "chat.completion.chunk");
+  EXPECT_EQ(c["choices"], json::array());
+  EXPECT_EQ(c["usage"], (json{{"prompt_tokens", 3}, {"completion_tokens", 4}, {"total_tokens", 7}}));
+}
+
 TEST(ResponseObjects, CompletionHasTheOpenAIShape) {
-  const json c =
-      completion("chatcmpl-2", 1700000001, "4o", "The answer.", "", FinishReason::Stop, Usage{12, 5, true});
+  const json c = json::parse(completion({"chatcmpl-2", 1700000001, "4o"}, "The answer.", "",
+                                        FinishReason::Stop, Usage{12, 5, true}));
   EXPECT_EQ(c["id"], "chatcmpl-2");
   EXPECT_EQ(c["object"], "chat.completion");
   EXPECT_EQ(c["created"], 1700000001);
@@ -455,7 +478,8 @@ TEST(ResponseObjects, CompletionHasTheOpenAIShape) {
 }
 
 TEST(ResponseObjects, CompletionCarriesReasoningAndLength) {
-  const json c = completion("id", 1, "m", "partial", "thinking...", FinishReason::Length, Usage{});
+  const json c =
+      json::parse(completion({"id", 1, "m"}, "partial", "thinking...", FinishReason::Length, Usage{}));
   EXPECT_EQ(c["choices"][0]["message"]["reasoning_content"], "thinking...");
   EXPECT_EQ(c["choices"][0]["finish_reason"], "length");
   EXPECT_EQ(c["usage"]["total_tokens"], 0);
@@ -466,29 +490,33 @@ TEST(ResponseObjects, FinishReasonNames) {
   EXPECT_STREQ(finish_reason_name(FinishReason::Length), "length");
 }
 
-TEST(SseEvent, IsOneDataLine) {
-  const json value{{"content", "line one\nline two"}};
-  const std::string event = sse_event(value);
-  ASSERT_TRUE(event.starts_with("data: ")) << event;
-  ASSERT_TRUE(event.ends_with("\n\n")) << event;
+/// The SSE event of a chunk whose delta carries `text`.
+std::string text_event(std::string_view text) {
+  return sse_event(chunk({"chatcmpl-1", 1, "gpt-4o"}, {.text = text}, nullptr, false));
+}
+
+/// The content of the chunk in `event`; fails the test unless it is one well-formed event.
+std::string content_of(const std::string& event) {
+  EXPECT_TRUE(event.starts_with("data: ") && event.ends_with("\n\n")) << event;
   const std::string payload = event.substr(6, event.size() - 8);
   EXPECT_EQ(payload.find('\n'), std::string::npos) << event;
-  EXPECT_EQ(json::parse(payload), value);
+  // Throws if the payload were not valid JSON or not valid UTF-8.
+  return json::parse(payload)["choices"][0]["delta"]["content"].get<std::string>();
+}
+
+TEST(SseEvent, IsOneDataLine) {
+  EXPECT_EQ(content_of(text_event("line one\nline two")), "line one\nline two");
 }
 
 TEST(SseEvent, KeepsValidUtf8Unescaped) {
-  const std::string event = sse_event(json{{"content", "中文 😀"}});
+  const std::string event = text_event("中文 😀");
   EXPECT_NE(event.find("中文 😀"), std::string::npos) << event;
 }
 
 TEST(SseEvent, ReplacesInvalidUtf8InsteadOfThrowing) {
-  const json value{{"content", std::string("ok \xff\xfe and \xe4\xb8")}};  // stray bytes, truncated 中
   std::string event;
-  ASSERT_NO_THROW(event = sse_event(value));
-  ASSERT_TRUE(event.starts_with("data: ") && event.ends_with("\n\n")) << event;
-  const json back =
-      json::parse(event.substr(6, event.size() - 8));  // throws if the output were invalid UTF-8
-  const std::string content = back["content"].get<std::string>();
+  ASSERT_NO_THROW(event = text_event("ok \xff\xfe and \xe4\xb8"));  // stray bytes, truncated 中
+  const std::string content = content_of(event);
   EXPECT_TRUE(content.starts_with("ok ")) << content;
   EXPECT_NE(content.find("\xEF\xBF\xBD"), std::string::npos) << content;  // U+FFFD
   EXPECT_NE(content.find(" and "), std::string::npos) << content;

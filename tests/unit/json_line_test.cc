@@ -1,5 +1,5 @@
 // The JSON Lines writer of the JSON log format: escaping that no input can break, timestamps.
-#include "util/json_line.h"
+#include "gateway/json_writer.h"
 
 #include <gtest/gtest.h>
 
@@ -119,6 +119,20 @@ TEST(JsonLineTest, ObjectWriterWritesEachKindOfField) {
       R"(prefix:{"s":"a\"b","empty":null,"full":"x","n":-42,"t":true,"f":false,"z":null,"n?":null,"n!":7,)"
       R"("b?":null,"b!":false,)"
       R"("at":"1970-01-01T00:00:01.500Z"})");
+}
+
+TEST(JsonLineTest, NestedObjectsAndArraysGoWhereTheirFieldOrItemIs) {
+  std::string out;
+  JsonObjectWriter outer(out);
+  JsonArrayWriter list(outer.field("list"));
+  JsonObjectWriter(list.item()).number("a", 1).close();
+  list.item() += "2";
+  JsonArrayWriter(list.item()).close();
+  list.close();
+  outer.field("raw") += R"([""])";
+  outer.string("after", "x").close();
+  EXPECT_EQ(out, R"({"list":[{"a":1},2,[]],"raw":[""],"after":"x"})");
+  EXPECT_FALSE(nlohmann::json::parse(out, nullptr, false).is_discarded());
 }
 
 TEST(JsonLineTest, MessageLinesCarryTimeLevelAndTheEscapedMessage) {

@@ -5,6 +5,7 @@
 
 #include "gateway/chat_params.h"
 #include "gateway/json_limits.h"
+#include "gateway/json_writer.h"
 
 namespace gateway::openai {
 namespace {
@@ -180,64 +181,103 @@ std::int64_t estimate_prompt_tokens(const nlohmann::json& messages) {
   return total;
 }
 
-nlohmann::json usage_json(const Usage& usage) {
-  return {{"prompt_tokens", usage.prompt_tokens},
-          {"completion_tokens", usage.completion_tokens},
-          {"total_tokens", usage.prompt_tokens + usage.completion_tokens}};
-}
-
 const char* finish_reason_name(FinishReason reason) {
   return reason == FinishReason::Length ? "length" : "stop";
 }
 
 namespace {
 
-/// The fields every completion object and chunk share, with one choice.
-nlohmann::json envelope(const char* object, const std::string& id, std::int64_t created,
-                        const std::string& model, nlohmann::json choices) {
-  return {{"id", id},
-          {"object", object},
-          {"created", created},
-          {"model", model},
-          {"system_fingerprint", nullptr},
-          {"choices", std::move(choices)}};
+/// Room for an object's fixed fields, on top of its text.
+constexpr std::size_t kEnvelopeBytes = 256;
+
+void append_usage(std::string& out, const Usage& usage) {
+  JsonObjectWriter(out)
+      .number("completion_tokens", usage.completion_tokens)
+      .number("prompt_tokens", usage.prompt_tokens)
+      .number("total_tokens", usage.prompt_tokens + usage.completion_tokens)
+      .close();
+}
+
+/// The fields every completion object and chunk share after their `choices`.
+void finish_envelope(JsonObjectWriter& fields, const char* object, const AnswerIdentity& answer) {
+  fields.number("created", answer.created)
+      .string("id", answer.id)
+      .string("model", answer.model)
+      .string("object", object)
+      .null("system_fingerprint");
+}
+
+void append_delta(std::string& out, const ChunkDelta& delta) {
+  JsonObjectWriter fields(out);
+  if (delta.opening) {
+    fields.string("content", "").string("role", "assistant");
+  } else if (!delta.text.empty()) {
+    fields.string(delta.reasoning ? "reasoning_content" : "content", delta.text);
+  }
+  fields.close();
 }
 
 }  // namespace
 
-nlohmann::json chunk(const std::string& id, std::int64_t created, const std::string& model,
-                     nlohmann::json delta, const char* finish_reason) {
-  nlohmann::json choice{
-      {"index", 0},
-      {"delta", std::move(delta)},
-      {"logprobs", nullptr},
-      {"finish_reason", finish_reason ? nlohmann::json(finish_reason) : nlohmann::json(nullptr)}};
-  return envelope("chat.completion.chunk", id, created, model, nlohmann::json::array({std::move(choice)}));
+std::string chunk(const AnswerIdentity& answer, const ChunkDelta& delta, const char* finish_reason,
+                  bool null_usage) {
+  std::string out;
+  out.reserve(kEnvelopeBytes + delta.text.size() + answer.model.size());
+  JsonObjectWriter fields(out);
+  JsonArrayWriter choices(fields.field("choices"));
+  JsonObjectWriter choice(choices.item());
+  append_delta(choice.field("delta"), delta);
+  if (finish_reason != nullptr) {
+    choice.string("finish_reason", finish_reason);
+  } else {
+    choice.null("finish_reason");
+  }
+  choice.number("index", 0).null("logprobs").close();
+  choices.close();
+  finish_envelope(fields, "chat.completion.chunk", answer);
+  if (null_usage) fields.null("usage");
+  fields.close();
+  return out;
 }
 
-nlohmann::json usage_chunk(const std::string& id, std::int64_t created, const std::string& model,
-                           const Usage& usage) {
-  auto value = envelope("chat.completion.chunk", id, created, model, nlohmann::json::array());
-  value["usage"] = usage_json(usage);
-  return value;
+std::string usage_chunk(const AnswerIdentity& answer, const Usage& usage) {
+  std::string out;
+  out.reserve(kEnvelopeBytes + answer.model.size());
+  JsonObjectWriter fields(out);
+  fields.field("choices") += "[]";
+  finish_envelope(fields, "chat.completion.chunk", answer);
+  append_usage(fields.field("usage"), usage);
+  fields.close();
+  return out;
 }
 
-nlohmann::json completion(const std::string& id, std::int64_t created, const std::string& model,
-                          const std::string& content, const std::string& reasoning, FinishReason reason,
-                          const Usage& usage) {
-  nlohmann::json message{{"role", "assistant"}, {"content", content}, {"refusal", nullptr}};
-  if (!reasoning.empty()) message["reasoning_content"] = reasoning;
-  nlohmann::json choice{{"index", 0},
-                        {"message", std::move(message)},
-                        {"logprobs", nullptr},
-                        {"finish_reason", finish_reason_name(reason)}};
-  auto value = envelope("chat.completion", id, created, model, nlohmann::json::array({std::move(choice)}));
-  value["usage"] = usage_json(usage);
-  return value;
+std::string completion(const AnswerIdentity& answer, std::string_view content, std::string_view reasoning,
+                       FinishReason reason, const Usage& usage) {
+  std::string out;
+  out.reserve(kEnvelopeBytes + content.size() + reasoning.size() + answer.model.size());
+  JsonObjectWriter fields(out);
+  JsonArrayWriter choices(fields.field("choices"));
+  JsonObjectWriter choice(choices.item());
+  choice.string("finish_reason", finish_reason_name(reason)).number("index", 0).null("logprobs");
+  JsonObjectWriter message(choice.field("message"));
+  message.string("content", content);
+  if (!reasoning.empty()) message.string("reasoning_content", reasoning);
+  message.null("refusal").string("role", "assistant").close();
+  choice.close();
+  choices.close();
+  finish_envelope(fields, "chat.completion", answer);
+  append_usage(fields.field("usage"), usage);
+  fields.close();
+  return out;
 }
 
-std::string sse_event(const nlohmann::json& value) {
-  return "data: " + value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+std::string sse_event(std::string_view json_text) {
+  std::string out;
+  out.reserve(json_text.size() + 8);
+  out += "data: ";
+  out += json_text;
+  out += "\n\n";
+  return out;
 }
 
 }  // namespace gateway::openai

@@ -51,24 +51,40 @@ std::int64_t estimate_tokens(std::string_view text);
 /// overhead as OpenAI counts it).
 std::int64_t estimate_prompt_tokens(const nlohmann::json& messages);
 
-nlohmann::json usage_json(const Usage& usage);
-
 const char* finish_reason_name(FinishReason reason);
 
-/// One `chat.completion.chunk` object.
-nlohmann::json chunk(const std::string& id, std::int64_t created, const std::string& model,
-                     nlohmann::json delta, const char* finish_reason);
+// The response objects are written as JSON text straight away (no json tree): they are built
+// for every answer and every streamed chunk. Their fields come in the order of their names, the
+// order nlohmann::json (a std::map) has always written them in.
+
+/// What every object of one answer repeats.
+struct AnswerIdentity {
+  std::string_view id;  ///< chatcmpl-…
+  std::int64_t created = 0;
+  std::string_view model;  ///< the model the client asked for
+};
+
+/// The delta of one chunk: the opening one names the role, the others carry one kind of text or
+/// nothing (the last, which has the finish reason).
+struct ChunkDelta {
+  bool opening = false;     ///< {"content":"","role":"assistant"}
+  bool reasoning = false;   ///< the text is reasoning_content rather than content
+  std::string_view text{};  ///< empty: an empty delta
+};
+
+/// One `chat.completion.chunk` object. `null_usage`: the client asked for usage, so every chunk
+/// before the usage chunk says "usage": null.
+std::string chunk(const AnswerIdentity& answer, const ChunkDelta& delta, const char* finish_reason,
+                  bool null_usage);
 
 /// The stream's last chunk before [DONE] when include_usage is set: no choices, the usage.
-nlohmann::json usage_chunk(const std::string& id, std::int64_t created, const std::string& model,
-                           const Usage& usage);
+std::string usage_chunk(const AnswerIdentity& answer, const Usage& usage);
 
 /// The final non-streamed `chat.completion` object.
-nlohmann::json completion(const std::string& id, std::int64_t created, const std::string& model,
-                          const std::string& content, const std::string& reasoning, FinishReason reason,
-                          const Usage& usage);
+std::string completion(const AnswerIdentity& answer, std::string_view content, std::string_view reasoning,
+                       FinishReason reason, const Usage& usage);
 
-/// Serialises `value` as one SSE event: "data: …\n\n". Invalid UTF-8 is replaced, never sent.
-std::string sse_event(const nlohmann::json& value);
+/// One SSE event carrying `json_text` (one line, as the writers above make it): "data: …\n\n".
+std::string sse_event(std::string_view json_text);
 
 }  // namespace gateway::openai

@@ -119,10 +119,12 @@ void ChatExchange::fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserv
                                            std::make_shared<TimedObserver>(std::move(observer), self), self);
 }
 
-std::string ChatExchange::chunk_event(nlohmann::json delta, const char* finish_reason) const {
-  auto value = openai::chunk(completion_id_, created_, model_->id, std::move(delta), finish_reason);
-  if (info_.include_usage) value["usage"] = nullptr;
-  return framed(openai::sse_event(value));
+openai::AnswerIdentity ChatExchange::identity() const {
+  return {completion_id_, created_, model_->id};
+}
+
+std::string ChatExchange::chunk_event(const openai::ChunkDelta& delta, const char* finish_reason) const {
+  return framed(openai::sse_event(openai::chunk(identity(), delta, finish_reason, info_.include_usage)));
 }
 
 void ChatExchange::start() {
@@ -140,7 +142,7 @@ void ChatExchange::start_locked() {
                   {"X-Accel-Buffering", "no"}};
   if (!close_delimited_) headers.emplace_back("Transfer-Encoding", "chunked");
   std::string bytes = head(200, std::move(headers), -1);
-  bytes += chunk_event({{"role", "assistant"}, {"content", ""}}, nullptr);
+  bytes += chunk_event({.opening = true}, nullptr);
   enqueue_locked(std::move(bytes));
 }
 
@@ -187,8 +189,7 @@ void ChatExchange::deliver(Delta delta) {
 
 void ChatExchange::flush_open_delta_locked() {
   if (open_delta_.empty()) return;
-  const char* key = open_delta_is_reasoning_ ? "reasoning_content" : "content";
-  std::string event = chunk_event({{key, open_delta_}}, nullptr);
+  std::string event = chunk_event({.reasoning = open_delta_is_reasoning_, .text = open_delta_}, nullptr);
   buffered_.fetch_add(static_cast<std::int64_t>(event.size()) -
                       static_cast<std::int64_t>(open_delta_.size()));
   open_delta_.clear();
@@ -219,17 +220,12 @@ void ChatExchange::complete(FinishReason reason, std::optional<Usage> usage) {
   std::string bytes;
   if (info_.stream) {
     flush_open_delta_locked();
-    bytes += chunk_event(nlohmann::json::object(), openai::finish_reason_name(reason));
-    if (info_.include_usage) {
-      bytes +=
-          framed(openai::sse_event(openai::usage_chunk(completion_id_, created_, model_->id, final_usage)));
-    }
+    bytes += chunk_event({}, openai::finish_reason_name(reason));
+    if (info_.include_usage) bytes += framed(openai::sse_event(openai::usage_chunk(identity(), final_usage)));
     bytes += framed("data: [DONE]\n\n");
     bytes += body_end();
   } else {
-    const auto body =
-        openai::completion(completion_id_, created_, model_->id, content_, reasoning_, reason, final_usage)
-            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const auto body = openai::completion(identity(), content_, reasoning_, reason, final_usage);
     bytes = head(200, {{"Content-Type", "application/json"}}, static_cast<long long>(body.size())) + body;
   }
   terminal_pending_ = true;

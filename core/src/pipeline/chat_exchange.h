@@ -67,7 +67,10 @@ class ChatExchange : public RequestState,
   void drain();
   void client_left();
   void emit_log();
-  std::string chunk_event(nlohmann::json delta, const char* finish_reason) const;
+  /// What each of this answer's objects repeats.
+  openai::AnswerIdentity identity() const;
+  /// One chunk of the stream as a framed SSE event.
+  std::string chunk_event(const openai::ChunkDelta& delta, const char* finish_reason) const;
   /// `data` framed as one chunk, or as it is when the stream is close-delimited.
   std::string framed(std::string_view data) const;
   /// The bytes that end the streamed body: the last chunk, or nothing before the close.

@@ -1,7 +1,7 @@
 // The log phase's background thread and the access log line.
 #include "pipeline/log_worker.h"
 
-#include "util/json_line.h"
+#include "gateway/json_writer.h"
 #include "util/log.h"
 
 namespace gateway {

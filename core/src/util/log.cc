@@ -6,7 +6,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "util/json_line.h"
+#include "gateway/json_writer.h"
 
 namespace gateway {
 namespace {

@@ -19,15 +19,32 @@ namespace {
 using gateway::LocalResponse;
 using nlohmann::json;
 
-using Result = std::variant<json, LocalResponse>;
+json as_json(const std::vector<FragmentsMessage>& messages) {
+  std::string out;
+  append_messages(out, messages);
+  return json::parse(out);
+}
+
+json as_json(const CallParameters& parameters) {
+  json config = json::object();
+  for (const auto& [name, value] : parameters.numbers) config[std::string(name)] = value;
+  if (parameters.max_tokens) config["maxTokens"] = *parameters.max_tokens;
+  return config;
+}
+
+/// The body as sent to a target without provider keys.
+json as_json(const FragmentsBody& body) {
+  return json::parse(body.with_provider_key(json::object(), ""));
+}
 
 /// The JSON of a successful result; fails the test (and returns null) on an error response.
-json ok(const Result& result) {
+template <typename Value>
+json ok(const std::variant<Value, LocalResponse>& result) {
   if (const auto* error = std::get_if<LocalResponse>(&result)) {
     ADD_FAILURE() << "unexpected error " << error->status << ": " << error->body;
     return nullptr;
   }
-  return std::get<json>(result);
+  return as_json(std::get<Value>(result));
 }
 
 /// Checks an OpenAI-shaped 400 error and returns its `error` object.
@@ -43,10 +60,12 @@ json expect_400(const LocalResponse& response, const std::string& code, const st
   return error;
 }
 
-json expect_400(const Result& result, const std::string& code, const std::string& param) {
+template <typename Value>
+json expect_400(const std::variant<Value, LocalResponse>& result, const std::string& code,
+                const std::string& param) {
   const auto* error = std::get_if<LocalResponse>(&result);
   if (error == nullptr) {
-    ADD_FAILURE() << "expected an error, got " << std::get<json>(result).dump();
+    ADD_FAILURE() << "expected an error, got " << as_json(std::get<Value>(result)).dump();
     return nullptr;
   }
   return expect_400(*error, code, param);
@@ -479,19 +498,32 @@ class BuildFragmentsRequest : public testing::Test {
     settings.chat_instructions = "Reply with plain text in the code field.";
   }
 
+  /// The body built from `chat` as sent to a target with `keys`.
+  json built_with_keys(const json& chat, const json& keys) {
+    const auto built = build_fragments_request(chat, model, settings, "u");
+    if (const auto* error = std::get_if<LocalResponse>(&built)) {
+      ADD_FAILURE() << "unexpected error " << error->status << ": " << error->body;
+      return nullptr;
+    }
+    return json::parse(std::get<FragmentsBody>(built).with_provider_key(keys, model.provider_id));
+  }
+
   gateway::ModelInfo model;
   RequestSettings settings;
 };
 
 TEST_F(BuildFragmentsRequest, ProducesTheFullBody) {
-  settings.provider_api_keys = {{"openai", "sk-provider"}};
   const std::string user_id = stable_user_id("key_1");
   const json chat = chat_with(
       {{"messages", {{{"role", "system"}, {"content", "Be kind."}}, {{"role", "user"}, {"content", "hi"}}}},
        {"temperature", 0.3},
        {"max_tokens", 50},
        {"stream", true}});
-  const json body = ok(build_fragments_request(chat, model, settings, user_id));
+  const auto built = build_fragments_request(chat, model, settings, user_id);
+  ASSERT_TRUE(std::holds_alternative<FragmentsBody>(built));
+  EXPECT_EQ(std::get<FragmentsBody>(built).max_tokens, 50 + settings.envelope_tokens);
+  const json body =
+      json::parse(std::get<FragmentsBody>(built).with_provider_key({{"openai", "sk-provider"}}, "openai"));
   ASSERT_TRUE(body.is_object());
 
   EXPECT_EQ(body.size(), 5u) << body.dump();
@@ -531,18 +563,17 @@ TEST_F(BuildFragmentsRequest, UsesTheConfiguredTemplate) {
 }
 
 TEST_F(BuildFragmentsRequest, NoApiKeyWithoutAKeyForTheProvider) {
-  settings.provider_api_keys = {{"anthropic", "sk-ant"}};
-  const json body = ok(build_fragments_request(chat_with({}), model, settings, "u"));
+  const json body = built_with_keys(chat_with({}), {{"anthropic", "sk-ant"}});
   EXPECT_EQ(body["config"], (json{{"model", "gpt-4o-mini-2024-07-18"}}));
 }
 
 TEST_F(BuildFragmentsRequest, NoApiKeyWhenTheKeyIsEmptyOrNotAString) {
   for (const json& key : {json(""), json(nullptr), json(12)}) {
     SCOPED_TRACE(key.dump());
-    settings.provider_api_keys = {{"openai", key}};
-    const json body = ok(build_fragments_request(chat_with({}), model, settings, "u"));
+    const json body = built_with_keys(chat_with({}), {{"openai", key}});
     EXPECT_FALSE(body["config"].contains("apiKey")) << body["config"].dump();
   }
+  EXPECT_FALSE(built_with_keys(chat_with({}), json::array({"sk"}))["config"].contains("apiKey"));
 }
 
 TEST_F(BuildFragmentsRequest, InstructionsWithOnlyOneSourceHaveNoNewline) {

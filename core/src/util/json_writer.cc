@@ -1,6 +1,7 @@
-// One-line JSON objects for the JSON log format.
-#include "util/json_line.h"
+// JSON text written straight into a string: escaping, timestamps, objects.
+#include "gateway/json_writer.h"
 
+#include <array>
 #include <cstdio>
 #include <ctime>
 
@@ -40,6 +41,14 @@ int utf8_sequence(std::string_view text) {
   }
   return length;
 }
+
+/// The bytes a JSON string holds as they are: printable ASCII but the quote and the backslash.
+/// A table, as a byte-by-byte comparison makes the copy of long text three times slower.
+constexpr std::array<bool, 256> kNeedsNoEscape = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0x20; c < 0x80; ++c) table[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+  return table;
+}();
 
 void append_control_escape(std::string& out, unsigned char c) {
   switch (c) {
@@ -82,8 +91,11 @@ void append_json_string(std::string& out, std::string_view text) {
       append_control_escape(out, c);
       ++i;
     } else if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
+      // Runs of such bytes are copied in one go: most text is made of them.
+      std::size_t end = i + 1;
+      while (end < text.size() && kNeedsNoEscape[static_cast<unsigned char>(text[end])]) ++end;
+      out.append(text, i, end - i);
+      i = end;
     } else if (const int length = utf8_sequence(text.substr(i)); length > 0) {
       out.append(text, i, static_cast<std::size_t>(length));
       i += static_cast<std::size_t>(length);
@@ -124,6 +136,11 @@ void JsonObjectWriter::name(std::string_view name) {
   first_ = false;
   append_json_string(out_, name);
   out_ += ':';
+}
+
+std::string& JsonObjectWriter::field(std::string_view name) {
+  this->name(name);
+  return out_;
 }
 
 JsonObjectWriter& JsonObjectWriter::string(std::string_view name, std::string_view value) {
