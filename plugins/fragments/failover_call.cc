@@ -68,8 +68,8 @@ void FailoverCall::launch(std::size_t target, std::chrono::milliseconds delay) {
 void FailoverCall::answered(std::size_t target) {
   upstreams_->pool().succeeded(target, WallClock::now());
   // After a 200 head nothing is retried (the client has its answer's head), so the request
-  // JSON would only be held for the rest of a possibly long stream.
-  body_ = nlohmann::json();
+  // body would only be held for the rest of a possibly long stream.
+  body_ = FragmentsBody();
 }
 
 void FailoverCall::attempt_failed(std::size_t target, int status, UpstreamEnd end, const Headers& headers,

@@ -88,7 +88,7 @@ class FailoverCall : public std::enable_shared_from_this<FailoverCall> {
   const std::shared_ptr<Upstreams> upstreams_;
   gateway::RequestContext& ctx_;  // valid while an attempt's observer runs (the context holds it)
   const std::shared_ptr<gateway::ResponseSink> sink_;
-  const FragmentsBody body_;
+  FragmentsBody body_;  // released after a 200 head
   const std::string provider_id_;
   const AnswerOptions options_;
   const std::string request_id_;
