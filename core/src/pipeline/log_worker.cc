@@ -3,6 +3,7 @@
 
 #include "gateway/json_writer.h"
 #include "util/log.h"
+#include "util/thread_role.h"
 
 namespace gateway {
 
@@ -46,6 +47,7 @@ void LogWorker::stop() {
 }
 
 void LogWorker::run() {
+  become_background_thread("gw-log");
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

@@ -2,6 +2,7 @@
 #include "storage/storage_worker.h"
 
 #include "util/log.h"
+#include "util/thread_role.h"
 
 namespace gateway {
 
@@ -60,6 +61,10 @@ void StorageWorker::stop() {
 
 bool StorageWorker::flush(std::deque<UsageRow>& batch, std::unique_lock<std::mutex>& lock) {
   if (batch.empty()) return true;
+  // Usage rows wait for CPU time the requests leave over, so a commit never delays a request;
+  // once they pile up (the cores are saturated) or a job waits, they take their fair share.
+  const bool backlog = !jobs_.empty() || batch.size() + usage_.size() >= kCatchUpRows;
+  set_cpu_share(backlog ? CpuShare::Fair : CpuShare::Leftover);
   lock.unlock();
   bool ok = false;
   try {
@@ -73,6 +78,7 @@ bool StorageWorker::flush(std::deque<UsageRow>& batch, std::unique_lock<std::mut
   } catch (const std::exception& e) {
     log_message(LogLevel::Error, std::string("usage write failed, will retry: ") + e.what());
   }
+  set_cpu_share(CpuShare::Fair);
   lock.lock();
   if (!ok) {  // keep the rows, ahead of newer ones, and try again next time
     for (auto it = batch.rbegin(); it != batch.rend(); ++it) usage_.push_front(std::move(*it));
@@ -82,6 +88,7 @@ bool StorageWorker::flush(std::deque<UsageRow>& batch, std::unique_lock<std::mut
 }
 
 void StorageWorker::run() {
+  become_background_thread("gw-storage");
   std::unique_lock lock(mutex_);
   auto next_flush = std::chrono::steady_clock::now() + flush_interval_;
   for (;;) {

@@ -55,6 +55,8 @@ class StorageWorker {
   Storage& store_;
   std::size_t usage_capacity_;
   std::chrono::milliseconds flush_interval_;
+  /// Queued rows from which a commit takes a fair share of the CPU instead of what is left over.
+  static constexpr std::size_t kCatchUpRows = 10'000;
   std::size_t job_capacity_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -1,5 +1,6 @@
 // The upstream I/O thread: curl multi driven by epoll, transfers, deadlines and flow control.
 #include "upstream/upstream_loop.h"
+#include "util/thread_role.h"
 
 #include <curl/curl.h>
 #include <sys/epoll.h>
@@ -240,6 +241,7 @@ int UpstreamLoop::on_timer(void* /*multi*/, long timeout_ms, void* self) {
 }
 
 void UpstreamLoop::run() {
+  name_this_thread("gw-upstream");
   CURLM* multi = static_cast<CURLM*>(multi_.get());
   constexpr int kDeadlineCheckMs = 50;
   std::vector<epoll_event> events(256);

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gateway/json_writer.h"
+#include "util/thread_role.h"
 
 namespace gateway {
 namespace {
@@ -121,7 +122,9 @@ std::string json_log_line(std::chrono::system_clock::time_point time, LogLevel l
 
 void init_logging(const std::string& level, LogFormat format) {
   if (!logger()) {
-    spdlog::init_thread_pool(8192, 1);  // 8192 slots of ~400 bytes; a full queue drops the oldest line
+    spdlog::init_thread_pool(8192, 1, [] {
+      become_background_thread("gw-logwriter");
+    });  // 8192 slots of ~400 bytes; a full queue drops the oldest line
     log_format() = format;
     if (format == LogFormat::Json) {
       logger() = make_logger("gateway", std::make_unique<JsonLineFormatter>());

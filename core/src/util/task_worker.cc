@@ -1,4 +1,5 @@
 #include "util/task_worker.h"
+#include "util/thread_role.h"
 
 #include <utility>
 
@@ -30,6 +31,7 @@ void TaskWorker::stop() {
 }
 
 void TaskWorker::run() {
+  become_background_thread("gw-tasks");
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
