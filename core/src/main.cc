@@ -24,6 +24,7 @@
 #include "storage/storage_worker.h"
 #include "storage/usage_store.h"
 #include "upstream/upstream_loop.h"
+#include "util/idle_memory_return.h"
 #include "util/log.h"
 
 #ifndef GATEWAY_VERSION
@@ -53,10 +54,17 @@ std::shared_ptr<const ModelCatalog> catalog_of(std::shared_ptr<const Generation>
 
 /// Takes signals until SIGINT or SIGTERM, which it returns. A SIGHUP reloads the configuration
 /// on the storage worker (the plugins read stored keys and usage there); its result is logged.
-int wait_for_stop(const sigset_t& signals, StorageWorker& storage, ConfigReloader& reloader) {
+/// Between signals it looks once a second whether a burst is over, to give its memory back.
+int wait_for_stop(const sigset_t& signals, StorageWorker& storage, ConfigReloader& reloader,
+                  const GatewayServices& services) {
+  IdleMemoryReturn memory;
+  const timespec second{1, 0};
   for (;;) {
-    int signal_number = 0;
-    if (sigwait(&signals, &signal_number) != 0) continue;
+    const int signal_number = sigtimedwait(&signals, nullptr, &second);
+    if (signal_number < 0) {
+      memory.observe(services.in_flight.load(), std::chrono::steady_clock::now());
+      continue;
+    }
     if (signal_number != SIGHUP) return signal_number;
     log_message(LogLevel::Info, "received SIGHUP, reloading the configuration");
     if (!storage.post([&reloader](Storage& store) { reloader.reload(store); })) {
@@ -247,7 +255,7 @@ int serve(const std::filesystem::path& path) {
                                       std::to_string(config.models.all().size()) + " models");
       for (const auto& line : generations.get()->chain.describe())
         log_message(LogLevel::Info, "plugin " + line);
-      const int signal_number = wait_for_stop(signals, storage, reloader);
+      const int signal_number = wait_for_stop(signals, storage, reloader, services);
       services.draining = true;
       log_message(LogLevel::Info, std::string("received ") +
                                       (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") + ", finishing " +
