@@ -20,18 +20,12 @@ std::shared_ptr<spdlog::logger>& logger() {
   return instance;
 }
 
-/// The logger of lines that are already whole (JSON access lines, blocks of access lines): it
+/// The logger of blocks of lines that are already whole (batches of access lines): it
 /// writes them as they are. It shares the thread pool, so lines of both loggers reach stderr in
 /// the order they came.
 std::shared_ptr<spdlog::logger>& formatted_logger() {
   static std::shared_ptr<spdlog::logger> instance;
   return instance;
-}
-
-/// The format init_logging chose.
-LogFormat& log_format() {
-  static LogFormat format = LogFormat::Text;
-  return format;
 }
 
 spdlog::level::level_enum to_spdlog(LogLevel level) {
@@ -125,7 +119,6 @@ void init_logging(const std::string& level, LogFormat format) {
     spdlog::init_thread_pool(8192, 1, [] {
       become_background_thread("gw-logwriter");
     });  // 8192 slots of ~400 bytes; a full queue drops the oldest line
-    log_format() = format;
     if (format == LogFormat::Json) {
       logger() = make_logger("gateway", std::make_unique<JsonLineFormatter>());
     } else {
@@ -142,15 +135,6 @@ void init_logging(const std::string& level, LogFormat format) {
 void log_message(LogLevel level, const std::string& message) {
   if (auto& l = logger()) {
     l->log(to_spdlog(level), message);
-  }
-}
-
-void log_formatted_line(LogLevel level, const std::string& line) {
-  auto& formatted = formatted_logger();
-  if (formatted && log_format() == LogFormat::Json) {
-    formatted->log(to_spdlog(level), line);
-  } else {
-    log_message(level, line);
   }
 }
 

@@ -23,10 +23,6 @@ std::string json_log_line(std::chrono::system_clock::time_point time, LogLevel l
 void init_logging(const std::string& level, LogFormat format = LogFormat::Text);
 /// Logs one line; never blocks the caller on I/O (a full queue drops the oldest line).
 void log_message(LogLevel level, const std::string& message);
-/// Logs a line that is already whole in the configured format, such as a JSON access line that
-/// carries its own time and level: in the JSON format it is written as it is; in the text format
-/// it gets the time and level prefix like any message. Same queue and guarantees as log_message.
-void log_formatted_line(LogLevel level, const std::string& line);
 /// True when lines of `level` pass the configured threshold.
 bool log_enabled(LogLevel level);
 /// Appends the text format's line prefix, `2026-12-01T09:58:27.123Z info `, as the logger writes it.
