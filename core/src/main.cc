@@ -23,7 +23,7 @@
 #include "storage/storage.h"
 #include "storage/storage_worker.h"
 #include "storage/usage_store.h"
-#include "upstream/upstream_loop.h"
+#include "upstream/upstream_loops.h"
 #include "util/idle_memory_return.h"
 #include "util/log.h"
 
@@ -197,7 +197,8 @@ int serve(const std::filesystem::path& path) {
           generation.chain.on_log(record);
         },
         65536, [&access_log] { access_log.flush(); });
-    UpstreamLoop upstream(config.upstream.max_connections);
+    // One loop per reactor: each request's upstream exchange runs on its connection's thread.
+    UpstreamLoops upstream(config.server.threads, config.upstream.max_connections);
     TaskWorker background;
     const admin::LimitStatus limit_status = [&generations](const Principal& principal) {
       return generations.get()->chain.limit_status(principal);
@@ -210,7 +211,7 @@ int serve(const std::filesystem::path& path) {
     const LiveGatewayMonitor::Attachment monitor_attachment(monitor,
                                                             {&services, &upstream, &log_worker, &storage});
     GatewayApp app(services);
-    HttpServer server(config.server, app);
+    HttpServer server(config.server, app, upstream.work());
     ConfigReloader reloader(path, default_plugin_dir, services, &monitor);
     std::unique_ptr<admin::AdminApi> admin_api;
     std::unique_ptr<HttpServer> admin_server;
@@ -266,7 +267,7 @@ int serve(const std::filesystem::path& path) {
     }
     storage.close_jobs();  // no more posts from storage jobs
     if (admin_server) admin_server->stop();
-    upstream.stop();    // no more posts from the upstream thread
+    upstream.stop();    // no more upstream callbacks
     background.stop();  // nor from the background worker
     server.stop();      // reactors stop; connections close
     log_worker.stop();  // every finished request reaches the log phase

@@ -93,7 +93,7 @@ TEST(GatewayMonitorTest, ReadsNothingUntilAttachedAndKeepsTheLastFiguresWhenDeta
   auto store = open_storage(file.path());
   StorageWorker storage(*store, 1, std::chrono::hours(1));
   HeldLogWorker held;
-  UpstreamLoop upstream(4);
+  UpstreamLoops upstream(1, 4);
   GatewayServices services;
   services.in_flight = 3;
   services.open_streams = 1;

@@ -4,7 +4,7 @@
 #include "pipeline/log_worker.h"
 #include "pipeline/request_state.h"
 #include "storage/storage_worker.h"
-#include "upstream/upstream_loop.h"
+#include "upstream/upstream_loops.h"
 
 namespace gateway {
 

@@ -11,13 +11,13 @@ namespace gateway {
 struct GatewayServices;
 class LogWorker;
 class StorageWorker;
-class UpstreamLoop;
+class UpstreamLoops;
 
 /// The figures, each read with an atomic load (so not one snapshot across fields):
 ///  - in_flight_requests: GatewayServices::in_flight, chat requests from their upstream start to
 ///    their log record;
 ///  - open_streams: GatewayServices::open_streams, the `stream: true` ones among them;
-///  - upstream_connections: UpstreamLoop::open_connections, sockets curl holds open to upstreams,
+///  - upstream_connections: UpstreamLoops::open_connections, sockets curl holds open to upstreams,
 ///    connecting, busy or idle in its cache;
 ///  - usage_queue_depth: LogWorker::queued (records not yet logged) plus
 ///    StorageWorker::usage_pending (rows not yet committed);
@@ -32,7 +32,7 @@ class LiveGatewayMonitor : public GatewayMonitor {
   /// What the figures are read from; `storage` may be null (no database).
   struct Sources {
     const GatewayServices* services = nullptr;
-    const UpstreamLoop* upstream = nullptr;
+    const UpstreamLoops* upstream = nullptr;
     const LogWorker* log = nullptr;
     const StorageWorker* storage = nullptr;
   };

@@ -16,7 +16,7 @@
 #include "server/connection.h"
 #include "server/route_hook.h"
 #include "storage/storage_worker.h"
-#include "upstream/upstream_loop.h"
+#include "upstream/upstream_loops.h"
 #include "util/task_worker.h"
 
 namespace gateway {
@@ -50,7 +50,7 @@ class LiveExchanges {
 struct GatewayServices {
   /// The configuration new requests start on (each request pins it: RequestState::generation).
   CurrentGeneration* generations = nullptr;
-  UpstreamLoop* upstream = nullptr;
+  UpstreamLoops* upstream = nullptr;
   LogWorker* log = nullptr;
   StorageWorker* storage = nullptr;  ///< null: no database (self-service usage answers 503)
   std::string version;

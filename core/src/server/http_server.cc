@@ -10,6 +10,7 @@
 #include <sys/timerfd.h>
 
 #include <atomic>
+#include <iterator>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -111,14 +112,37 @@ class ConnectionHandler : public Tcp::Handler, public ConnectionOwner {
   friend class GatewayTransport;
 };
 
-/// Pistache's TCP transport plus a queue of closures posted from other threads and a tick timer.
+/// Hands the server's reactor work out to the transports, one each, in the order Pistache makes
+/// them (one per reactor thread).
+class ReactorWorkSource {
+ public:
+  explicit ReactorWorkSource(std::vector<ReactorWork*> work) : work_(std::move(work)) {}
+  ReactorWork* next() {
+    const auto i = next_.fetch_add(1);
+    return i < work_.size() ? work_[i] : nullptr;
+  }
+
+ private:
+  std::vector<ReactorWork*> work_;
+  std::atomic<std::size_t> next_{0};
+};
+
+/// The transport whose onReady() the calling thread is in, if any.
+thread_local GatewayTransport* t_running_transport = nullptr;
+
+/// Pistache's TCP transport plus a queue of closures posted to its thread, a tick timer, and the
+/// reactor work it drives.
 class GatewayTransport : public Tcp::Transport {
  public:
-  explicit GatewayTransport(const std::shared_ptr<ConnectionHandler>& handler)
-      : Tcp::Transport(handler), handler_(handler) {}
+  GatewayTransport(const std::shared_ptr<ConnectionHandler>& handler, std::shared_ptr<ReactorWorkSource> work)
+      : Tcp::Transport(handler), handler_(handler), work_source_(std::move(work)) {}
 
   void registerPoller(Polling::Epoll& poller) override {
     Tcp::Transport::registerPoller(poller);
+    if (work_ != nullptr) {
+      poller.addFd(work_->ready_fd(), Flags<Polling::NotifyOn>(Polling::NotifyOn::Read),
+                   Polling::Tag(static_cast<uint64_t>(work_->ready_fd())));
+    }
     tasks_wakeup_.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     poller.addFd(tasks_wakeup_.get(), Flags<Polling::NotifyOn>(Polling::NotifyOn::Read),
                  Polling::Tag(static_cast<uint64_t>(tasks_wakeup_.get())));
@@ -131,14 +155,20 @@ class GatewayTransport : public Tcp::Transport {
   }
 
   void onReady(const Aio::FdSet& fds) override {
+    t_running_transport = this;
+    if (work_ != nullptr) work_->enter();
     std::vector<Polling::Event> rest;
     bool tasks_ready = false;
     bool tick_ready = false;
+    bool work_ready = false;
     for (const auto& entry : fds) {
       if (entry.getTag() == Polling::Tag(static_cast<uint64_t>(tasks_wakeup_.get()))) {
         tasks_ready = true;
       } else if (entry.getTag() == Polling::Tag(static_cast<uint64_t>(tick_.get()))) {
         tick_ready = true;
+      } else if (work_ != nullptr &&
+                 entry.getTag() == Polling::Tag(static_cast<uint64_t>(work_->ready_fd()))) {
+        work_ready = true;
       } else {
         Polling::Event event(entry.getTag());
         if (entry.isReadable()) event.flags.setFlag(Polling::NotifyOn::Read);
@@ -162,15 +192,27 @@ class GatewayTransport : public Tcp::Transport {
       [[maybe_unused]] auto r = ::read(tick_.get(), &expirations, sizeof expirations);
       handler_->tick();
     }
+    if (work_ready) work_->run_ready();
+    finish_turn();
+    t_running_transport = nullptr;
   }
 
   std::shared_ptr<Aio::Handler> clone() const override {
-    return std::make_shared<GatewayTransport>(std::static_pointer_cast<ConnectionHandler>(handler_->clone()));
+    auto copy = std::make_shared<GatewayTransport>(
+        std::static_pointer_cast<ConnectionHandler>(handler_->clone()), work_source_);
+    copy->work_ = work_source_->next();
+    return copy;
   }
 
-  /// Queues `task` for this reactor (any thread). Only the task that finds the queue empty
-  /// writes the eventfd; run_tasks() reads it before taking the queue, so the others ride along.
+  /// Queues `task` for this reactor (any thread). On the reactor's own thread it runs at the end
+  /// of the current turn, with no syscall. From another thread only the task that finds the queue
+  /// empty writes the eventfd; run_tasks() reads it before taking the queue, so the others ride
+  /// along.
   void post(std::function<void()> task) {
+    if (t_running_transport == this) {
+      own_tasks_.push_back(std::move(task));
+      return;
+    }
     bool first = false;
     {
       std::lock_guard lock(tasks_mutex_);
@@ -195,6 +237,29 @@ class GatewayTransport : public Tcp::Transport {
     for (auto& task : batch) task();
   }
 
+  /// Runs what this turn queued on its own thread: tasks, and the reactor work's commands, which
+  /// may queue more of each other. A turn that keeps queueing leaves the rest to the next turn.
+  void finish_turn() {
+    constexpr int kRounds = 16;
+    for (int round = 0; round < kRounds; ++round) {
+      bool ran = false;
+      if (!own_tasks_.empty()) {
+        auto batch = std::move(own_tasks_);
+        own_tasks_.clear();
+        for (auto& task : batch) task();
+        ran = true;
+      }
+      if (work_ != nullptr && work_->run_queued()) ran = true;
+      if (!ran) return;
+    }
+    if (own_tasks_.empty()) return;
+    std::lock_guard lock(tasks_mutex_);
+    std::move(own_tasks_.begin(), own_tasks_.end(), std::back_inserter(tasks_));
+    own_tasks_.clear();
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto w = ::write(tasks_wakeup_.get(), &one, sizeof one);
+  }
+
   /// Closes the peer's socket if it is still the one registered on its fd.
   void remove_if_registered(const std::shared_ptr<Tcp::Peer>& peer) {
     auto it = peers.find(peer->fd());
@@ -205,8 +270,11 @@ class GatewayTransport : public Tcp::Transport {
   std::shared_ptr<ConnectionHandler> handler_;
   std::mutex tasks_mutex_;
   std::vector<std::function<void()>> tasks_;
+  std::vector<std::function<void()>> own_tasks_;  // posted on this reactor's thread, this turn
   UniqueFd tasks_wakeup_;
   UniqueFd tick_;
+  std::shared_ptr<ReactorWorkSource> work_source_;
+  ReactorWork* work_ = nullptr;
 };
 
 void ConnectionHandler::post(std::function<void()> task) {
@@ -253,8 +321,8 @@ void ConnectionHandler::tick() {
 
 }  // namespace
 
-HttpServer::HttpServer(ServerOptions options, RequestHandler& handler)
-    : options_(std::move(options)), handler_(handler) {}
+HttpServer::HttpServer(ServerOptions options, RequestHandler& handler, std::vector<ReactorWork*> reactor_work)
+    : options_(std::move(options)), handler_(handler), reactor_work_(std::move(reactor_work)) {}
 
 HttpServer::~HttpServer() {
   stop();
@@ -267,7 +335,9 @@ void HttpServer::start() {
   listener_->init(options_.threads, Flags<Tcp::Options>(Tcp::Options::ReuseAddr) | Tcp::Options::NoDelay,
                   "gw-reactor", 4096);
   listener_->setHandler(handler);
-  listener_->setTransportFactory([handler] { return std::make_shared<GatewayTransport>(handler); });
+  auto work = std::make_shared<ReactorWorkSource>(reactor_work_);
+  listener_->setTransportFactory(
+      [handler, work] { return std::make_shared<GatewayTransport>(handler, work); });
   listener_->bind();
   listener_->runThreaded();
 }

@@ -9,7 +9,10 @@
 #include <memory>
 #include <string>
 
+#include <vector>
+
 #include "server/connection.h"
+#include "util/reactor_work.h"
 
 namespace Pistache::Tcp {
 class Listener;
@@ -54,7 +57,9 @@ class RequestHandler {
 
 class HttpServer {
  public:
-  HttpServer(ServerOptions options, RequestHandler& handler);
+  /// `reactor_work[i]`, when given, runs on reactor thread i beside its connections (there are
+  /// options.threads reactors); it must outlive the server's reactors.
+  HttpServer(ServerOptions options, RequestHandler& handler, std::vector<ReactorWork*> reactor_work = {});
   ~HttpServer();
   /// Binds and starts the reactor threads; returns once listening.
   void start();
@@ -67,6 +72,7 @@ class HttpServer {
  private:
   ServerOptions options_;
   RequestHandler& handler_;
+  std::vector<ReactorWork*> reactor_work_;
   std::unique_ptr<Pistache::Tcp::Listener> listener_;
   std::shared_ptr<std::atomic<std::size_t>> blocked_connections_ =
       std::make_shared<std::atomic<std::size_t>>(0);
