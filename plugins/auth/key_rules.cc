@@ -2,16 +2,16 @@
 #include "key_rules.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "gateway/config_reader.h"
 #include "gateway/secrets.h"
+#include "gateway/sha256.h"
 
 namespace e2b::auth {
 namespace {
 
 using namespace gateway;
-static_assert(sizeof(KeyDigest) == SHA256_DIGEST_LENGTH);
+static_assert(sizeof(KeyDigest) == sizeof(gateway::Sha256Digest));
 
 std::string hex_prefix(const KeyDigest& digest, std::size_t bytes) {
   static const char* digits = "0123456789abcdef";
@@ -49,9 +49,7 @@ StaticKey parse_key_entry(const nlohmann::json& entry, const std::string& at, co
 }  // namespace
 
 KeyDigest digest_of(std::string_view key) {
-  KeyDigest digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest.data());
-  return digest;
+  return gateway::sha256(key);
 }
 
 std::optional<std::string> presented_key(const HttpRequest& request) {

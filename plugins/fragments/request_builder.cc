@@ -1,8 +1,6 @@
 // Turns an OpenAI chat request into the body the Fragments upstream expects.
 #include "request_builder.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <limits>
 #include <span>
@@ -11,6 +9,7 @@
 #include "gateway/chat_params.h"
 #include "gateway/hex.h"
 #include "gateway/json_writer.h"
+#include "gateway/sha256.h"
 
 namespace e2b::fragments {
 namespace {
@@ -191,12 +190,10 @@ std::optional<LocalResponse> reject_unsupported(const json& chat) {
 }
 
 std::string stable_user_id(const std::string& seed) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  const std::string input = "e2b-gateway-user:" + seed;
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  auto digest = gateway::sha256("e2b-gateway-user:" + seed);
   digest[6] = (digest[6] & 0x0f) | 0x50;  // UUID version 5
   digest[8] = (digest[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  std::string out = gateway::to_hex(std::span<const unsigned char>(digest, 16));
+  std::string out = gateway::to_hex(std::span<const unsigned char>(digest.data(), 16));
   for (const std::size_t dash : {8, 13, 18, 23}) out.insert(dash, 1, '-');
   return out;
 }

@@ -2,11 +2,10 @@
 // a request without touching the database.
 #include "storage/key_index.h"
 
-#include <openssl/sha.h>
-
 #include <mutex>
 
 #include "gateway/hex.h"
+#include "gateway/sha256.h"
 #include "storage/stored_rows.h"
 
 namespace gateway {
@@ -41,9 +40,7 @@ void KeyIndex::reload() {
 }
 
 std::optional<Principal> KeyIndex::authenticate(std::string_view secret, std::int64_t now) const {
-  KeyDigest digest;
-  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest.data());
-  return authenticate(digest, now);
+  return authenticate(sha256(secret), now);
 }
 
 std::optional<Principal> KeyIndex::authenticate(const KeyDigest& digest, std::int64_t now) const {

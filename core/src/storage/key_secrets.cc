@@ -2,11 +2,11 @@
 #include "storage/records.h"
 
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <chrono>
 
 #include "gateway/hex.h"
+#include "gateway/sha256.h"
 #include "util/random_hex.h"
 
 namespace gateway {
@@ -30,9 +30,7 @@ std::string generate_key_secret() {
 }
 
 std::string key_digest(std::string_view secret) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), digest);
-  return to_hex(digest);
+  return to_hex(sha256(secret));
 }
 
 std::string random_id(std::string_view prefix) {

@@ -4,6 +4,7 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -61,6 +62,8 @@ UpstreamLoop::~UpstreamLoop() {
   for (auto& [id, transfer] : transfers_) curl_multi_remove_handle(multi_.get(), transfer->easy.get());
   delayed_.clear();
   transfers_.clear();
+  idle_easy_.clear();
+  multi_.reset();  // closes the cached connections through close_socket, which needs watches_
 }
 
 void UpstreamLoop::stop() {
@@ -122,23 +125,62 @@ void UpstreamLoop::wake() {
 
 int UpstreamLoop::on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* self, void* /*socket_data*/) {
   auto* loop = static_cast<UpstreamLoop*>(self);
-  if (what == CURL_POLL_REMOVE) {
-    epoll_ctl(loop->epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-    loop->watched_.erase(fd);
+  if (what != CURL_POLL_REMOVE) {
+    loop->watch(fd, ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u));
     return 0;
   }
-  epoll_event ev{};
-  ev.data.fd = fd;
-  if (what & CURL_POLL_IN) ev.events |= EPOLLIN;
-  if (what & CURL_POLL_OUT) ev.events |= EPOLLOUT;
-  // Whatever curl remembers about the socket, make epoll agree: add a socket not watched yet,
-  // modify a watched one, and fall back to the other call when an fd was closed and reused.
-  const bool watched = !loop->watched_.insert(fd).second;
-  const int first = watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-  if (epoll_ctl(loop->epoll_.get(), first, fd, &ev) != 0 && (errno == ENOENT || errno == EEXIST)) {
-    epoll_ctl(loop->epoll_.get(), watched ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+  auto it = loop->watches_.find(fd);
+  if (it == loop->watches_.end()) return 0;
+  if (it->second.own && it->second.events != 0) {
+    it->second.wanted = false;  // kept registered while idle (see Watch)
+  } else {
+    loop->unwatch(fd);
   }
   return 0;
+}
+
+void UpstreamLoop::watch(int fd, std::uint32_t events) {
+  Watch& w = watches_[fd];
+  w.wanted = true;
+  if (w.events == events) return;
+  epoll_event ev{};
+  ev.data.fd = fd;
+  ev.events = events;
+  // Make epoll agree whatever it remembers: fall back to the other call when an fd was closed
+  // and reused behind our back.
+  const bool registered = w.events != 0;
+  if (epoll_ctl(epoll_.get(), registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0 &&
+      (errno == ENOENT || errno == EEXIST)) {
+    epoll_ctl(epoll_.get(), registered ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+  }
+  w.events = events;
+}
+
+void UpstreamLoop::unwatch(int fd) {
+  auto it = watches_.find(fd);
+  if (it == watches_.end()) return;
+  if (it->second.events != 0) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  if (it->second.own) {
+    it->second = Watch{.own = true};
+  } else {
+    watches_.erase(it);
+  }
+}
+
+curl_socket_t UpstreamLoop::open_socket(void* self, curlsocktype /*purpose*/, curl_sockaddr* address) {
+  auto* loop = static_cast<UpstreamLoop*>(self);
+  const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (fd < 0) return CURL_SOCKET_BAD;
+  loop->open_connections_.fetch_add(1, std::memory_order_relaxed);
+  loop->watches_[fd] = Watch{.own = true};
+  return fd;
+}
+
+int UpstreamLoop::close_socket(void* self, curl_socket_t fd) {
+  auto* loop = static_cast<UpstreamLoop*>(self);
+  loop->open_connections_.fetch_sub(1, std::memory_order_relaxed);
+  loop->watches_.erase(fd);  // closing the socket takes it out of epoll_
+  return ::close(fd);
 }
 
 int UpstreamLoop::on_timer(CURLM* /*multi*/, long timeout_ms, void* self) {
@@ -170,6 +212,11 @@ void UpstreamLoop::run_ready() {
       read_counter(fd);
       timer_armed_for_ = Clock::time_point::max();
     } else {
+      auto watch = watches_.find(fd);
+      if (watch == watches_.end() || !watch->second.wanted) {
+        unwatch(fd);  // idle in curl's cache and closed by the upstream, or stale
+        continue;
+      }
       int mask = 0;
       if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
       if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
@@ -277,8 +324,10 @@ void UpstreamLoop::arm_timer() {
 }
 
 void UpstreamLoop::quiet() {
-  for (const int fd : watched_) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  watched_.clear();
+  for (auto& [fd, watch] : watches_) {
+    if (watch.events != 0) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+    watch.events = 0;
+  }
   read_counter(wakeup_.get());
   read_counter(timer_.get());
   const itimerspec off{};
@@ -299,8 +348,12 @@ void UpstreamLoop::add_transfer(std::unique_ptr<UpstreamTransfer> transfer) {
     active_.fetch_sub(1);
     return;
   }
-  transfer->configure(std::move(easy), open_connections_);
+  transfer->configure(std::move(easy));
   CURL* handle = transfer->easy.get();
+  curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION, &UpstreamLoop::open_socket);
+  curl_easy_setopt(handle, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(handle, CURLOPT_CLOSESOCKETFUNCTION, &UpstreamLoop::close_socket);
+  curl_easy_setopt(handle, CURLOPT_CLOSESOCKETDATA, this);
   const TransferId id = transfer->id;
   transfers_.emplace(id, std::move(transfer));
   curl_multi_add_handle(multi_.get(), handle);

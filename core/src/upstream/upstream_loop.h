@@ -9,7 +9,6 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "upstream/upstream_transfer.h"
@@ -94,6 +93,12 @@ class UpstreamLoop : public ReactorWork {
 
   static int on_socket(CURL* easy, curl_socket_t fd, int what, void* self, void* socket_data);
   static int on_timer(CURLM* multi, long timeout_ms, void* self);
+  static curl_socket_t open_socket(void* self, curlsocktype purpose, curl_sockaddr* address);
+  static int close_socket(void* self, curl_socket_t fd);
+  /// Makes epoll watch `fd` for `events` (EPOLLIN/EPOLLOUT), with no syscall if it already does.
+  void watch(int fd, std::uint32_t events);
+  /// Stops watching `fd`.
+  void unwatch(int fd);
   // Kept by every transfer's socket open and close callbacks (curl also closes cached
   // connections through them, at the latest in curl_multi_cleanup: declared before multi_).
   std::atomic<std::int64_t> open_connections_{0};
@@ -123,7 +128,16 @@ class UpstreamLoop : public ReactorWork {
   /// Easy handles of finished transfers, reset and ready for the next ones.
   static constexpr std::size_t kIdleEasyHandles = 64;
   std::vector<EasyHandle> idle_easy_;
-  std::unordered_set<int> watched_;                         // sockets registered with epoll_
+  /// A socket registered with epoll_. Connections this loop opened stay registered while idle in
+  /// curl's cache (curl no longer wants events): most are taken again by the next transfer, with
+  /// the same events, so that costs no epoll_ctl. An idle one that becomes ready (the upstream
+  /// closed it) is unregistered then, and closing a socket unregisters it.
+  struct Watch {
+    std::uint32_t events = 0;  // registered; 0: not registered
+    bool wanted = false;       // curl waits for these events
+    bool own = false;          // opened by open_socket, so closed through close_socket
+  };
+  std::unordered_map<int, Watch> watches_;
   std::vector<std::unique_ptr<UpstreamTransfer>> delayed_;  // waiting for their start time
 };
 

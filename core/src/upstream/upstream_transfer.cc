@@ -1,9 +1,6 @@
 // A transfer's curl options and callbacks: headers, body delivery with flow control, the end.
 #include "upstream/upstream_transfer.h"
 
-#include <sys/socket.h>
-#include <unistd.h>
-
 namespace gateway {
 namespace {
 
@@ -14,20 +11,6 @@ using Clock = UpstreamTransfer::Clock;
 /// every open transfer holds one for its whole life: 1 KB keeps thousands of slow streams cheap
 /// (bench/streams.sh: 3.4 KB less RSS per stream) and costs a long burst only more, smaller reads.
 constexpr long kReceiveBufferBytes = 1024;
-
-/// Opens the socket curl asks for and counts it in `*count` (a std::atomic<std::int64_t>).
-curl_socket_t open_counted_socket(void* count, curlsocktype /*purpose*/, curl_sockaddr* address) {
-  const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-  if (fd < 0) return CURL_SOCKET_BAD;
-  static_cast<std::atomic<std::int64_t>*>(count)->fetch_add(1, std::memory_order_relaxed);
-  return fd;
-}
-
-/// Closes a socket opened by open_counted_socket and uncounts it.
-int close_counted_socket(void* count, curl_socket_t fd) {
-  static_cast<std::atomic<std::int64_t>*>(count)->fetch_sub(1, std::memory_order_relaxed);
-  return ::close(fd);
-}
 
 size_t on_header(char* data, size_t size, size_t count, void* self) {
   auto* t = static_cast<UpstreamTransfer*>(self);
@@ -70,7 +53,7 @@ size_t on_body(char* data, size_t size, size_t count, void* self) {
 
 }  // namespace
 
-void UpstreamTransfer::configure(EasyHandle handle, std::atomic<std::int64_t>& open_connections) {
+void UpstreamTransfer::configure(EasyHandle handle) {
   easy = std::move(handle);
   CURL* e = easy.get();
   curl_slist* list = nullptr;
@@ -97,10 +80,6 @@ void UpstreamTransfer::configure(EasyHandle handle, std::atomic<std::int64_t>& o
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(e, CURLOPT_PRIVATE, this);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &open_counted_socket);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &open_connections);
-  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &close_counted_socket);
-  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, &open_connections);
   started = last_body = Clock::now();
 }
 

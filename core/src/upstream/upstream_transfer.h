@@ -4,7 +4,6 @@
 
 #include <curl/curl.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -51,9 +50,8 @@ struct UpstreamTransfer {
   // token, so header lines never count as activity.
   Clock::time_point last_body = Clock::now();
 
-  /// Takes `handle` (fresh or reset) and sets every option of this transfer on it; the sockets
-  /// curl opens for it are counted in `open_connections`.
-  void configure(EasyHandle handle, std::atomic<std::int64_t>& open_connections);
+  /// Takes `handle` (fresh or reset) and sets the options of this transfer's request on it.
+  void configure(EasyHandle handle);
   /// Tells the observer the status and headers, once.
   void deliver_head();
   /// How the transfer ended, from curl's result. A timeout is named after the phase it cut
