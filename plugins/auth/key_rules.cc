@@ -55,7 +55,7 @@ KeyDigest digest_of(std::string_view key) {
 std::optional<std::string> presented_key(const HttpRequest& request) {
   if (auto header = find_header(request.headers, "authorization")) {
     std::string_view value = *header;
-    if (value.size() > 7 && to_lower(value.substr(0, 7)) == "bearer ") {
+    if (value.size() > 7 && equals_ignoring_case(std::string_view(value).substr(0, 7), "bearer ")) {
       value = trimmed(value.substr(7));
       if (!value.empty()) return std::string(value);
     }

@@ -17,26 +17,34 @@ namespace gateway {
 /// Header list in arrival order; names of request headers are lower-case.
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+/// ASCII lower case (HTTP names and tokens are ASCII; other bytes are left as they are).
+constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 inline std::string to_lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
   return out;
+}
+
+/// Whether `a` and `b` are equal but for ASCII case.
+constexpr bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 /// First header called `name` (compared case-insensitively), if any.
 inline std::optional<std::string> find_header(const Headers& headers, std::string_view name) {
-  const std::string wanted = to_lower(name);
   for (const auto& [key, value] : headers) {
-    if (to_lower(key) == wanted) return value;
+    if (equals_ignoring_case(key, name)) return value;
   }
   return std::nullopt;
 }
 
 /// Replaces every header called `name` with one `name: value`.
 inline void set_header(Headers& headers, const std::string& name, std::string value) {
-  const std::string wanted = to_lower(name);
-  std::erase_if(headers, [&](const auto& h) { return to_lower(h.first) == wanted; });
+  std::erase_if(headers, [&](const auto& h) { return equals_ignoring_case(h.first, name); });
   headers.emplace_back(name, std::move(value));
 }
 
@@ -57,15 +65,15 @@ inline bool wants_keep_alive(const HttpRequest& request) {
   bool close = false;
   bool keep_alive = false;
   for (const auto& [name, value] : request.headers) {
-    if (to_lower(name) != "connection") continue;
+    if (!equals_ignoring_case(name, "connection")) continue;
     std::string_view rest = value;
     while (!rest.empty()) {
       const auto comma = rest.find(',');
       auto option = rest.substr(0, comma);
       while (!option.empty() && (option.front() == ' ' || option.front() == '\t')) option.remove_prefix(1);
       while (!option.empty() && (option.back() == ' ' || option.back() == '\t')) option.remove_suffix(1);
-      close = close || to_lower(option) == "close";
-      keep_alive = keep_alive || to_lower(option) == "keep-alive";
+      close = close || equals_ignoring_case(option, "close");
+      keep_alive = keep_alive || equals_ignoring_case(option, "keep-alive");
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
   }

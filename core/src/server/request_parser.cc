@@ -65,7 +65,7 @@ int hex_value(char c) {
 }
 
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && to_lower(text.substr(0, prefix.size())) == prefix;
+  return text.size() >= prefix.size() && equals_ignoring_case(text.substr(0, prefix.size()), prefix);
 }
 
 /// Splits `name: value`; returns a message for the client when the line is not a valid field.
@@ -391,7 +391,7 @@ bool RequestParser::finish_head() {
         content_length = length;
       }
     } else if (name == "expect") {
-      expects_continue_ = to_lower(value) == "100-continue";
+      expects_continue_ = equals_ignoring_case(value, "100-continue");
     }
   }
   if (has_transfer_encoding) {

@@ -394,12 +394,10 @@ void UpstreamLoop::remove(TransferId id) {
   auto easy = std::move(it->second->easy);
   transfers_.erase(it);
   active_.fetch_sub(1);
-  // Kept for the next transfer: curl_easy_reset clears every option but keeps the handle's
-  // buffers, so a busy gateway does not allocate and free them per request.
-  if (easy && idle_easy_.size() < kIdleEasyHandles) {
-    curl_easy_reset(easy.get());
-    idle_easy_.push_back(std::move(easy));
-  }
+  // Kept for the next transfer, which sets every option configure() sets (so nothing of this
+  // one carries over) and reuses the handle's buffers: a busy gateway neither allocates them
+  // nor resets them per request.
+  if (easy && idle_easy_.size() < kIdleEasyHandles) idle_easy_.push_back(std::move(easy));
 }
 
 void UpstreamLoop::check_deadlines() {

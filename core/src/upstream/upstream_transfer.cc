@@ -1,6 +1,8 @@
 // A transfer's curl options and callbacks: headers, body delivery with flow control, the end.
 #include "upstream/upstream_transfer.h"
 
+#include <cstdlib>
+
 namespace gateway {
 namespace {
 
@@ -11,6 +13,19 @@ using Clock = UpstreamTransfer::Clock;
 /// every open transfer holds one for its whole life: 1 KB keeps thousands of slow streams cheap
 /// (bench/streams.sh: 3.4 KB less RSS per stream) and costs a long burst only more, smaller reads.
 constexpr long kReceiveBufferBytes = 1024;
+
+/// Whether the environment names a proxy that curl would use for the upstream. Read once: when
+/// none is named, each transfer tells curl so and it skips looking through the environment.
+bool environment_names_proxy() {
+  static const bool named = [] {
+    for (const char* name : {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"}) {
+      const char* value = std::getenv(name);
+      if (value != nullptr && *value != '\0') return true;
+    }
+    return false;
+  }();
+  return named;
+}
 
 size_t on_header(char* data, size_t size, size_t count, void* self) {
   auto* t = static_cast<UpstreamTransfer*>(self);
@@ -80,6 +95,7 @@ void UpstreamTransfer::configure(EasyHandle handle) {
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(e, CURLOPT_PRIVATE, this);
+  if (!environment_names_proxy()) curl_easy_setopt(e, CURLOPT_PROXY, "");
   started = last_body = Clock::now();
 }
 
