@@ -11,7 +11,7 @@
 
 namespace e2b::fragments {
 
-/// Observes one upstream attempt on the upstream I/O thread. A failure before any output goes
+/// Observes one upstream attempt on its upstream loop's thread. A failure before any output goes
 /// back to the FailoverCall, which may retry on another target; everything else reaches the sink.
 class AnswerStream : public gateway::UpstreamObserver {
  public:

@@ -75,7 +75,7 @@ class FailoverCall : public std::enable_shared_from_this<FailoverCall> {
 
   /// The attempt on `target` ended as (`status`, `end`): records it and, when it is retryable and
   /// attempts and budget allow, starts the next attempt; otherwise the client gets `error`.
-  /// `output_sent`: the client already had output, so nothing is retried. Upstream thread.
+  /// `output_sent`: the client already had output, so nothing is retried. Upstream loop's thread.
   void attempt_failed(std::size_t target, int status, gateway::UpstreamEnd end,
                       const gateway::Headers& headers, gateway::LocalResponse error, bool output_sent);
 

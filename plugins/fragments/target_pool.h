@@ -30,8 +30,8 @@ struct NoTarget {
   bool rate_limited = false;    ///< every target is cooling down (the upstream's own 429)
 };
 
-/// The targets and their health. Thread-safe: requests pick and report on reactors and the
-/// upstream thread. The caller passes the time in, so tests control it.
+/// The targets and their health. Thread-safe: requests on every reactor pick and report. The caller passes
+/// the time in, so tests control it.
 class TargetPool {
  public:
   /// Receives a line when a target goes out of rotation (Warn) or comes back (Info).

@@ -63,7 +63,7 @@ struct Delta {
 
 enum class FinishReason { Stop, Length };
 
-/// An HTTP exchange with an upstream service, run by the gateway's shared upstream I/O loop.
+/// An HTTP exchange with an upstream service, run by the upstream loop of the request's reactor.
 struct UpstreamRequest {
   std::string url;
   Headers headers;
@@ -109,7 +109,8 @@ enum class UpstreamEnd {
   Protocol,          ///< the upstream did not speak HTTP
 };
 
-/// Receives one upstream exchange's events in order, on the upstream I/O thread.
+/// Receives one upstream exchange's events in order, on the thread of the upstream loop that runs
+/// it (the reactor of the request's client connection).
 /// Nothing is delivered after the request was cancelled because its client left.
 class UpstreamObserver {
  public:
@@ -119,8 +120,9 @@ class UpstreamObserver {
   virtual void on_end(UpstreamEnd end, std::string_view detail) = 0;
 };
 
-/// Where the upstream plugin reports the answer. Thread-safe; normally called on the upstream
-/// I/O thread. The gateway turns these calls into the OpenAI JSON or SSE response.
+/// Where the upstream plugin reports the answer. Thread-safe; normally called from upstream
+/// callbacks, on the request's reactor thread. The gateway turns these calls into the OpenAI JSON or SSE
+/// response.
 class ResponseSink {
  public:
   virtual ~ResponseSink() = default;
@@ -175,10 +177,10 @@ class RequestContext {
   virtual Principal& principal() = 0;
   /// Free-form values plugins pass to later phases ("upstream_model", …).
   virtual nlohmann::json& attributes() = 0;
-  /// Starts an upstream HTTP exchange on the shared I/O loop; cancelled automatically when the
-  /// client disconnects (also while it waits out its start_delay). One exchange at a time: call
-  /// it again only from the previous exchange's on_end, before the sink was given any output
-  /// (start() or delta()), to retry; RequestRecord::upstream_wait then covers every attempt.
+  /// Starts an upstream HTTP exchange on the upstream loop of the request's reactor; cancelled automatically
+  /// when the client disconnects (also while it waits out its start_delay). One exchange at a time: call it
+  /// again only from the previous exchange's on_end, before the sink was given any output (start() or
+  /// delta()), to retry; RequestRecord::upstream_wait then covers every attempt.
   virtual void fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) = 0;
   /// Runs `hook` exactly once when this request ends, however it ends (answered, refused,
   /// failed, timed out, its client gone), with the record the log phase gets, on the thread that
@@ -268,7 +270,7 @@ class Plugin {
   virtual void on_response_head(RequestContext& /*ctx*/, int /*status*/, Headers& /*headers*/) {}
 
   /// Response body phase, once per piece of model output the client will get, after `stop` and
-  /// `max_tokens` were applied (upstream I/O thread); may edit it.
+  /// `max_tokens` were applied (upstream loop's thread); may edit it.
   virtual void on_delta(RequestContext& /*ctx*/, Delta& /*delta*/) {}
 
   /// Log phase: after the client has its answer, off the hot path, on the gateway's one log

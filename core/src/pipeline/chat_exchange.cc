@@ -109,7 +109,7 @@ void ChatExchange::begin(Plugin& upstream) {
 void ChatExchange::fetch(UpstreamRequest request, std::shared_ptr<UpstreamObserver> observer) {
   auto self = shared_from_this();
   // Held while the transfer starts, so client_left() either sees its id or stops it starting: a
-  // retry calls this on the upstream thread.
+  // retry calls this from an upstream callback.
   std::lock_guard lock(mutex_);
   if (state_ == State::Done || client_gone_) return;
   if (exchange_running_) throw std::logic_error("fetch: the previous upstream exchange has not ended");

@@ -1,5 +1,6 @@
 // One chat completion in flight: the bridge between the upstream plugin (which reports on the
-// upstream I/O thread) and the client connection (written only on its reactor thread).
+// thread of its upstream loop, normally the connection's own reactor) and the client connection
+// (written only on its reactor thread).
 #pragma once
 
 #include <atomic>
@@ -49,7 +50,7 @@ class ChatExchange : public RequestState,
   enum class State { Waiting, Streaming, Done };
 
   void start_locked();
-  /// Sends model output the limiter released (upstream thread).
+  /// Sends model output the limiter released (the upstream loop's thread).
   void deliver(Delta delta);
   /// Ends the answer with a 200: the last chunk and [DONE], or the whole completion.
   void complete(FinishReason reason, std::optional<Usage> usage);
@@ -106,7 +107,7 @@ class ChatExchange : public RequestState,
   std::atomic<bool> want_resume_{false};
   std::atomic<bool> logged_{false};
   std::atomic<std::int64_t> buffered_{0};
-  // The current upstream transfer: set by fetch() under mutex_ (a retry's on the upstream thread).
+  // The current upstream transfer: set by fetch() under mutex_ (a retry's from an upstream callback).
   std::atomic<std::uint64_t> transfer_id_{0};
   bool exchange_running_ = false;   // mutex_: an upstream exchange started and not ended yet
   bool client_gone_ = false;        // mutex_: the client left; fetch() starts nothing more

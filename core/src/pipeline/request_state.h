@@ -145,7 +145,7 @@ class RequestState : public RequestContext {
   bool ended_ = false;
   mutable std::mutex events_mutex_;
   std::vector<RequestEvent> events_;
-  // steady_clock ticks, 0 while unset: stamped on the reactor and the upstream thread.
+  // steady_clock ticks, 0 while unset: stamped on the reactor and in upstream callbacks.
   std::atomic<SteadyClock::rep> upstream_started_{0};
   std::atomic<SteadyClock::rep> upstream_ended_{0};
 };
