@@ -244,9 +244,9 @@ class GatewayTransport : public Tcp::Transport {
     for (int round = 0; round < kRounds; ++round) {
       bool ran = false;
       if (!own_tasks_.empty()) {
-        auto batch = std::move(own_tasks_);
-        own_tasks_.clear();
-        for (auto& task : batch) task();
+        running_tasks_.swap(own_tasks_);  // both keep their capacity from turn to turn
+        for (auto& task : running_tasks_) task();
+        running_tasks_.clear();
         ran = true;
       }
       if (work_ != nullptr && work_->run_queued()) ran = true;
@@ -271,6 +271,7 @@ class GatewayTransport : public Tcp::Transport {
   std::mutex tasks_mutex_;
   std::vector<std::function<void()>> tasks_;
   std::vector<std::function<void()>> own_tasks_;  // posted on this reactor's thread, this turn
+  std::vector<std::function<void()>> running_tasks_;
   UniqueFd tasks_wakeup_;
   UniqueFd tick_;
   std::shared_ptr<ReactorWorkSource> work_source_;

@@ -4,12 +4,10 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <iterator>
 #include <stdexcept>
 
@@ -123,66 +121,6 @@ void UpstreamLoop::wake() {
   [[maybe_unused]] auto written = ::write(wakeup_.get(), &one, sizeof one);
 }
 
-int UpstreamLoop::on_socket(CURL* /*easy*/, curl_socket_t fd, int what, void* self, void* /*socket_data*/) {
-  auto* loop = static_cast<UpstreamLoop*>(self);
-  if (what != CURL_POLL_REMOVE) {
-    loop->watch(fd, ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u));
-    return 0;
-  }
-  auto it = loop->watches_.find(fd);
-  if (it == loop->watches_.end()) return 0;
-  if (it->second.own && it->second.events != 0) {
-    it->second.wanted = false;  // kept registered while idle (see Watch)
-  } else {
-    loop->unwatch(fd);
-  }
-  return 0;
-}
-
-void UpstreamLoop::watch(int fd, std::uint32_t events) {
-  Watch& w = watches_[fd];
-  w.wanted = true;
-  if (w.events == events) return;
-  epoll_event ev{};
-  ev.data.fd = fd;
-  ev.events = events;
-  // Make epoll agree whatever it remembers: fall back to the other call when an fd was closed
-  // and reused behind our back.
-  const bool registered = w.events != 0;
-  if (epoll_ctl(epoll_.get(), registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0 &&
-      (errno == ENOENT || errno == EEXIST)) {
-    epoll_ctl(epoll_.get(), registered ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
-  }
-  w.events = events;
-}
-
-void UpstreamLoop::unwatch(int fd) {
-  auto it = watches_.find(fd);
-  if (it == watches_.end()) return;
-  if (it->second.events != 0) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
-  if (it->second.own) {
-    it->second = Watch{.own = true};
-  } else {
-    watches_.erase(it);
-  }
-}
-
-curl_socket_t UpstreamLoop::open_socket(void* self, curlsocktype /*purpose*/, curl_sockaddr* address) {
-  auto* loop = static_cast<UpstreamLoop*>(self);
-  const int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-  if (fd < 0) return CURL_SOCKET_BAD;
-  loop->open_connections_.fetch_add(1, std::memory_order_relaxed);
-  loop->watches_[fd] = Watch{.own = true};
-  return fd;
-}
-
-int UpstreamLoop::close_socket(void* self, curl_socket_t fd) {
-  auto* loop = static_cast<UpstreamLoop*>(self);
-  loop->open_connections_.fetch_sub(1, std::memory_order_relaxed);
-  loop->watches_.erase(fd);  // closing the socket takes it out of epoll_
-  return ::close(fd);
-}
-
 int UpstreamLoop::on_timer(CURLM* /*multi*/, long timeout_ms, void* self) {
   auto* loop = static_cast<UpstreamLoop*>(self);
   loop->curl_deadline_ =
@@ -257,14 +195,13 @@ void UpstreamLoop::finish_turn() {
 
 bool UpstreamLoop::run_commands() {
   if (own_commands_.empty()) return false;
-  auto batch = std::move(own_commands_);
-  own_commands_.clear();
-  for (auto& command : batch) {
+  running_commands_.swap(own_commands_);  // both keep their capacity from turn to turn
+  for (auto& command : running_commands_) {
     switch (command.kind) {
       case CommandKind::Start:
-        if (command.transfer->request.start_delay > std::chrono::milliseconds::zero()) {
-          command.transfer->due = Clock::now() + command.transfer->request.start_delay;
-          delayed_.push_back(std::move(command.transfer));
+        if (const auto delay = command.transfer->request.start_delay;
+            delay > std::chrono::milliseconds::zero()) {
+          delayed_.add(std::move(command.transfer), Clock::now(), delay);
         } else {
           add_transfer(std::move(command.transfer));
         }
@@ -284,6 +221,7 @@ bool UpstreamLoop::run_commands() {
       }
     }
   }
+  running_commands_.clear();
   return true;
 }
 
@@ -294,14 +232,8 @@ void UpstreamLoop::fire_curl_timer() {
 }
 
 void UpstreamLoop::start_due() {
-  if (delayed_.empty()) return;
-  const auto now = Clock::now();
-  const auto due = std::stable_partition(delayed_.begin(), delayed_.end(),
-                                         [now](const auto& transfer) { return transfer->due > now; });
-  if (due == delayed_.end()) return;
-  std::vector<std::unique_ptr<UpstreamTransfer>> starting(std::make_move_iterator(due),
-                                                          std::make_move_iterator(delayed_.end()));
-  delayed_.erase(due, delayed_.end());
+  auto starting = delayed_.take_due(Clock::now());
+  if (starting.empty()) return;
   for (auto& transfer : starting) add_transfer(std::move(transfer));
   fire_curl_timer();
   collect_done();
@@ -309,7 +241,7 @@ void UpstreamLoop::start_due() {
 
 void UpstreamLoop::arm_timer() {
   auto want = curl_deadline_;
-  for (const auto& transfer : delayed_) want = std::min(want, transfer->due);
+  want = std::min(want, delayed_.next_due());
   if (!transfers_.empty()) want = std::min(want, last_check_ + kDeadlineCheck);
   if (want == Clock::time_point::max()) return;  // an armed timer may fire for nothing: harmless
   // An earlier wake-up still pending re-arms the timer when it fires.
@@ -381,10 +313,7 @@ void UpstreamLoop::finish(TransferId id, UpstreamEnd end, const std::string& det
 }
 
 void UpstreamLoop::remove(TransferId id) {
-  const auto waiting = std::find_if(delayed_.begin(), delayed_.end(),
-                                    [id](const auto& transfer) { return transfer->id == id; });
-  if (waiting != delayed_.end()) {
-    delayed_.erase(waiting);
+  if (delayed_.drop(id)) {
     active_.fetch_sub(1);
     return;
   }

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "upstream/delayed_starts.h"
 #include "upstream/upstream_transfer.h"
 #include "util/reactor_work.h"
 #include "util/unique_fd.h"
@@ -121,6 +122,7 @@ class UpstreamLoop : public ReactorWork {
   // Driver thread only, from here on.
   using Clock = std::chrono::steady_clock;
   std::vector<Command> own_commands_;  // queued on the driver's thread during a turn
+  std::vector<Command> running_commands_;
   Clock::time_point curl_deadline_ = Clock::time_point::max();
   Clock::time_point timer_armed_for_ = Clock::time_point::max();
   Clock::time_point last_check_ = Clock::now();
@@ -138,7 +140,7 @@ class UpstreamLoop : public ReactorWork {
     bool own = false;          // opened by open_socket, so closed through close_socket
   };
   std::unordered_map<int, Watch> watches_;
-  std::vector<std::unique_ptr<UpstreamTransfer>> delayed_;  // waiting for their start time
+  DelayedStarts delayed_;
 };
 
 }  // namespace gateway
