@@ -242,26 +242,31 @@ TEST(UpstreamLoopTest, AnIdleConnectionTheUpstreamClosedIsNotReused) {
   EXPECT_LT(ready, 10);
 }
 
+/// A responder and one loop with its driver; start() runs one transfer to it.
+struct OneLoop {
+  explicit OneLoop(Responder::Mode mode) : responder(mode) {}
+  std::shared_ptr<Recorder> start(const std::function<void(UpstreamRequest&)>& adjust) {
+    auto request = request_to(responder);
+    adjust(request);
+    auto recorder = std::make_shared<Recorder>();
+    start_on(driver, loops, std::move(request), recorder);
+    return recorder;
+  }
+  Responder responder;
+  UpstreamLoops loops{1, 4};
+  Driver driver{*loops.work()[0]};
+};
+
 TEST(UpstreamLoopTest, TheTimerEndsATransferWithNoBodyInTime) {
-  Responder responder(Responder::Mode::Silent);
-  UpstreamLoops loops(1, 4);
-  Driver driver(*loops.work()[0]);
-  auto request = request_to(responder);
-  request.first_byte_timeout = 100ms;
-  auto recorder = std::make_shared<Recorder>();
-  start_on(driver, loops, std::move(request), recorder);
+  OneLoop one(Responder::Mode::Silent);
+  auto recorder = one.start([](UpstreamRequest& request) { request.first_byte_timeout = 100ms; });
   EXPECT_EQ(recorder->end(), UpstreamEnd::FirstByteTimeout);
-  EXPECT_EQ(loops.active(), 0u);
+  EXPECT_EQ(one.loops.active(), 0u);
 }
 
 TEST(UpstreamLoopTest, ADelayedStartRunsOnceDue) {
-  Responder responder(Responder::Mode::KeepAlive);
-  UpstreamLoops loops(1, 4);
-  Driver driver(*loops.work()[0]);
-  auto request = request_to(responder);
-  request.start_delay = 50ms;
-  auto recorder = std::make_shared<Recorder>();
-  start_on(driver, loops, std::move(request), recorder);
+  OneLoop one(Responder::Mode::KeepAlive);
+  auto recorder = one.start([](UpstreamRequest& request) { request.start_delay = 50ms; });
   EXPECT_EQ(recorder->end(), UpstreamEnd::Complete);
   EXPECT_EQ(recorder->body(), "ok");
 }
