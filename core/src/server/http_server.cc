@@ -219,9 +219,7 @@ class GatewayTransport : public Tcp::Transport {
       first = tasks_.empty();
       tasks_.push_back(std::move(task));
     }
-    if (!first) return;
-    const std::uint64_t one = 1;
-    [[maybe_unused]] auto w = ::write(tasks_wakeup_.get(), &one, sizeof one);
+    if (first) wake_tasks();
   }
 
   /// Clears the wakeup before taking the tasks, so a post that races with us always leaves
@@ -253,9 +251,16 @@ class GatewayTransport : public Tcp::Transport {
       if (!ran) return;
     }
     if (own_tasks_.empty()) return;
-    std::lock_guard lock(tasks_mutex_);
-    std::move(own_tasks_.begin(), own_tasks_.end(), std::back_inserter(tasks_));
+    {
+      std::lock_guard lock(tasks_mutex_);
+      std::move(own_tasks_.begin(), own_tasks_.end(), std::back_inserter(tasks_));
+    }
     own_tasks_.clear();
+    wake_tasks();
+  }
+
+  /// Makes the reactor run its task queue on its next turn.
+  void wake_tasks() {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto w = ::write(tasks_wakeup_.get(), &one, sizeof one);
   }
