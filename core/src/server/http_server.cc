@@ -7,9 +7,11 @@
 #include <pistache/tcp.h>
 #include <pistache/transport.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <iterator>
 #include <mutex>
 #include <string_view>
@@ -169,6 +171,8 @@ class GatewayTransport : public Tcp::Transport {
       } else if (work_ != nullptr &&
                  entry.getTag() == Polling::Tag(static_cast<uint64_t>(work_->ready_fd()))) {
         work_ready = true;
+      } else if (entry.isReadable() && read_peer(entry)) {
+        // a client socket, read
       } else {
         Polling::Event event(entry.getTag());
         if (entry.isReadable()) event.flags.setFlag(Polling::NotifyOn::Read);
@@ -195,6 +199,37 @@ class GatewayTransport : public Tcp::Transport {
     if (work_ready) work_->run_ready();
     finish_turn();
     t_running_transport = nullptr;
+  }
+
+  /// Reads a readable client socket; false when `entry` is not one. As in Pistache, each read
+  /// goes to the connection, and end of stream or an error means the peer left. Unlike Pistache it
+  /// stops after a read that did not fill the buffer: client sockets are edge-triggered, so the
+  /// socket is then empty and later bytes raise a new event. That saves the read which only
+  /// returns EAGAIN, one system call per request. An event that also reports the peer's shutdown
+  /// (EPOLLRDHUP, which may come in the same event as the last bytes) reads on to end of stream.
+  bool read_peer(const Aio::FdSet::Entry& entry) {
+    const auto fd = static_cast<Fd>(entry.getTag().value());
+    auto it = peers.find(fd);
+    if (it == peers.end()) return false;
+    const std::shared_ptr<Tcp::Peer> peer = it->second;  // removePeer() erases the map's copy
+    // Entry holds Pistache's event flags in a private base, which only a C-style cast may name.
+    const bool shut_down = ((const Polling::Event&)entry).flags.hasFlag(Polling::NotifyOn::Shutdown);
+    char buffer[Const::MaxBuffer];
+    for (;;) {
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n > 0) {
+        handler_->onInput(buffer, static_cast<std::size_t>(n), peer);
+        if (static_cast<std::size_t>(n) < sizeof buffer && !shut_down) return true;
+        auto again = peers.find(fd);
+        if (again == peers.end() || again->second != peer) return true;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+      handler_->onDisconnection(peer);
+      removePeer(peer);
+      return true;
+    }
   }
 
   std::shared_ptr<Aio::Handler> clone() const override {
