@@ -46,7 +46,7 @@ void FailoverCall::start() {
   if (!target) {
     // Every target waits for its own daily limit to reset: answer at once rather than hold the
     // client (OpenAI clients retry on a 429 with Retry-After).
-    sink_->fail(rate_limit_refusal(pool.unavailable(now).until, now));
+    sink_->fail(rate_limit_refusal(pool.usable_again(now), now));
     return;
   }
   launch(*target, std::chrono::milliseconds(0));

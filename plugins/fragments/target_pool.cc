@@ -127,20 +127,19 @@ std::optional<std::size_t> TargetPool::pick_past_open_circuits(WallClock::time_p
   return best;
 }
 
-NoTarget TargetPool::unavailable(WallClock::time_point now) const {
+WallClock::time_point TargetPool::usable_again(WallClock::time_point now) const {
   std::lock_guard lock(mutex_);
-  NoTarget answer{WallClock::time_point::max(), true};
+  auto soonest = WallClock::time_point::max();
   for (const auto& target : targets_) {
     auto until = std::max(target.cooling_until, now);
     if (target.circuit_open) {
-      answer.rate_limited = answer.rate_limited && target.cooling_until > now;
       const auto probe_turn =
           target.probe_started ? *target.probe_started + circuit_open_for_ : target.open_until;
       until = std::max({until, target.open_until, probe_turn});
     }
-    answer.until = std::min(answer.until, until);
+    soonest = std::min(soonest, until);
   }
-  return answer;
+  return soonest;
 }
 
 void TargetPool::note_error_locked(Target& target, const std::string& error, WallClock::time_point now) {

@@ -24,12 +24,6 @@ enum class TargetState { Healthy, CoolingDown, CircuitOpen, HalfOpen };
 
 const char* target_state_name(TargetState state);
 
-/// Why no target can take a request now, and when the first one can again.
-struct NoTarget {
-  WallClock::time_point until;  ///< the soonest a target becomes usable
-  bool rate_limited = false;    ///< every target is cooling down (the upstream's own 429)
-};
-
 /// The targets and their health. Thread-safe: requests on every reactor pick and report. The caller passes
 /// the time in, so tests control it.
 class TargetPool {
@@ -58,7 +52,7 @@ class TargetPool {
   std::optional<std::size_t> pick_past_open_circuits(WallClock::time_point now);
 
   /// When the first target becomes usable again (for Retry-After) once pick() found none.
-  NoTarget unavailable(WallClock::time_point now) const;
+  WallClock::time_point usable_again(WallClock::time_point now) const;
 
   /// The attempt on `target` got an answer: its failure streak ends and an open circuit closes.
   void succeeded(std::size_t target, WallClock::time_point now);

@@ -100,9 +100,7 @@ TEST(TargetPool, EveryTargetCoolingDownIsARateLimitUntilTheSoonestReset) {
   f.pool.cool_down(0, kStart + 90s, "http_429", kStart);
   f.pool.cool_down(1, kStart + 30s, "http_429", kStart);
   EXPECT_EQ(f.pool.pick(kNoneTried, kStart), std::nullopt);
-  const auto none = f.pool.unavailable(kStart);
-  EXPECT_TRUE(none.rate_limited);
-  EXPECT_EQ(none.until, kStart + 30s);
+  EXPECT_EQ(f.pool.usable_again(kStart), kStart + 30s);
   EXPECT_FALSE(f.pool.status(kStart)["available"].get<bool>());
 }
 
@@ -122,8 +120,6 @@ TEST(TargetPool, CircuitOpensAfterConsecutiveFailuresOnly) {
   ASSERT_EQ(f.lines.size(), 1u);
   EXPECT_EQ(f.lines[0].first, LogLevel::Warn);
   for (int i = 0; i < 10; ++i) EXPECT_EQ(f.pool.pick(kNoneTried, kStart + 30s), 1u);
-  const auto none_usable = f.pool.unavailable(kStart + 2s);
-  EXPECT_FALSE(none_usable.rate_limited) << "an open circuit is not the upstream's rate limit";
 }
 
 TEST(TargetPool, HalfOpenLetsOneProbeThroughAndItsSuccessClosesTheCircuit) {
@@ -131,7 +127,7 @@ TEST(TargetPool, HalfOpenLetsOneProbeThroughAndItsSuccessClosesTheCircuit) {
   f.pool.failed(0, "http_503", kStart);
   f.pool.failed(0, "http_503", kStart);
   EXPECT_EQ(f.pool.pick(kNoneTried, kStart + 9s), std::nullopt);
-  EXPECT_EQ(f.pool.unavailable(kStart + 9s).until, kStart + 10s);
+  EXPECT_EQ(f.pool.usable_again(kStart + 9s), kStart + 10s);
   EXPECT_EQ(f.state(0, kStart + 10s), "half_open");
   EXPECT_EQ(f.pool.pick(kNoneTried, kStart + 10s), 0u) << "the probe";
   EXPECT_EQ(f.pool.pick(kNoneTried, kStart + 11s), std::nullopt) << "one probe at a time";
