@@ -1,5 +1,6 @@
 // The HTTP/1.1 request parser on its own: every case fed whole, byte by byte and at every split.
 #include "server/request_parser.h"
+#include "server/http_syntax.h"
 
 #include <gtest/gtest.h>
 

@@ -106,8 +106,4 @@ class RequestParser {
   bool head_complete_ = false;  ///< every header line of the current request was read
 };
 
-/// Decodes %XX escapes and '+' (a space) of a query-string name or value, as URL encoders
-/// (URLSearchParams, urllib) write them. A malformed escape stays as it is.
-std::string url_decode(std::string_view text);
-
 }  // namespace gateway
