@@ -90,6 +90,19 @@ def read_meta(path):
         return dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
 
 
+def read_client(path):
+    """The UPSTREAM_CLIENT line of upstream_client_cost as numbers, or None when it printed none."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("UPSTREAM_CLIENT "):
+                    pairs = dict(item.split("=", 1) for item in line.split()[1:])
+                    return {k: float(v) if "." in v else int(v) for k, v in pairs.items()}
+    except OSError:
+        pass
+    return None
+
+
 def plot(png, data, column, ylabel, title):
     """A gnuplot PNG of one per-round figure, nginx and the gateway side by side."""
     script = """
@@ -135,6 +148,10 @@ def report(args):
     rows, chats = int(meta["rows"]), int(meta["chats"])
     if rows < chats:
         failures.append("usage rows missing: %d written for %d completed chat requests" % (rows, chats))
+    client = read_client(os.path.join(args.work, "client.txt"))
+    client_ok = client is not None and not client["failed"] and client["requests"] > 0
+    if not client_ok:
+        failures.append("the upstream client alone (upstream_client_cost) did not run cleanly")
 
     with open(base + ".csv", "w") as f:
         f.write("phase,side,round,connections,requests,non2xx,errors,seconds,rps,cpu_us_per_request,"
@@ -227,6 +244,26 @@ def report(args):
                                                       "%d" % (r["p99_us"] - direct["p99_us"]))
         lines.append("| %s | %.0f | %d | %d | %d | %s | %s |" % (label, r["rps"], r["p50_us"], r["p90_us"],
                                                                  r["p99_us"], added[0], added[1]))
+    if client_ok:
+        nginx_cpu, gateway_cpu = median("nginx", "cpu_us"), median("gateway", "cpu_us")
+        lines += [
+            "",
+            "## The upstream client alone: libcurl multi, 32 transfers in flight, %s s" % meta["duration"],
+            "",
+            "`bench/upstream_client_cost` against the static upstream: a bare curl multi loop with the "
+            "options the gateway sets on every transfer, nothing else in the process. Its CPU per request "
+            "is the part of the gateway's that comes with the upstream client.",
+            "",
+            "| requests | req/s | CPU µs/request (user + system) | ÷ nginx's whole hop | share of the gateway's |",
+            "|---:|---:|---:|---:|---:|",
+            "| %d | %.0f | %.1f (%.1f + %.1f) | %s | %.0f %% |" % (
+                client["requests"], client["rps"], client["cpu_us"], client["user_us"], client["sys_us"],
+                ratio(client["cpu_us"], nginx_cpu), 100 * client["cpu_us"] / gateway_cpu),
+            "",
+            "2× nginx's CPU per request is %.1f µs; libcurl alone takes %.1f of it, leaving %.1f µs for "
+            "everything else the gateway does per request (it uses %.1f today)." % (
+                2 * nginx_cpu, client["cpu_us"], 2 * nginx_cpu - client["cpu_us"], gateway_cpu - client["cpu_us"]),
+        ]
     refused = pick("refused", "gateway")[0]
     lines += [
         "",

@@ -12,7 +12,10 @@
 # gateway process with all its threads, before and after the round, over the completed requests).
 # Then the added latency at 4 connections (static upstream direct, via nginx, via the gateway),
 # refused requests (no key: 401 from auth) and the check that the gateway wrote one usage row
-# per completed chat request (exit 1 if any is missing). --quick: 2 s rounds, 1 pair.
+# per completed chat request (exit 1 if any is missing). Between them, libcurl alone
+# (bench/upstream_client_cost: a bare curl multi loop with the gateway's transfer options against
+# the static upstream), the part of the gateway's CPU per request that comes with its upstream
+# client. --quick: 2 s rounds, 1 pair.
 # Writes bench/results/hotpath-<UTC date-time>.{md,csv} and -rps.png, -cpu.png; copies the md to
 # bench/results/hotpath-latest.md. Builds build-bench/ like bench/run.sh (see bench/lib.sh).
 # Needs wrk, nginx and gnuplot: apt-get install -y wrk nginx-light gnuplot-nox
@@ -51,8 +54,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 2
 fi
 
-bench_build hotpath.sh "$mode" "${BENCH_GATEWAY_TARGETS[@]}"
+bench_build hotpath.sh "$mode" "${BENCH_GATEWAY_TARGETS[@]}" upstream_client_cost
 bin=$build/e2b-gateway
+client_bin=$build/bench/upstream_client_cost
+[ -x "$client_bin" ] || bench_build hotpath.sh rebuild upstream_client_cost
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 started=$(date -u +%s)
 
@@ -252,6 +257,11 @@ chats=$(completed round gateway)
 rows_after=$(rows_now $((rows_before + chats)))
 rows=$((rows_after - rows_before))
 echo "   usage rows written during the rounds: $rows for $chats completed chat requests" >&2
+
+bench_say "the upstream client alone: libcurl multi, 32 transfers in flight, $duration s (bench/upstream_client_cost)"
+timeout -k 5 $((duration + 30)) "$client_bin" --url "$static_url" --concurrency 32 --seconds "$duration" \
+  >"$work/client.txt" 2>&1 || true
+sed 's/^/   /' "$work/client.txt" >&2
 
 bench_say "added latency: $duration s each at 4 connections (-t1 -c4)"
 measure latency static 1 1 4 "$duration" "$static_url" "" "$static_pid"
