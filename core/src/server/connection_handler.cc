@@ -27,7 +27,6 @@ ConnectionHandler::ConnectionHandler(const ConnectionHandler& other)
 
 void ConnectionHandler::onConnection(const std::shared_ptr<Pistache::Tcp::Peer>& peer) {
   Slot slot;
-  slot.peer = peer;
   slot.connection =
       std::make_shared<Connection>(peer->fd(), peer->address().host(), options_.request_limits(), *this);
   slots_.emplace(peer.get(), std::move(slot));
@@ -74,10 +73,11 @@ void ConnectionHandler::refuse(std::shared_ptr<Connection> connection, HttpReque
 void ConnectionHandler::force_close(const std::shared_ptr<Connection>& connection) {
   for (auto it = slots_.begin(); it != slots_.end(); ++it) {
     if (it->second.connection != connection) continue;
-    auto peer = it->second.peer.lock();
+    const Pistache::Tcp::Peer* const peer = it->first;
+    const int fd = connection->fd();
     slots_.erase(it);
     connection->mark_gone();
-    if (peer) static_cast<GatewayTransport*>(transport())->remove_if_registered(peer);
+    static_cast<GatewayTransport*>(transport())->remove_if_registered(fd, peer);
     return;
   }
   connection->mark_gone();

@@ -44,8 +44,9 @@ class ConnectionHandler : public Pistache::Tcp::Handler, public ConnectionOwner 
   void tick();
 
  private:
+  /// A peer's connection. The peer itself is only named (slots_'s key): holding a reference to it
+  /// would change its count here as well as in libpistache (see GatewayTransport::read_peer).
   struct Slot {
-    std::weak_ptr<Pistache::Tcp::Peer> peer;
     std::shared_ptr<Connection> connection;
   };
 

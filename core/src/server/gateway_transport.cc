@@ -96,23 +96,23 @@ bool GatewayTransport::read_peer(const Aio::FdSet::Entry& entry) {
   const auto fd = static_cast<Fd>(entry.getTag().value());
   auto it = peers.find(fd);
   if (it == peers.end()) return false;
-  const std::shared_ptr<Tcp::Peer> peer = it->second;  // removePeer() erases the map's copy
+  const Tcp::Peer* const registered = it->second.get();
   // Entry holds Pistache's event flags in a private base, which only a C-style cast may name.
   const bool shut_down = ((const Polling::Event&)entry).flags.hasFlag(Polling::NotifyOn::Shutdown);
   char buffer[Const::MaxBuffer];
   for (;;) {
     const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
     if (n > 0) {
-      handler_->onInput(buffer, static_cast<std::size_t>(n), peer);
+      handler_->onInput(buffer, static_cast<std::size_t>(n), it->second);
       if (static_cast<std::size_t>(n) < sizeof buffer && !shut_down) return true;
-      auto again = peers.find(fd);
-      if (again == peers.end() || again->second != peer) return true;
+      it = peers.find(fd);  // the connection may have been closed meanwhile
+      if (it == peers.end() || it->second.get() != registered) return true;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    handler_->onDisconnection(peer);
-    removePeer(peer);
+    handler_->onDisconnection(it->second);
+    removePeer(it->second);  // takes the fd first, then erases the entry it was given
     return true;
   }
 }
@@ -176,9 +176,9 @@ void GatewayTransport::wake_tasks() {
   [[maybe_unused]] auto w = ::write(tasks_wakeup_.get(), &one, sizeof one);
 }
 
-void GatewayTransport::remove_if_registered(const std::shared_ptr<Tcp::Peer>& peer) {
-  auto it = peers.find(peer->fd());
-  if (it != peers.end() && it->second == peer) removePeer(peer);
+void GatewayTransport::remove_if_registered(Fd fd, const Tcp::Peer* peer) {
+  auto it = peers.find(fd);
+  if (it != peers.end() && it->second.get() == peer) removePeer(it->second);
 }
 
 }  // namespace gateway

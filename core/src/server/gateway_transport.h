@@ -58,12 +58,15 @@ class GatewayTransport : public Pistache::Tcp::Transport {
   /// along.
   void post(std::function<void()> task);
 
-  /// Closes the peer's socket if it is still the one registered on its fd.
-  void remove_if_registered(const std::shared_ptr<Pistache::Tcp::Peer>& peer);
+  /// Closes `peer`'s socket `fd` if that peer is still the one registered on it.
+  void remove_if_registered(Pistache::Fd fd, const Pistache::Tcp::Peer* peer);
 
  private:
   /// Reads a readable client socket; false when `entry` is not one. As in Pistache, each read
-  /// goes to the connection, and end of stream or an error means the peer left. Unlike Pistache it
+  /// goes to the connection, end of stream or an error means the peer left, and the peer is
+  /// handed on as the registry's own pointer: the gateway never copies a peer's shared_ptr, whose
+  /// count the listener thread also changes inside uninstrumented libpistache, where
+  /// ThreadSanitizer could not pair the two. Unlike Pistache it
   /// stops after a read that did not fill the buffer: client sockets are edge-triggered, so the
   /// socket is then empty and later bytes raise a new event. That saves the read which only
   /// returns EAGAIN, one system call per request. An event that also reports the peer's shutdown
