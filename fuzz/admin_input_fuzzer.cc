@@ -9,7 +9,7 @@
 #include "admin/reports.h"
 #include "fuzz_support.h"
 #include "gateway/rate_limits.h"
-#include "server/request_parser.h"
+#include "server/http_syntax.h"
 #include "storage/stored_rows.h"
 #include "storage/usage_store.h"
 
